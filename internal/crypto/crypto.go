@@ -1,0 +1,108 @@
+// Package crypto seals repository objects with XChaCha20-Poly1305 and wraps master keys
+// under passwords with argon2id. Nonces are 192-bit random values: random nonces this
+// long stay collision-free far beyond 2^32 messages, so no counter state is needed
+// across processes or hosts (see docs/format.md).
+package crypto
+
+import (
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+
+	"github.com/cairn-backup/cairn/internal/digest"
+	"golang.org/x/crypto/chacha20poly1305"
+)
+
+// KeySize is the length of a master key.
+const KeySize = chacha20poly1305.KeySize
+
+// NonceSize and TagSize make up Overhead, the bytes Seal adds to a plaintext.
+const (
+	NonceSize = chacha20poly1305.NonceSizeX
+	TagSize   = chacha20poly1305.Overhead
+	Overhead  = NonceSize + TagSize
+)
+
+// ErrAuth reports a ciphertext that does not open: damaged, truncated, sealed under
+// another key, or moved to another id, type or repository.
+var ErrAuth = errors.New("authentication failed")
+
+// Key is a master key. It is safe for concurrent use.
+type Key struct {
+	raw  [KeySize]byte
+	aead cipher.AEAD
+}
+
+// NewRandomKey returns a fresh master key from the system's random source.
+func NewRandomKey() (*Key, error) {
+	var raw [KeySize]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return nil, fmt.Errorf("read random key: %w", err)
+	}
+	return keyFrom(raw[:])
+}
+
+func keyFrom(raw []byte) (*Key, error) {
+	if len(raw) != KeySize {
+		return nil, fmt.Errorf("key has %d bytes, want %d", len(raw), KeySize)
+	}
+	k := &Key{}
+	copy(k.raw[:], raw)
+	aead, err := chacha20poly1305.NewX(k.raw[:])
+	if err != nil {
+		return nil, err
+	}
+	k.aead = aead
+	return k, nil
+}
+
+// Fingerprint identifies the key without revealing it; clients pin it per repository.
+func (k *Key) Fingerprint() digest.ID {
+	return sha256.Sum256(append([]byte("cairn key fingerprint v1\x00"), k.raw[:]...))
+}
+
+// Seal appends nonce ‖ ciphertext ‖ tag of plaintext to dst. ad is authenticated, not
+// stored: the reader must present the same ad to open it.
+func (k *Key) Seal(dst, plaintext, ad []byte) []byte {
+	return seal(k.aead, dst, plaintext, ad)
+}
+
+// Open reverses Seal, appending the plaintext to dst.
+func (k *Key) Open(dst, sealed, ad []byte) ([]byte, error) {
+	return open(k.aead, dst, sealed, ad)
+}
+
+func seal(aead cipher.AEAD, dst, plaintext, ad []byte) []byte {
+	var nonce [NonceSize]byte
+	if _, err := rand.Read(nonce[:]); err != nil {
+		// crypto/rand.Read never fails on supported platforms (Go 1.24+ panics itself).
+		panic(fmt.Sprintf("crypto/rand: %v", err))
+	}
+	dst = append(dst, nonce[:]...)
+	return aead.Seal(dst, nonce[:], plaintext, ad)
+}
+
+func open(aead cipher.AEAD, dst, sealed, ad []byte) ([]byte, error) {
+	if len(sealed) < Overhead {
+		return nil, fmt.Errorf("%w: %d bytes is shorter than the %d-byte envelope", ErrAuth, len(sealed), Overhead)
+	}
+	out, err := aead.Open(dst, sealed[:NonceSize], sealed[NonceSize:], ad)
+	if err != nil {
+		return nil, ErrAuth
+	}
+	return out, nil
+}
+
+// AD builds the associated data that binds a sealed object to its repository, its type
+// and its name: an object moved, retyped or copied from another repository fails to open.
+func AD(repo digest.ID, kind string, name []byte) []byte {
+	ad := make([]byte, 0, len("cairn-v1\x00")+digest.Size+2+len(kind)+len(name))
+	ad = append(ad, "cairn-v1\x00"...)
+	ad = append(ad, repo[:]...)
+	ad = append(ad, byte(len(kind)))
+	ad = append(ad, kind...)
+	ad = append(ad, byte(len(name)))
+	return append(ad, name...)
+}

@@ -1,0 +1,158 @@
+// Package remote defines the storage contract every backend implements: immutable
+// objects addressed by type and name, moved as opaque bytes. Backends know nothing of
+// encryption, packs or indexes; internal/repo gives the bytes their meaning.
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Type is the kind of an object; it selects the folder (or key prefix) it lives in.
+type Type string
+
+// The object types of a repository. Config has exactly one object, with an empty name.
+const (
+	Config   Type = "config"
+	Key      Type = "keys"
+	Snapshot Type = "snapshots"
+	Index    Type = "index"
+	Data     Type = "data"
+	Lock     Type = "locks"
+)
+
+// Types lists every object type, in the order a listing of the whole store visits them.
+var Types = []Type{Config, Key, Snapshot, Index, Data, Lock}
+
+// Sentinel errors. Backends wrap them with %w; callers test with errors.Is.
+var (
+	// ErrNotFound: the object does not exist.
+	ErrNotFound = errors.New("object not found")
+	// ErrInvalidRange: a read that starts or ends outside the object.
+	ErrInvalidRange = errors.New("invalid range")
+	// ErrInvalidHandle: a type or name the store does not accept.
+	ErrInvalidHandle = errors.New("invalid object handle")
+)
+
+// Handle names one object.
+type Handle struct {
+	Type Type
+	Name string
+}
+
+func (h Handle) String() string {
+	if h.Type == Config {
+		return string(Config)
+	}
+	return string(h.Type) + "/" + h.Name
+}
+
+// Validate checks that h names an object a backend may store. Names are short
+// [0-9A-Za-z._-] words that do not start with '.', so that no name escapes its folder
+// and backends can keep temporary files (which start with '.') out of listings.
+func (h Handle) Validate() error {
+	if !knownType(h.Type) {
+		return fmt.Errorf("%w: unknown type %q", ErrInvalidHandle, h.Type)
+	}
+	if h.Type == Config {
+		if h.Name != "" {
+			return fmt.Errorf("%w: config takes no name", ErrInvalidHandle)
+		}
+		return nil
+	}
+	if !ValidName(h.Name) {
+		return fmt.Errorf("%w: name %q", ErrInvalidHandle, h.Name)
+	}
+	return nil
+}
+
+// ValidName reports whether name may name an object.
+func ValidName(name string) bool {
+	if name == "" || len(name) > 128 || name[0] == '.' {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		ok := c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' ||
+			c == '.' || c == '_' || c == '-'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func knownType(t Type) bool {
+	for _, k := range Types {
+		if k == t {
+			return true
+		}
+	}
+	return false
+}
+
+// Info describes a stored object.
+type Info struct {
+	Name string
+	Size int64
+}
+
+// Storage is the contract of a backend. All methods are safe for concurrent use.
+type Storage interface {
+	// Location names the store for messages (never with credentials).
+	Location() string
+
+	// Put stores data under h. A Put that returns nil has stored exactly data, whole:
+	// a reader never sees a partial object. Putting an existing name replaces it.
+	Put(ctx context.Context, h Handle, data []byte) error
+
+	// Get reads length bytes from offset; length 0 reads to the end. A range that
+	// starts past the end, or ends past it, fails with ErrInvalidRange; a missing
+	// object with ErrNotFound. The caller closes the reader.
+	Get(ctx context.Context, h Handle, offset, length int64) (io.ReadCloser, error)
+
+	// Stat returns the object's size, or ErrNotFound.
+	Stat(ctx context.Context, h Handle) (Info, error)
+
+	// List calls fn for every object of type t, in no particular order. An error from
+	// fn stops the listing and is returned. A listing that fails part way returns an
+	// error: callers must never read a failed listing as "no objects".
+	List(ctx context.Context, t Type, fn func(Info) error) error
+
+	// Delete removes the object. Deleting a missing object is not an error.
+	Delete(ctx context.Context, h Handle) error
+
+	// Close releases resources held by the store.
+	Close() error
+}
+
+// ReadAll reads an object range into memory. It refuses ranges longer than limit
+// before reading, and fails with io.ErrUnexpectedEOF when the store returns fewer bytes
+// than the range holds.
+func ReadAll(ctx context.Context, s Storage, h Handle, offset, length, limit int64) ([]byte, error) {
+	if length == 0 {
+		info, err := s.Stat(ctx, h)
+		if err != nil {
+			return nil, err
+		}
+		if offset > info.Size {
+			return nil, fmt.Errorf("read %s at %d: %w", h, offset, ErrInvalidRange)
+		}
+		length = info.Size - offset
+	}
+	if length < 0 || length > limit {
+		return nil, fmt.Errorf("read %s: %d bytes exceeds the limit of %d", h, length, limit)
+	}
+	rd, err := s.Get(ctx, h, offset, length)
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+	buf := make([]byte, length)
+	if _, err := io.ReadFull(rd, buf); err != nil {
+		return nil, fmt.Errorf("read %s: %w", h, err)
+	}
+	return buf, nil
+}
