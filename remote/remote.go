@@ -65,6 +65,10 @@ func (h Handle) Validate() error {
 	if !ValidName(h.Name) {
 		return fmt.Errorf("%w: name %q", ErrInvalidHandle, h.Name)
 	}
+	if h.Type == Data && len(h.Name) < 2 {
+		// Backends shard data by the first two characters of the name.
+		return fmt.Errorf("%w: data name %q is shorter than 2 characters", ErrInvalidHandle, h.Name)
+	}
 	return nil
 }
 
@@ -152,7 +156,19 @@ func ReadAll(ctx context.Context, s Storage, h Handle, offset, length, limit int
 	defer rd.Close()
 	buf := make([]byte, length)
 	if _, err := io.ReadFull(rd, buf); err != nil {
+		if errors.Is(err, io.EOF) {
+			// ReadFull says EOF, not ErrUnexpectedEOF, when not one byte came.
+			err = io.ErrUnexpectedEOF
+		}
 		return nil, fmt.Errorf("read %s: %w", h, err)
 	}
 	return buf, nil
+}
+
+// ValidateType checks that t is a known object type, as List implementations must.
+func ValidateType(t Type) error {
+	if !knownType(t) {
+		return fmt.Errorf("%w: unknown type %q", ErrInvalidHandle, t)
+	}
+	return nil
 }

@@ -1,0 +1,133 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/cairn-backup/cairn/remote"
+)
+
+// tempPrefix starts every temporary file. remote.ValidName refuses names starting with
+// '.', so no temporary file is ever listed or addressed as an object.
+const tempPrefix = ".tmp-"
+
+// Put writes data atomically: a temporary file in the target folder, synced, renamed
+// over the target, then the folder synced. A crash leaves either the old object or the
+// new one, plus at worst a temporary file that RemoveTemp deletes.
+func (s *Store) Put(ctx context.Context, h remote.Handle, data []byte) error {
+	if err := s.check(ctx, h); err != nil {
+		return fmt.Errorf("put %s: %w", h, err)
+	}
+	target := s.path(h)
+	folder := filepath.Dir(target)
+	if h.Type == remote.Data {
+		if err := ensureShard(folder); err != nil {
+			return fmt.Errorf("put %s: %w", h, err)
+		}
+	}
+	if err := writeAtomic(ctx, folder, target, data); err != nil {
+		return fmt.Errorf("put %s: %w", h, err)
+	}
+	return nil
+}
+
+// writeAtomic is Put without the handle logic; the temporary file is gone on return
+// whatever happens.
+func writeAtomic(ctx context.Context, folder, target string, data []byte) (err error) {
+	f, err := os.CreateTemp(folder, tempPrefix+"*") // mode 0600
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	// Last chance to give up before the object becomes visible.
+	if err = ctx.Err(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp, target); err != nil {
+		return err
+	}
+	// The object is in place; only its durability is in doubt if this fails.
+	return syncDir(folder)
+}
+
+// ensureShard creates a data shard folder on first use. Only the shard itself is made,
+// never its parents: if the repository vanished (an unmounted disk), Put must fail
+// rather than build a fresh tree in its place.
+func ensureShard(shard string) error {
+	err := os.Mkdir(shard, dirMode)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(shard))
+}
+
+// syncDir makes the entries of a folder (a rename, a removal) durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	if err := d.Sync(); err != nil {
+		d.Close()
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return d.Close()
+}
+
+// RemoveTemp deletes temporary files older than olderThan, left by Puts that crashed.
+// The age must exceed the longest Put in flight, or a running Put loses its file. Ages
+// come from file times, which the OS clock sets, so the OS clock judges them too.
+func (s *Store) RemoveTemp(ctx context.Context, olderThan time.Duration) (int, error) {
+	cutoff := time.Now().Add(-olderThan)
+	removed := 0
+	visit := func(dir string, e fs.DirEntry) error {
+		if !strings.HasPrefix(e.Name(), tempPrefix) || !e.Type().IsRegular() {
+			return nil
+		}
+		fi, err := e.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // renamed or removed meanwhile
+		}
+		if err != nil || !fi.ModTime().Before(cutoff) {
+			return err
+		}
+		err = os.Remove(filepath.Join(dir, e.Name()))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err == nil {
+			removed++
+		}
+		return err
+	}
+	for _, t := range remote.Types {
+		if err := s.walk(ctx, t, visit); err != nil {
+			return removed, fmt.Errorf("remove temporary files: %w", err)
+		}
+	}
+	return removed, nil
+}
