@@ -1,0 +1,53 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/cairn-backup/cairn/internal/repo"
+	"github.com/spf13/cobra"
+)
+
+func newInitCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "init",
+		Short: "Create a new repository",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			pw, err := g.initPassword()
+			if err != nil {
+				return err
+			}
+			opts, err := g.options(pw)
+			if err != nil {
+				return err
+			}
+			st, err := g.store(ctx, true)
+			if err != nil {
+				return err
+			}
+			r, err := repo.Init(ctx, st, opts)
+			if err != nil {
+				st.Close()
+				return err
+			}
+			defer r.Close()
+			return g.print(cmd, map[string]any{"repository": r.ID(), "location": r.Location()}, func() {
+				fmt.Fprintf(cmd.OutOrStdout(), "created cairn repository %s at %s\n", r.ID().Short(), r.Location())
+				fmt.Fprintln(cmd.OutOrStdout(), "Keep the password safe: without it the data cannot be read back.")
+			})
+		},
+	}
+}
+
+// initPassword asks twice when it prompts: a typo here would lock the user out.
+func (g *globals) initPassword() ([]byte, error) {
+	if g.passwordFile != "" {
+		return readPasswordFile(g.passwordFile)
+	}
+	if pw, ok := os.LookupEnv("CAIRN_PASSWORD"); ok {
+		return []byte(pw), nil
+	}
+	return promptPassword("enter password for new repository: ", true)
+}

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+
+	"github.com/cairn-backup/cairn/internal/pack"
+	"github.com/cairn-backup/cairn/internal/repo"
+	"github.com/cairn-backup/cairn/remote"
+	"github.com/cairn-backup/cairn/remote/local"
+	"github.com/spf13/cobra"
+)
+
+// globals holds the flags every command shares.
+type globals struct {
+	repo         string
+	passwordFile string
+	cacheDir     string
+	noCache      bool
+	json         bool
+	quiet        bool
+	compression  string
+}
+
+func (g *globals) register(root *cobra.Command) {
+	f := root.PersistentFlags()
+	f.StringVarP(&g.repo, "repo", "r", os.Getenv("CAIRN_REPO"), "repository: a directory, or s3:… (env CAIRN_REPO)")
+	f.StringVar(&g.passwordFile, "password-file", os.Getenv("CAIRN_PASSWORD_FILE"), "read the password from this file (env CAIRN_PASSWORD_FILE)")
+	f.StringVar(&g.cacheDir, "cache-dir", "", "cache folder (default: $XDG_CACHE_HOME/cairn)")
+	f.BoolVar(&g.noCache, "no-cache", false, "use no local cache")
+	f.BoolVar(&g.json, "json", false, "print machine-readable JSON")
+	f.BoolVarP(&g.quiet, "quiet", "q", false, "print only errors and the final summary")
+	f.StringVar(&g.compression, "compression", "fastest", "compression level: off, fastest, default or max")
+}
+
+// store opens the backend the repository location names.
+func (g *globals) store(ctx context.Context, create bool) (remote.Storage, error) {
+	if g.repo == "" {
+		return nil, fmt.Errorf("%w: no repository given (use --repo or CAIRN_REPO)", repo.ErrNoRepository)
+	}
+	if strings.HasPrefix(g.repo, "s3:") {
+		return nil, errors.New("s3 repositories are not supported by this build yet")
+	}
+	dir, err := filepath.Abs(g.repo)
+	if err != nil {
+		return nil, err
+	}
+	if create {
+		return local.Create(ctx, dir)
+	}
+	st, err := local.Open(ctx, dir)
+	if errors.Is(err, remote.ErrNotFound) {
+		return nil, fmt.Errorf("%w at %s (run 'cairn init' first)", repo.ErrNoRepository, dir)
+	}
+	return st, err
+}
+
+func (g *globals) options(password []byte) (repo.Options, error) {
+	c, err := pack.ParseCompression(g.compression)
+	if err != nil {
+		return repo.Options{}, err
+	}
+	opts := repo.Options{Password: password, Compression: c, StateDir: stateDir()}
+	if !g.noCache {
+		opts.CacheDir = g.cacheDir
+		if opts.CacheDir == "" {
+			opts.CacheDir = defaultCacheDir()
+		}
+	}
+	opts.Host, _ = os.Hostname()
+	if u, err := user.Current(); err == nil {
+		opts.User = u.Username
+	}
+	return opts, nil
+}
+
+// open opens the repository with the password from the usual sources.
+func (g *globals) open(ctx context.Context) (*repo.Repo, error) {
+	st, err := g.store(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	pw, err := g.password("enter password for repository: ")
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	opts, err := g.options(pw)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	r, err := repo.Open(ctx, st, opts)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+func defaultCacheDir() string {
+	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
+		return filepath.Join(d, "cairn")
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "cairn")
+	}
+	return ""
+}
+
+// stateDir holds what the client must remember about repositories (pins); unlike
+// the cache it must not be deleted casually.
+func stateDir() string {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "cairn")
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".local", "state", "cairn")
+	}
+	return ""
+}

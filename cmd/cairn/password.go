@@ -1,0 +1,80 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+
+	"golang.org/x/term"
+)
+
+const maxPasswordFile = 4 << 10
+
+// password returns the repository password: --password-file, CAIRN_PASSWORD_FILE,
+// CAIRN_PASSWORD, then a prompt when stdin is a terminal. It is never echoed or logged.
+func (g *globals) password(prompt string) ([]byte, error) {
+	if g.passwordFile != "" {
+		return readPasswordFile(g.passwordFile)
+	}
+	if pw, ok := os.LookupEnv("CAIRN_PASSWORD"); ok {
+		return []byte(pw), nil
+	}
+	return promptPassword(prompt, false)
+}
+
+// newPassword returns a password for a new key: --new-password-file, CAIRN_NEW_PASSWORD,
+// or a prompt asked twice.
+func newPassword(file string) ([]byte, error) {
+	if file != "" {
+		return readPasswordFile(file)
+	}
+	if pw, ok := os.LookupEnv("CAIRN_NEW_PASSWORD"); ok {
+		return []byte(pw), nil
+	}
+	return promptPassword("enter new password: ", true)
+}
+
+func readPasswordFile(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read password file: %w", err)
+	}
+	if len(data) > maxPasswordFile {
+		return nil, fmt.Errorf("password file %s is larger than %d bytes", path, maxPasswordFile)
+	}
+	data = bytes.TrimSuffix(data, []byte("\n"))
+	data = bytes.TrimSuffix(data, []byte("\r"))
+	if len(data) == 0 {
+		return nil, fmt.Errorf("password file %s is empty", path)
+	}
+	return data, nil
+}
+
+func promptPassword(prompt string, confirm bool) ([]byte, error) {
+	fd := int(os.Stdin.Fd())
+	if !term.IsTerminal(fd) {
+		return nil, errors.New("no password: set CAIRN_PASSWORD or CAIRN_PASSWORD_FILE, or use --password-file")
+	}
+	fmt.Fprint(os.Stderr, prompt)
+	pw, err := term.ReadPassword(fd)
+	fmt.Fprintln(os.Stderr)
+	if err != nil {
+		return nil, fmt.Errorf("read password: %w", err)
+	}
+	if len(pw) == 0 {
+		return nil, errors.New("empty password")
+	}
+	if confirm {
+		fmt.Fprint(os.Stderr, "enter the password again: ")
+		again, err := term.ReadPassword(fd)
+		fmt.Fprintln(os.Stderr)
+		if err != nil {
+			return nil, fmt.Errorf("read password: %w", err)
+		}
+		if !bytes.Equal(pw, again) {
+			return nil, errors.New("the passwords do not match")
+		}
+	}
+	return pw, nil
+}

@@ -1,0 +1,162 @@
+package crypto
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/cairn-backup/cairn/internal/digest"
+)
+
+// testKDF keeps tests fast; production strength is checked in TestDefaultKDFStrength.
+func testKDF() KDF { return KDF{Algorithm: "argon2id", Time: 1, MemoryKiB: minMemoryKiB, Threads: 1} }
+
+func mustKey(t *testing.T) *Key {
+	t.Helper()
+	k, err := NewRandomKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func TestSealOpenBindsAD(t *testing.T) {
+	k := mustKey(t)
+	repo := digest.Of([]byte("repo"))
+	id := digest.Of([]byte("obj"))
+	ad := AD(repo, "snapshot", id[:])
+	plain := []byte("a snapshot record")
+	sealed := k.Seal(nil, plain, ad)
+	if len(sealed) != len(plain)+Overhead {
+		t.Fatalf("sealed length %d, want %d", len(sealed), len(plain)+Overhead)
+	}
+	got, err := k.Open(nil, sealed, ad)
+	if err != nil || !bytes.Equal(got, plain) {
+		t.Fatalf("Open = %q, %v", got, err)
+	}
+	other := digest.Of([]byte("other"))
+	cases := map[string][]byte{
+		"other id":         AD(repo, "snapshot", other[:]),
+		"other type":       AD(repo, "index", id[:]),
+		"other repository": AD(other, "snapshot", id[:]),
+	}
+	for name, bad := range cases {
+		if _, err := k.Open(nil, sealed, bad); !errors.Is(err, ErrAuth) {
+			t.Errorf("%s: err = %v, want ErrAuth", name, err)
+		}
+	}
+	if _, err := mustKey(t).Open(nil, sealed, ad); !errors.Is(err, ErrAuth) {
+		t.Errorf("other key: err = %v, want ErrAuth", err)
+	}
+	for i := range sealed {
+		flipped := bytes.Clone(sealed)
+		flipped[i] ^= 0x40
+		if _, err := k.Open(nil, flipped, ad); !errors.Is(err, ErrAuth) {
+			t.Fatalf("flipped byte %d: err = %v", i, err)
+		}
+	}
+	for n := 0; n < len(sealed); n++ {
+		if _, err := k.Open(nil, sealed[:n], ad); !errors.Is(err, ErrAuth) {
+			t.Fatalf("truncated to %d: err = %v", n, err)
+		}
+	}
+}
+
+func TestNoncesDiffer(t *testing.T) {
+	k := mustKey(t)
+	a := k.Seal(nil, []byte("same"), nil)
+	b := k.Seal(nil, []byte("same"), nil)
+	if bytes.Equal(a[:NonceSize], b[:NonceSize]) || bytes.Equal(a, b) {
+		t.Fatal("two seals of the same plaintext share a nonce")
+	}
+}
+
+func TestADIsUnambiguous(t *testing.T) {
+	var repo digest.ID
+	if bytes.Equal(AD(repo, "ab", []byte("c")), AD(repo, "a", []byte("bc"))) {
+		t.Fatal("AD does not separate kind from name")
+	}
+}
+
+func TestKeyFileRoundTrip(t *testing.T) {
+	master := mustKey(t)
+	repo := digest.Of([]byte("repo"))
+	kf, err := WrapKey(master, []byte("secret"), repo, testKDF(), time.Now(), "host", "user")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := kf.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := DecodeKeyFile(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := back.Unwrap([]byte("secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Fingerprint() != master.Fingerprint() {
+		t.Fatal("unwrapped key differs from the master key")
+	}
+	if _, err := back.Unwrap([]byte("Secret")); !errors.Is(err, ErrWrongPassword) {
+		t.Fatalf("wrong password: err = %v", err)
+	}
+}
+
+func TestKeyFileBindsRepoAndParams(t *testing.T) {
+	master := mustKey(t)
+	kf, err := WrapKey(master, []byte("pw"), digest.Of([]byte("repo")), testKDF(), time.Now(), "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := *kf
+	moved.Repo = digest.Of([]byte("elsewhere"))
+	if _, err := moved.Unwrap([]byte("pw")); !errors.Is(err, ErrWrongPassword) {
+		t.Errorf("key file claiming another repository opened: %v", err)
+	}
+	weakened := *kf
+	weakened.KDF.Time = 2
+	if _, err := weakened.Unwrap([]byte("pw")); !errors.Is(err, ErrWrongPassword) {
+		t.Errorf("key file with altered parameters opened: %v", err)
+	}
+}
+
+func TestDecodeKeyFileRejects(t *testing.T) {
+	kf, _ := WrapKey(mustKey(t), []byte("pw"), digest.ID{}, testKDF(), time.Now(), "", "")
+	good, _ := kf.Encode()
+	mutate := func(f func(*KeyFile)) []byte {
+		c := *kf
+		f(&c)
+		b, _ := c.Encode()
+		return b
+	}
+	cases := map[string][]byte{
+		"empty":         nil,
+		"not json":      []byte("{"),
+		"too big":       append(bytes.Clone(good), bytes.Repeat([]byte(" "), MaxKeyFileSize)...),
+		"unknown field": bytes.Replace(good, []byte(`"version"`), []byte(`"extra": 1, "version"`), 1),
+		"version":       mutate(func(k *KeyFile) { k.Version = 2 }),
+		"memory bomb":   mutate(func(k *KeyFile) { k.KDF.MemoryKiB = 1 << 31 }),
+		"time bomb":     mutate(func(k *KeyFile) { k.KDF.Time = 1 << 20 }),
+		"weak":          mutate(func(k *KeyFile) { k.KDF.MemoryKiB = 64 }),
+		"algorithm":     mutate(func(k *KeyFile) { k.KDF.Algorithm = "scrypt" }),
+		"salt":          mutate(func(k *KeyFile) { k.KDF.Salt = k.KDF.Salt[:4] }),
+		"wrapped":       mutate(func(k *KeyFile) { k.Wrapped = k.Wrapped[1:] }),
+	}
+	for name, data := range cases {
+		if _, err := DecodeKeyFile(data); !errors.Is(err, ErrKeyFile) {
+			t.Errorf("%s: err = %v, want ErrKeyFile", name, err)
+		}
+	}
+}
+
+func TestDefaultKDFStrength(t *testing.T) {
+	p := DefaultKDF()
+	// OWASP's argon2id floor: 46 MiB with 1 pass (or 19 MiB with 2).
+	if p.MemoryKiB < 46<<10 || p.Time < 1 {
+		t.Fatalf("default KDF %+v is below OWASP's recommendation", p)
+	}
+}

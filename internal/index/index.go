@@ -1,0 +1,231 @@
+package index
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/cairn-backup/cairn/internal/digest"
+)
+
+// Location is where a blob is stored: its pack, and the byte range of the sealed blob
+// inside the pack.
+type Location struct {
+	Pack           digest.ID
+	Offset, Length uint32
+}
+
+// Index maps (type, id) to a Location, keeping the first location added for each. It is
+// safe for concurrent use; the zero Index is empty and ready to use.
+//
+// Entries live in three tiers, newest first: a small map, a sorted table "recent" and
+// a sorted table "base". The map is merged into recent when it reaches 1/256 of the
+// index, and recent into base when it passes 1/8 of base, so every add costs O(1)
+// record copies amortised while nearly all entries sit in the compact tables. Lookups
+// wait while a merge runs: at ten million blobs, a fraction of a second every million
+// or so adds.
+type Index struct {
+	mu             sync.RWMutex
+	packs          packTable
+	fresh          map[blobKey]loc
+	recent, base   table
+	maxOff, maxLen uint32 // the largest values added, which size the layout
+	freshMin       int
+}
+
+type blobKey struct {
+	id  digest.ID
+	typ BlobType
+}
+
+// defaultFreshMin is the smallest map worth merging into a table: small indexes stay
+// in the map.
+const defaultFreshMin = 1 << 12
+
+// New returns an empty index.
+func New() *Index { return newIndex(defaultFreshMin) }
+
+func newIndex(freshMin int) *Index {
+	return &Index{fresh: make(map[blobKey]loc), freshMin: freshMin}
+}
+
+// AddPack adds the blobs of p, a pack file the caller has stored or found listed in the
+// repository. Blobs already in the index keep their location. Adding a pack again is
+// harmless, but not with another size. Nothing is added if p breaks a limit.
+func (ix *Index) AddPack(p Pack) error {
+	if err := checkPack(&p); err != nil {
+		return fmt.Errorf("add pack: %w", err)
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	return ix.addPack(&p)
+}
+
+// AddSegment adds every pack of s. It checks the whole segment first; if a pack then
+// conflicts with one already in the index, the packs before it stay added.
+func (ix *Index) AddSegment(s *Segment) error {
+	for i := range s.Packs {
+		if err := checkPack(&s.Packs[i]); err != nil {
+			return fmt.Errorf("add index segment: %w", err)
+		}
+	}
+	for i := range s.Packs {
+		ix.mu.Lock() // per pack, so that lookups are not held up for a whole segment
+		err := ix.addPack(&s.Packs[i])
+		ix.mu.Unlock()
+		if err != nil {
+			return fmt.Errorf("add index segment: %w", err)
+		}
+	}
+	return nil
+}
+
+func (ix *Index) addPack(p *Pack) error {
+	n, ok := ix.packs.find(p.ID)
+	switch {
+	case ok && ix.packs.sizes[n] != p.Size:
+		return fmt.Errorf("add pack %s: listed with sizes %d and %d: %w", p.ID.Short(), ix.packs.sizes[n], p.Size, ErrCorrupt)
+	case !ok && uint64(len(ix.packs.ids)) >= MaxPacks:
+		return fmt.Errorf("add pack %s: %w", p.ID.Short(), ErrFull)
+	case !ok:
+		n = ix.packs.add(p.ID, p.Size)
+	}
+	if ix.fresh == nil { // the zero Index
+		ix.fresh, ix.freshMin = make(map[blobKey]loc), defaultFreshMin
+	}
+	for _, b := range p.Blobs {
+		k := blobKey{b.ID, b.Type}
+		if _, dup := ix.find(k); dup {
+			continue
+		}
+		ix.fresh[k] = loc{n, b.Offset, b.Length}
+		ix.maxOff, ix.maxLen = max(ix.maxOff, b.Offset), max(ix.maxLen, b.Length)
+	}
+	if len(ix.fresh) >= max(ix.freshMin, ix.count()/256) {
+		ix.flush()
+	}
+	return nil
+}
+
+// flush merges the map into recent, and recent into base once it is large enough.
+func (ix *Index) flush() {
+	adds := make([]entry, 0, len(ix.fresh))
+	for k, l := range ix.fresh {
+		adds = append(adds, entry{k.id, k.typ, l})
+	}
+	slices.SortFunc(adds, compareEntries)
+	ix.fresh = make(map[blobKey]loc) // not clear: let the map's memory go
+	// Recent is laid out for the size at which it joins base, so that its layout,
+	// and with it the cheap way to merge, holds while it grows.
+	ix.recent.merge(ix.layout(max(ix.recent.n+len(adds), ix.base.n/8)), byShard(adds))
+	if ix.recent.n > ix.base.n/8 {
+		ix.base.merge(ix.layout(ix.base.n+ix.recent.n), ix.recent.entries)
+		ix.recent = table{}
+	}
+}
+
+// byShard splits sorted entries by their first byte, for shards asked in order.
+func byShard(es []entry) func(s int) []entry {
+	return func(s int) []entry {
+		n := 0
+		for n < len(es) && int(es[n].id[0]) == s {
+			n++
+		}
+		part := es[:n]
+		es = es[n:]
+		return part
+	}
+}
+
+func (ix *Index) layout(n int) layout {
+	return newLayout(n, uint32(max(len(ix.packs.ids)-1, 0)), ix.maxOff, ix.maxLen)
+}
+
+// find looks in the tiers largest first: they hold disjoint entries, and most hits
+// are in base.
+func (ix *Index) find(k blobKey) (loc, bool) {
+	if l, ok := ix.base.find(&k.id, k.typ); ok {
+		return l, true
+	}
+	if l, ok := ix.recent.find(&k.id, k.typ); ok {
+		return l, true
+	}
+	l, ok := ix.fresh[k]
+	return l, ok
+}
+
+func (ix *Index) count() int { return len(ix.fresh) + ix.recent.n + ix.base.n }
+
+// Has reports whether the index holds a blob of type t and id id.
+func (ix *Index) Has(t BlobType, id digest.ID) bool {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	_, ok := ix.find(blobKey{id, t})
+	return ok
+}
+
+// Lookup returns where the blob of type t and id id is stored.
+func (ix *Index) Lookup(t BlobType, id digest.ID) (Location, bool) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	l, ok := ix.find(blobKey{id, t})
+	if !ok {
+		return Location{}, false
+	}
+	return Location{Pack: ix.packs.ids[l.pack], Offset: l.off, Length: l.length}, true
+}
+
+// Len returns the number of blobs, each (type, id) counted once.
+func (ix *Index) Len() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.count()
+}
+
+// PackSize returns the size of a pack the index knows.
+func (ix *Index) PackSize(pack digest.ID) (uint64, bool) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	n, ok := ix.packs.find(pack)
+	if !ok {
+		return 0, false
+	}
+	return ix.packs.sizes[n], true
+}
+
+// EachPack calls fn for every pack, in the order they were added, until fn returns
+// false. It sees the packs present when it was called; fn may use the index.
+func (ix *Index) EachPack(fn func(id digest.ID, size uint64) bool) {
+	ix.mu.RLock()
+	ids, sizes := ix.packs.ids, ix.packs.sizes
+	ix.mu.RUnlock()
+	for i, id := range ids {
+		if !fn(id, sizes[i]) {
+			return
+		}
+	}
+}
+
+// EachBlob calls fn for every blob, in no particular order, until fn returns false.
+// It sees the blobs present when it was called; fn may use the index.
+func (ix *Index) EachBlob(fn func(t BlobType, id digest.ID, loc Location) bool) {
+	ix.mu.RLock()
+	fresh := make([]entry, 0, len(ix.fresh))
+	for k, l := range ix.fresh {
+		fresh = append(fresh, entry{k.id, k.typ, l})
+	}
+	// Table buffers are never written after they are built, so copies stay valid.
+	recent, base, ids := ix.recent, ix.base, ix.packs.ids
+	ix.mu.RUnlock()
+	visit := func(e *entry) bool {
+		return fn(e.typ, e.id, Location{Pack: ids[e.loc.pack], Offset: e.loc.off, Length: e.loc.length})
+	}
+	for i := range fresh {
+		if !visit(&fresh[i]) {
+			return
+		}
+	}
+	if recent.each(visit) {
+		base.each(visit)
+	}
+}

@@ -1,0 +1,155 @@
+package repo
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cairn-backup/cairn/internal/crypto"
+	"github.com/cairn-backup/cairn/internal/digest"
+	"github.com/restic/chunker"
+)
+
+// FormatVersion is the repository format this build reads and writes.
+const FormatVersion = 1
+
+// configMagic starts the config object; the repository id follows in clear text so a
+// reader knows which associated data to open the sealed part with.
+var configMagic = []byte("CAIRNCFG")
+
+const (
+	configHeaderSize = 8 + 1 + digest.Size
+	maxConfigSize    = 64 << 10
+)
+
+// Config is the repository's encrypted configuration, written once by init.
+type Config struct {
+	Version    int       `json:"version"`
+	ID         digest.ID `json:"id"`
+	Created    time.Time `json:"created"`
+	Polynomial string    `json:"chunker_polynomial"` // hex; secret, so chunk sizes reveal less
+	MinChunk   uint      `json:"min_chunk"`
+	AvgBits    uint      `json:"avg_chunk_bits"`
+	MaxChunk   uint      `json:"max_chunk"`
+	PackSize   int       `json:"pack_size"`
+}
+
+// Pol returns the chunker polynomial.
+func (c Config) Pol() (chunker.Pol, error) {
+	var p uint64
+	if _, err := fmt.Sscanf(c.Polynomial, "%x", &p); err != nil {
+		return 0, fmt.Errorf("%w: polynomial %q", ErrCorrupt, c.Polynomial)
+	}
+	pol := chunker.Pol(p)
+	if !pol.Irreducible() {
+		return 0, fmt.Errorf("%w: polynomial %s is not irreducible", ErrCorrupt, c.Polynomial)
+	}
+	return pol, nil
+}
+
+func newConfig(now time.Time) (*Config, error) {
+	var id digest.ID
+	if _, err := rand.Read(id[:]); err != nil {
+		return nil, err
+	}
+	pol, err := chunker.RandomPolynomial()
+	if err != nil {
+		return nil, err
+	}
+	return &Config{
+		Version: FormatVersion, ID: id, Created: now.UTC(),
+		Polynomial: fmt.Sprintf("%x", uint64(pol)),
+		MinChunk:   DefaultMinChunk, AvgBits: DefaultAvgBits, MaxChunk: DefaultMaxChunk,
+		PackSize: DefaultPackSize,
+	}, nil
+}
+
+// Chunking and packing defaults, fixed per repository at init.
+const (
+	DefaultMinChunk = 512 << 10
+	DefaultAvgBits  = 20 // 1 MiB average
+	DefaultMaxChunk = 8 << 20
+	DefaultPackSize = 16 << 20
+)
+
+func (c *Config) validate() error {
+	switch {
+	case c.Version != FormatVersion:
+		return fmt.Errorf("%w: format version %d (this cairn reads %d)", ErrVersion, c.Version, FormatVersion)
+	case c.MinChunk < 1<<10 || c.MaxChunk > 8<<20 || c.MinChunk >= c.MaxChunk:
+		return fmt.Errorf("%w: chunk bounds %d..%d", ErrCorrupt, c.MinChunk, c.MaxChunk)
+	case c.AvgBits < 10 || c.AvgBits > 23:
+		return fmt.Errorf("%w: average chunk bits %d", ErrCorrupt, c.AvgBits)
+	case c.PackSize < 1<<20 || c.PackSize > 128<<20:
+		return fmt.Errorf("%w: pack size %d", ErrCorrupt, c.PackSize)
+	}
+	_, err := c.Pol()
+	return err
+}
+
+func configAD(id digest.ID) []byte { return crypto.AD(id, "config", nil) }
+
+// encodeConfig returns magic ‖ version ‖ repository id ‖ Seal(JSON).
+func encodeConfig(c *Config, key *crypto.Key) ([]byte, error) {
+	plain, err := json.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, configHeaderSize+len(plain)+crypto.Overhead)
+	out = append(out, configMagic...)
+	out = append(out, byte(c.Version))
+	out = append(out, c.ID[:]...)
+	return key.Seal(out, plain, configAD(c.ID)), nil
+}
+
+// configID reads the clear-text header of a config object.
+func configID(data []byte) (digest.ID, error) {
+	var id digest.ID
+	if len(data) > maxConfigSize {
+		return id, fmt.Errorf("%w: config has %d bytes", ErrCorrupt, len(data))
+	}
+	if len(data) < configHeaderSize+crypto.Overhead || !bytes.Equal(data[:8], configMagic) {
+		return id, fmt.Errorf("%w: config is not a cairn config", ErrCorrupt)
+	}
+	if data[8] != FormatVersion {
+		return id, fmt.Errorf("%w: format version %d (this cairn reads %d)", ErrVersion, data[8], FormatVersion)
+	}
+	copy(id[:], data[9:configHeaderSize])
+	return id, nil
+}
+
+// decodeConfig opens and validates a config object with key.
+func decodeConfig(data []byte, key *crypto.Key) (*Config, error) {
+	id, err := configID(data)
+	if err != nil {
+		return nil, err
+	}
+	plain, err := key.Open(nil, data[configHeaderSize:], configAD(id))
+	if err != nil {
+		return nil, fmt.Errorf("open config: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(plain))
+	dec.DisallowUnknownFields()
+	var c Config
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("%w: config: %v", ErrCorrupt, err)
+	}
+	if c.ID != id {
+		return nil, fmt.Errorf("%w: config names repository %s inside, %s outside", ErrCorrupt, c.ID.Short(), id.Short())
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Sentinel errors of the repository layer.
+var (
+	ErrNoRepository = errors.New("no repository")
+	ErrCorrupt      = errors.New("repository data is corrupt")
+	ErrVersion      = errors.New("unsupported repository format")
+	ErrIdentity     = errors.New("repository identity changed")
+)

@@ -1,0 +1,127 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/cairn-backup/cairn/internal/crypto"
+	"github.com/cairn-backup/cairn/internal/digest"
+	"github.com/cairn-backup/cairn/internal/index"
+	"github.com/cairn-backup/cairn/internal/pack"
+	"github.com/cairn-backup/cairn/remote"
+	"golang.org/x/sync/errgroup"
+)
+
+// ErrBlobNotFound reports a blob the index does not know: absent, as opposed to a
+// blob that is indexed but whose bytes are damaged (ErrCorrupt, crypto.ErrAuth).
+var ErrBlobNotFound = errors.New("blob not in index")
+
+// LoadIndex reads every index segment once (lazily: commands that need no index never
+// pay for it). Cached segments the repository no longer has are dropped.
+func (r *Repo) LoadIndex(ctx context.Context) error {
+	r.indexOnce.Do(func() { r.indexErr = r.loadIndex(ctx) })
+	return r.indexErr
+}
+
+func (r *Repo) loadIndex(ctx context.Context) error {
+	ids, err := r.listIDs(ctx, remote.Index)
+	if err != nil {
+		return err
+	}
+	keep := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		keep[id.String()] = true
+	}
+	r.cache.retain(string(remote.Index), keep)
+	idx := index.New()
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(4)
+	for _, id := range ids {
+		g.Go(func() error {
+			plain, err := r.loadObject(gctx, remote.Index, id, index.MaxSegmentSize)
+			if err != nil {
+				return err
+			}
+			seg, err := index.DecodeSegment(plain)
+			if err != nil {
+				return fmt.Errorf("index/%s: %w", id, err)
+			}
+			return idx.AddSegment(seg)
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	r.idx = idx
+	return nil
+}
+
+// Index returns the loaded index (LoadIndex first).
+func (r *Repo) Index() *index.Index { return r.idx }
+
+// LoadBlob reads, authenticates, decompresses and hash-checks one blob.
+func (r *Repo) LoadBlob(ctx context.Context, t pack.BlobType, id digest.ID) ([]byte, error) {
+	if err := r.LoadIndex(ctx); err != nil {
+		return nil, err
+	}
+	loc, ok := r.idx.Lookup(index.BlobType(t), id)
+	if !ok {
+		return nil, fmt.Errorf("%s blob %s: %w", t, id.Short(), ErrBlobNotFound)
+	}
+	e := pack.Entry{Type: t, ID: id, Offset: loc.Offset, Length: loc.Length}
+	if t == pack.Tree {
+		return r.loadTreeBlob(ctx, loc, e)
+	}
+	h := remote.Handle{Type: remote.Data, Name: loc.Pack.String()}
+	sealed, err := remote.ReadAll(ctx, r.store, h, int64(loc.Offset), int64(loc.Length), int64(loc.Length))
+	if err != nil {
+		return nil, fmt.Errorf("data blob %s in pack %s: %w", id.Short(), loc.Pack.Short(), err)
+	}
+	plain, err := pack.OpenBlob(r.key, r.cfg.ID, e, sealed)
+	if err != nil {
+		return nil, fmt.Errorf("data blob %s in pack %s: %w", id.Short(), loc.Pack.Short(), err)
+	}
+	return plain, nil
+}
+
+// loadTreeBlob serves manifest nodes from whole cached packs: a walk touches many
+// nodes of the same few packs.
+func (r *Repo) loadTreeBlob(ctx context.Context, loc index.Location, e pack.Entry) ([]byte, error) {
+	name := loc.Pack.String()
+	if data, ok := r.cache.get("packs", name); ok {
+		if plain, err := openIn(r, data, e); err == nil {
+			return plain, nil
+		}
+		r.cache.remove("packs", name)
+	}
+	size, _ := r.idx.PackSize(loc.Pack)
+	h := remote.Handle{Type: remote.Data, Name: name}
+	data, err := remote.ReadAll(ctx, r.store, h, 0, int64(size), pack.MaxPackSize)
+	if err != nil {
+		return nil, fmt.Errorf("tree blob %s in pack %s: %w", e.ID.Short(), loc.Pack.Short(), err)
+	}
+	if digest.Of(data) != loc.Pack {
+		return nil, fmt.Errorf("pack %s: %w: content does not match its name", loc.Pack.Short(), ErrCorrupt)
+	}
+	plain, err := openIn(r, data, e)
+	if err != nil {
+		return nil, fmt.Errorf("tree blob %s in pack %s: %w", e.ID.Short(), loc.Pack.Short(), err)
+	}
+	r.cache.put("packs", name, data)
+	return plain, nil
+}
+
+func openIn(r *Repo, data []byte, e pack.Entry) ([]byte, error) {
+	end := uint64(e.Offset) + uint64(e.Length)
+	if end > uint64(len(data)) {
+		return nil, fmt.Errorf("%w: blob ends at %d, pack has %d bytes", ErrCorrupt, end, len(data))
+	}
+	return pack.OpenBlob(r.key, r.cfg.ID, e, data[e.Offset:end])
+}
+
+// IsDamage reports whether err means stored bytes are damaged or foreign, as opposed
+// to absent or unreachable.
+func IsDamage(err error) bool {
+	return errors.Is(err, ErrCorrupt) || errors.Is(err, crypto.ErrAuth) || errors.Is(err, pack.ErrCorrupt)
+}

@@ -1,0 +1,117 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/cairn-backup/cairn/internal/crypto"
+	"github.com/cairn-backup/cairn/internal/digest"
+	"github.com/cairn-backup/cairn/remote"
+)
+
+// maxSnapshotSize bounds a snapshot record read from the repository.
+const maxSnapshotSize = 16 << 20
+
+// Sealed objects (snapshots, index segments) are named by the SHA-256 of their
+// plaintext, and that name is bound into the associated data: a copy under another
+// name, type or repository does not open.
+func (r *Repo) objectAD(t remote.Type, id digest.ID) []byte {
+	return crypto.AD(r.cfg.ID, string(t), id[:])
+}
+
+func (r *Repo) saveObject(ctx context.Context, t remote.Type, plain []byte) (digest.ID, error) {
+	id := digest.Of(plain)
+	sealed := r.key.Seal(nil, plain, r.objectAD(t, id))
+	h := remote.Handle{Type: t, Name: id.String()}
+	if err := r.store.Put(ctx, h, sealed); err != nil {
+		return id, fmt.Errorf("write %s: %w", h, err)
+	}
+	if t == remote.Index {
+		r.cache.put(string(t), h.Name, sealed)
+	}
+	return id, nil
+}
+
+func (r *Repo) openObject(t remote.Type, id digest.ID, sealed []byte) ([]byte, error) {
+	h := remote.Handle{Type: t, Name: id.String()}
+	plain, err := r.key.Open(nil, sealed, r.objectAD(t, id))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w (damaged, or moved from another name, type or repository)", h, err)
+	}
+	if digest.Of(plain) != id {
+		return nil, fmt.Errorf("%s: %w: content does not match its name", h, ErrCorrupt)
+	}
+	return plain, nil
+}
+
+// loadObject reads a sealed object, through the cache for index segments; a cached
+// copy that fails to open is dropped and fetched again.
+func (r *Repo) loadObject(ctx context.Context, t remote.Type, id digest.ID, limit int64) ([]byte, error) {
+	cacheable := t == remote.Index
+	if cacheable {
+		if sealed, ok := r.cache.get(string(t), id.String()); ok {
+			if plain, err := r.openObject(t, id, sealed); err == nil {
+				return plain, nil
+			}
+			r.cache.remove(string(t), id.String())
+		}
+	}
+	h := remote.Handle{Type: t, Name: id.String()}
+	sealed, err := remote.ReadAll(ctx, r.store, h, 0, 0, limit+crypto.Overhead)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", h, err)
+	}
+	plain, err := r.openObject(t, id, sealed)
+	if err != nil {
+		return nil, err
+	}
+	if cacheable {
+		r.cache.put(string(t), h.Name, sealed)
+	}
+	return plain, nil
+}
+
+// listIDs lists the objects of type t. Names that are not ids are reported as
+// damage, not skipped: a stranger in the repository is worth knowing about.
+func (r *Repo) listIDs(ctx context.Context, t remote.Type) ([]digest.ID, error) {
+	var ids []digest.ID
+	var bad []error
+	err := r.store.List(ctx, t, func(i remote.Info) error {
+		id, err := digest.Parse(i.Name)
+		if err != nil {
+			bad = append(bad, fmt.Errorf("%s/%s: %w", t, i.Name, ErrCorrupt))
+			return nil
+		}
+		ids = append(ids, id)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", t, err)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i].String() < ids[j].String() })
+	return ids, errors.Join(bad...)
+}
+
+// SaveSnapshot stores a snapshot record. Call it only after Flush: the record must
+// never reach the repository before the data it names.
+func (r *Repo) SaveSnapshot(ctx context.Context, record []byte) (digest.ID, error) {
+	if len(record) > maxSnapshotSize {
+		return digest.ID{}, fmt.Errorf("snapshot record of %d bytes exceeds %d", len(record), maxSnapshotSize)
+	}
+	if r.saver.busy() {
+		return digest.ID{}, errors.New("save snapshot: blobs are still being written (call Flush first)")
+	}
+	return r.saveObject(ctx, remote.Snapshot, record)
+}
+
+// Snapshots lists the ids of all snapshot records.
+func (r *Repo) Snapshots(ctx context.Context) ([]digest.ID, error) {
+	return r.listIDs(ctx, remote.Snapshot)
+}
+
+// LoadSnapshot reads one snapshot record.
+func (r *Repo) LoadSnapshot(ctx context.Context, id digest.ID) ([]byte, error) {
+	return r.loadObject(ctx, remote.Snapshot, id, maxSnapshotSize)
+}

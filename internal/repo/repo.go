@@ -1,0 +1,220 @@
+// Package repo is the only package that knows the repository's object layout: the
+// config, key files, packs, index segments and snapshot records, and the order in which
+// they are written.
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/cairn-backup/cairn/internal/crypto"
+	"github.com/cairn-backup/cairn/internal/digest"
+	"github.com/cairn-backup/cairn/internal/index"
+	"github.com/cairn-backup/cairn/internal/pack"
+	"github.com/cairn-backup/cairn/remote"
+)
+
+// Options configure Open and Init.
+type Options struct {
+	Password    []byte
+	StateDir    string // pins; empty disables pinning
+	CacheDir    string // base cache folder; empty disables the cache
+	Compression pack.Compression
+	Uploads     int // parallel pack uploads; 0 means a default
+	Clock       func() time.Time
+	Host, User  string
+	KDF         *crypto.KDF // nil means crypto.DefaultKDF()
+}
+
+func (o *Options) now() time.Time {
+	if o.Clock != nil {
+		return o.Clock()
+	}
+	return time.Now()
+}
+
+func (o *Options) kdf() crypto.KDF {
+	if o.KDF != nil {
+		return *o.KDF
+	}
+	return crypto.DefaultKDF()
+}
+
+// Repo is an open repository.
+type Repo struct {
+	store   remote.Storage
+	key     *crypto.Key
+	cfg     *Config
+	keyName string
+	opts    Options
+	cache   *objectCache
+
+	indexOnce sync.Once
+	indexErr  error
+	idx       *index.Index
+
+	saver *saver
+}
+
+// Init creates a repository in an empty store: key file first, config last, so a
+// store without a config is never mistaken for a repository.
+func Init(ctx context.Context, store remote.Storage, opts Options) (*Repo, error) {
+	if _, err := store.Stat(ctx, remote.Handle{Type: remote.Config}); err == nil {
+		return nil, fmt.Errorf("init %s: a repository already exists there", store.Location())
+	} else if !errors.Is(err, remote.ErrNotFound) {
+		return nil, fmt.Errorf("init %s: %w", store.Location(), err)
+	}
+	cfg, err := newConfig(opts.now())
+	if err != nil {
+		return nil, err
+	}
+	key, err := crypto.NewRandomKey()
+	if err != nil {
+		return nil, err
+	}
+	r := &Repo{store: store, key: key, cfg: cfg, opts: opts}
+	if r.keyName, err = r.addKey(ctx, opts.Password); err != nil {
+		return nil, err
+	}
+	data, err := encodeConfig(cfg, key)
+	if err != nil {
+		return nil, err
+	}
+	if err := store.Put(ctx, remote.Handle{Type: remote.Config}, data); err != nil {
+		return nil, fmt.Errorf("write config: %w", err)
+	}
+	if err := r.finishOpen(ctx, nil); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Open reads the config, finds the key file the password opens, and checks the
+// repository against what this client pinned.
+func Open(ctx context.Context, store remote.Storage, opts Options) (*Repo, error) {
+	data, err := remote.ReadAll(ctx, store, remote.Handle{Type: remote.Config}, 0, 0, maxConfigSize)
+	if errors.Is(err, remote.ErrNotFound) {
+		return nil, fmt.Errorf("%w at %s (run 'cairn init' first)", ErrNoRepository, store.Location())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	id, err := configID(data)
+	if err != nil {
+		return nil, err
+	}
+	pins := pinStore{opts.StateDir}
+	pn, err := pins.load(store.Location())
+	if err != nil {
+		return nil, err
+	}
+	if pn != nil && pn.ID != id {
+		return nil, pn.check(id, digest.ID{}, FormatVersion)
+	}
+	r := &Repo{store: store, opts: opts}
+	hint := ""
+	if pn != nil {
+		hint = pn.KeyName
+	}
+	if err := r.unlock(ctx, data, id, hint); err != nil {
+		return nil, err
+	}
+	if err := r.finishOpen(ctx, pn); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// unlock tries each key file (the pinned one first) until the password opens one whose
+// master key also opens the config.
+func (r *Repo) unlock(ctx context.Context, config []byte, id digest.ID, hint string) error {
+	names, err := r.keyNames(ctx)
+	if err != nil {
+		return err
+	}
+	sort.SliceStable(names, func(i, j int) bool { return names[i] == hint && names[j] != hint })
+	var damaged []error
+	foreign := 0
+	for _, name := range names {
+		kf, err := r.loadKeyFile(ctx, name)
+		if err != nil {
+			damaged = append(damaged, err)
+			continue
+		}
+		if kf.Repo != id {
+			foreign++ // a key file of another repository
+			continue
+		}
+		key, err := kf.Unwrap(r.opts.Password)
+		if err != nil {
+			continue
+		}
+		cfg, err := decodeConfig(config, key)
+		if errors.Is(err, crypto.ErrAuth) {
+			damaged = append(damaged, fmt.Errorf("key %s opens but does not open the config: %w", shortName(name), err))
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		r.key, r.cfg, r.keyName = key, cfg, name
+		return nil
+	}
+	if len(names) > 0 && foreign+len(damaged) == len(names) {
+		err := fmt.Errorf("%w: none of the %d key files belongs to repository %s (%d of another repository, %d damaged)",
+			ErrCorrupt, len(names), id.Short(), foreign, len(damaged))
+		return errors.Join(append([]error{err}, damaged...)...)
+	}
+	if len(damaged) > 0 {
+		return fmt.Errorf("%w (and: %w)", crypto.ErrWrongPassword, errors.Join(damaged...))
+	}
+	if len(names) == 0 {
+		return fmt.Errorf("%w: the repository has no key files", ErrCorrupt)
+	}
+	return crypto.ErrWrongPassword
+}
+
+func (r *Repo) finishOpen(ctx context.Context, pn *pin) error {
+	fp := r.key.Fingerprint()
+	if err := pn.check(r.cfg.ID, fp, r.cfg.Version); err != nil {
+		return err
+	}
+	err := pinStore{r.opts.StateDir}.save(&pin{
+		Location: r.store.Location(), ID: r.cfg.ID, Fingerprint: fp, Version: r.cfg.Version, KeyName: r.keyName,
+	})
+	if err != nil {
+		return err
+	}
+	r.cache = newObjectCache(r.opts.CacheDir, r.cfg.ID)
+	r.saver = newSaver(r)
+	return nil
+}
+
+// Config returns the repository's configuration.
+func (r *Repo) Config() Config { return *r.cfg }
+
+// ID returns the repository id.
+func (r *Repo) ID() digest.ID { return r.cfg.ID }
+
+// KeyName returns the name of the key file that opened the repository.
+func (r *Repo) KeyName() string { return r.keyName }
+
+// Fingerprint identifies the master key.
+func (r *Repo) Fingerprint() digest.ID { return r.key.Fingerprint() }
+
+// Location names the store.
+func (r *Repo) Location() string { return r.store.Location() }
+
+// Close releases the store.
+func (r *Repo) Close() error { return r.store.Close() }
+
+func shortName(name string) string {
+	if len(name) > 8 {
+		return name[:8]
+	}
+	return name
+}

@@ -1,0 +1,223 @@
+package repo
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/cairn-backup/cairn/internal/digest"
+	"github.com/cairn-backup/cairn/internal/index"
+	"github.com/cairn-backup/cairn/internal/pack"
+	"github.com/cairn-backup/cairn/remote"
+	"golang.org/x/sync/errgroup"
+)
+
+// checkpointPacks is how many uploaded packs accumulate before an index segment is
+// written mid-run, so a killed backup's uploads are found by the next one.
+const checkpointPacks = 32
+
+type blobKey struct {
+	t  pack.BlobType
+	id digest.ID
+}
+
+// saver fills packs from many goroutines and uploads full ones in parallel. Memory in
+// flight is bounded by the open packs plus the upload slots, whatever the data size.
+type saver struct {
+	r     *Repo
+	pools map[pack.BlobType]*packerPool
+
+	mu       sync.Mutex
+	inflight map[blobKey]struct{} // in an open or uploading pack, not yet indexed
+	pending  []index.Pack         // uploaded, not yet in an index segment
+	g        *errgroup.Group
+	gctx     context.Context
+	err      error // first upload failure of the current group
+}
+
+func newSaver(r *Repo) *saver {
+	return &saver{
+		r: r,
+		pools: map[pack.BlobType]*packerPool{
+			pack.Data: newPackerPool(2),
+			pack.Tree: newPackerPool(1),
+		},
+		inflight: map[blobKey]struct{}{},
+	}
+}
+
+func (s *saver) busy() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.inflight) > 0 || len(s.pending) > 0
+}
+
+// group returns the upload errgroup, started on first use with the caller's context.
+func (s *saver) group(ctx context.Context) (*errgroup.Group, context.Context) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.g == nil {
+		s.g, s.gctx = errgroup.WithContext(ctx)
+		n := s.r.opts.Uploads
+		if n <= 0 {
+			n = 2
+		}
+		s.g.SetLimit(n)
+	}
+	return s.g, s.gctx
+}
+
+// claim marks a blob as being stored; false means it is already stored or in flight.
+func (s *saver) claim(k blobKey) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.inflight[k]; ok || s.r.idx.Has(index.BlobType(k.t), k.id) {
+		return false
+	}
+	s.inflight[k] = struct{}{}
+	return true
+}
+
+func (s *saver) unclaim(k blobKey) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.inflight, k)
+}
+
+// SaveBlob stores data as a blob of type t unless the repository already has it, and
+// returns its id and whether it was new. It is safe for concurrent use; call Flush
+// once all calls have returned.
+func (r *Repo) SaveBlob(ctx context.Context, t pack.BlobType, data []byte) (digest.ID, bool, error) {
+	id := digest.Of(data)
+	if err := r.LoadIndex(ctx); err != nil {
+		return id, false, err
+	}
+	if len(data) > pack.MaxBlobSize {
+		return id, false, fmt.Errorf("blob of %d bytes exceeds %d", len(data), pack.MaxBlobSize)
+	}
+	k := blobKey{t, id}
+	s := r.saver
+	if !s.claim(k) {
+		return id, false, nil
+	}
+	g, gctx := s.group(ctx)
+	if err := gctx.Err(); err != nil {
+		s.unclaim(k)
+		return id, false, s.failure(err)
+	}
+	pool := s.pools[t]
+	w, err := pool.take(gctx, r)
+	if err != nil {
+		s.unclaim(k)
+		return id, false, s.failure(err)
+	}
+	if _, err := w.Add(t, id, data); err != nil {
+		pool.put(w)
+		s.unclaim(k)
+		return id, false, err
+	}
+	if w.Size() < r.cfg.PackSize {
+		pool.put(w)
+		return id, true, nil
+	}
+	pool.retire()
+	g.Go(func() error { return s.upload(gctx, w) })
+	return id, true, nil
+}
+
+// failure prefers the upload error that cancelled the group over "context canceled".
+func (s *saver) failure(err error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return s.err
+	}
+	return err
+}
+
+func (s *saver) fail(err error, entries []pack.Entry) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err == nil {
+		s.err = err
+	}
+	for _, e := range entries {
+		delete(s.inflight, blobKey{e.Type, e.ID})
+	}
+	return err
+}
+
+// upload finishes a pack, stores it, and only then makes its blobs known.
+func (s *saver) upload(ctx context.Context, w *pack.Writer) error {
+	data, id, entries, err := w.Finish()
+	if err != nil {
+		return err
+	}
+	h := remote.Handle{Type: remote.Data, Name: id.String()}
+	if err := s.r.store.Put(ctx, h, data); err != nil {
+		return s.fail(fmt.Errorf("upload pack %s: %w", id.Short(), err), entries)
+	}
+	p := index.Pack{ID: id, Size: uint64(len(data)), Blobs: toIndexBlobs(entries)}
+	if entries[0].Type == pack.Tree {
+		s.r.cache.put("packs", id.String(), data)
+	}
+	s.mu.Lock()
+	err = s.r.idx.AddPack(p)
+	for _, e := range entries {
+		delete(s.inflight, blobKey{e.Type, e.ID})
+	}
+	s.pending = append(s.pending, p)
+	var batch []index.Pack
+	if len(s.pending) >= checkpointPacks {
+		batch, s.pending = s.pending, nil
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return s.writeSegment(ctx, batch)
+}
+
+func (s *saver) writeSegment(ctx context.Context, packs []index.Pack) error {
+	if len(packs) == 0 {
+		return nil
+	}
+	seg := &index.Segment{Packs: packs}
+	if _, err := s.r.saveObject(ctx, remote.Index, seg.Encode()); err != nil {
+		s.mu.Lock()
+		s.pending = append(s.pending, packs...)
+		s.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+// Flush uploads every open pack, waits for all uploads, and writes the index segment
+// that names them. After Flush returns nil every saved blob is durable and indexed.
+func (r *Repo) Flush(ctx context.Context) error {
+	s := r.saver
+	g, gctx := s.group(ctx)
+	for _, pool := range s.pools {
+		for _, w := range pool.drain() {
+			g.Go(func() error { return s.upload(gctx, w) })
+		}
+	}
+	err := g.Wait()
+	s.mu.Lock()
+	s.g, s.err = nil, nil
+	batch := s.pending
+	s.pending = nil
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return s.writeSegment(ctx, batch)
+}
+
+func toIndexBlobs(entries []pack.Entry) []index.Blob {
+	out := make([]index.Blob, len(entries))
+	for i, e := range entries {
+		out[i] = index.Blob{Type: index.BlobType(e.Type), ID: e.ID, Offset: e.Offset, Length: e.Length}
+	}
+	return out
+}
