@@ -108,6 +108,7 @@ func TestIndexAgainstMap(t *testing.T) {
 		if ix.base.n == 0 || ix.base.lay.packBits < 10 {
 			t.Fatalf("freshMin %d: the test did not reach the tables: base %d entries, layout %+v", freshMin, ix.base.n, ix.base.lay)
 		}
+		t.Logf("freshMin %d: %d blobs in the map, %d in recent, %d in base", freshMin, len(ix.fresh), ix.recent.n, ix.base.n)
 		checkEach(t, ix, o)
 	}
 }

@@ -131,6 +131,11 @@ func decodeConfig(data []byte, key *crypto.Key) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open config: %w", err)
 	}
+	return parseConfig(plain, id)
+}
+
+// parseConfig decodes the opened JSON and checks it against the clear-text id.
+func parseConfig(plain []byte, id digest.ID) (*Config, error) {
 	dec := json.NewDecoder(bytes.NewReader(plain))
 	dec.DisallowUnknownFields()
 	var c Config
