@@ -28,7 +28,7 @@ func (r *Repo) saveObject(ctx context.Context, t remote.Type, plain []byte) (dig
 	if err := r.store.Put(ctx, h, sealed); err != nil {
 		return id, fmt.Errorf("write %s: %w", h, err)
 	}
-	if t == remote.Index {
+	if cacheable(t) {
 		r.cache.put(string(t), h.Name, sealed)
 	}
 	return id, nil
@@ -46,11 +46,13 @@ func (r *Repo) openObject(t remote.Type, id digest.ID, sealed []byte) ([]byte, e
 	return plain, nil
 }
 
-// loadObject reads a sealed object, through the cache for index segments; a cached
-// copy that fails to open is dropped and fetched again.
+// cacheable types are read by most commands and never change once written.
+func cacheable(t remote.Type) bool { return t == remote.Index || t == remote.Snapshot }
+
+// loadObject reads a sealed object, through the cache for index segments and
+// snapshots; a cached copy that fails to open is dropped and fetched again.
 func (r *Repo) loadObject(ctx context.Context, t remote.Type, id digest.ID, limit int64) ([]byte, error) {
-	cacheable := t == remote.Index
-	if cacheable {
+	if cacheable(t) {
 		if sealed, ok := r.cache.get(string(t), id.String()); ok {
 			if plain, err := r.openObject(t, id, sealed); err == nil {
 				return plain, nil
@@ -67,7 +69,7 @@ func (r *Repo) loadObject(ctx context.Context, t remote.Type, id digest.ID, limi
 	if err != nil {
 		return nil, err
 	}
-	if cacheable {
+	if cacheable(t) {
 		r.cache.put(string(t), h.Name, sealed)
 	}
 	return plain, nil

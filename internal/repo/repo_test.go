@@ -99,11 +99,11 @@ func TestBlobRoundTripAllSizes(t *testing.T) {
 		if i%3 == 0 {
 			typ = pack.Tree
 		}
-		id, fresh, err := r.SaveBlob(ctx, typ, b)
+		id, added, err := r.SaveBlob(ctx, typ, b)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !fresh && len(b) > 0 {
+		if added == 0 {
 			t.Fatalf("blob %d reported as known", i)
 		}
 		ids = append(ids, saved{typ, id})
@@ -132,10 +132,10 @@ func TestSaveBlobDedups(t *testing.T) {
 	opts := testOptions(t, "pw")
 	r := initRepo(t, st, opts)
 	data := []byte("the same chunk")
-	if _, fresh, err := r.SaveBlob(ctx, pack.Data, data); err != nil || !fresh {
-		t.Fatalf("first save: fresh=%v err=%v", fresh, err)
+	if _, added, err := r.SaveBlob(ctx, pack.Data, data); err != nil || added == 0 {
+		t.Fatalf("first save: added=%v err=%v", added, err)
 	}
-	if _, fresh, _ := r.SaveBlob(ctx, pack.Data, data); fresh {
+	if _, added, _ := r.SaveBlob(ctx, pack.Data, data); added != 0 {
 		t.Fatal("second save of the same blob in one session stored it again")
 	}
 	if err := r.Flush(ctx); err != nil {
@@ -146,10 +146,10 @@ func TestSaveBlobDedups(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, fresh, _ := back.SaveBlob(ctx, pack.Data, data); fresh {
+	if _, added, _ := back.SaveBlob(ctx, pack.Data, data); added != 0 {
 		t.Fatal("a blob stored by an earlier session was stored again")
 	}
-	if _, fresh, _ := back.SaveBlob(ctx, pack.Tree, data); !fresh {
+	if _, added, _ := back.SaveBlob(ctx, pack.Tree, data); added == 0 {
 		t.Fatal("the same bytes as a tree blob must be stored separately")
 	}
 	if err := back.Flush(ctx); err != nil {

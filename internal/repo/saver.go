@@ -84,45 +84,59 @@ func (s *saver) unclaim(k blobKey) {
 	delete(s.inflight, k)
 }
 
-// SaveBlob stores data as a blob of type t unless the repository already has it, and
-// returns its id and whether it was new. It is safe for concurrent use; call Flush
-// once all calls have returned.
-func (r *Repo) SaveBlob(ctx context.Context, t pack.BlobType, data []byte) (digest.ID, bool, error) {
+// SaveBlob stores data as a blob of type t unless the repository already has it. It
+// returns the blob's id and the bytes it added to the repository (sealed and
+// compressed; 0 when the blob was already there). It is safe for concurrent use; call
+// Flush once all calls have returned.
+func (r *Repo) SaveBlob(ctx context.Context, t pack.BlobType, data []byte) (digest.ID, int, error) {
 	id := digest.Of(data)
 	if err := r.LoadIndex(ctx); err != nil {
-		return id, false, err
+		return id, 0, err
 	}
 	if len(data) > pack.MaxBlobSize {
-		return id, false, fmt.Errorf("blob of %d bytes exceeds %d", len(data), pack.MaxBlobSize)
+		return id, 0, fmt.Errorf("blob of %d bytes exceeds %d", len(data), pack.MaxBlobSize)
 	}
 	k := blobKey{t, id}
 	s := r.saver
 	if !s.claim(k) {
-		return id, false, nil
+		return id, 0, nil
 	}
 	g, gctx := s.group(ctx)
 	if err := gctx.Err(); err != nil {
 		s.unclaim(k)
-		return id, false, s.failure(err)
+		return id, 0, s.failure(err)
 	}
 	pool := s.pools[t]
 	w, err := pool.take(gctx, r)
 	if err != nil {
 		s.unclaim(k)
-		return id, false, s.failure(err)
+		return id, 0, s.failure(err)
 	}
-	if _, err := w.Add(t, id, data); err != nil {
+	e, err := w.Add(t, id, data)
+	if err != nil {
 		pool.put(w)
 		s.unclaim(k)
-		return id, false, err
+		return id, 0, err
 	}
 	if w.Size() < r.cfg.PackSize {
 		pool.put(w)
-		return id, true, nil
+		return id, int(e.Length), nil
 	}
 	pool.retire()
 	g.Go(func() error { return s.upload(gctx, w) })
-	return id, true, nil
+	return id, int(e.Length), nil
+}
+
+// HasBlob reports whether the index (or a pack being written) holds the blob.
+func (r *Repo) HasBlob(ctx context.Context, t pack.BlobType, id digest.ID) (bool, error) {
+	if err := r.LoadIndex(ctx); err != nil {
+		return false, err
+	}
+	s := r.saver
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, inflight := s.inflight[blobKey{t, id}]
+	return inflight || r.idx.Has(index.BlobType(t), id), nil
 }
 
 // failure prefers the upload error that cancelled the group over "context canceled".
@@ -179,17 +193,35 @@ func (s *saver) upload(ctx context.Context, w *pack.Writer) error {
 }
 
 func (s *saver) writeSegment(ctx context.Context, packs []index.Pack) error {
-	if len(packs) == 0 {
-		return nil
-	}
-	seg := &index.Segment{Packs: packs}
-	if _, err := s.r.saveObject(ctx, remote.Index, seg.Encode()); err != nil {
-		s.mu.Lock()
-		s.pending = append(s.pending, packs...)
-		s.mu.Unlock()
-		return err
+	for len(packs) > 0 {
+		n := segmentBatch(packs)
+		seg := &index.Segment{Packs: packs[:n]}
+		if err := seg.Validate(); err != nil {
+			return err
+		}
+		if _, err := s.r.saveObject(ctx, remote.Index, seg.Encode()); err != nil {
+			s.mu.Lock()
+			s.pending = append(s.pending, packs...)
+			s.mu.Unlock()
+			return err
+		}
+		packs = packs[n:]
 	}
 	return nil
+}
+
+// segmentBatch returns how many packs go into one segment: segments stay far below
+// index.MaxSegmentSize even when packs hold many tiny blobs.
+func segmentBatch(packs []index.Pack) int {
+	const maxBytes = 8 << 20
+	size := 0
+	for i, p := range packs {
+		size += 48 + len(p.Blobs)*48
+		if size > maxBytes && i > 0 {
+			return i
+		}
+	}
+	return len(packs)
 }
 
 // Flush uploads every open pack, waits for all uploads, and writes the index segment
