@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/cairn-backup/cairn/internal/pack"
+	"github.com/cairn-backup/cairn/internal/progress"
 	"github.com/cairn-backup/cairn/internal/repo"
 	"github.com/cairn-backup/cairn/remote"
 	"github.com/cairn-backup/cairn/remote/local"
@@ -25,6 +26,7 @@ type globals struct {
 	json         bool
 	quiet        bool
 	compression  string
+	uploads      int // set by commands that upload
 }
 
 func (g *globals) register(root *cobra.Command) {
@@ -73,10 +75,21 @@ func (g *globals) options(password []byte) (repo.Options, error) {
 		}
 	}
 	opts.Host, _ = os.Hostname()
-	if u, err := user.Current(); err == nil {
-		opts.User = u.Username
-	}
+	opts.User = currentUser()
+	opts.Uploads = g.uploads
 	return opts, nil
+}
+
+func currentUser() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return ""
+}
+
+// showProgress: a bar only for a person at a terminal, never under cron or --json.
+func (g *globals) showProgress() bool {
+	return !g.quiet && !g.json && progress.IsTerminal(os.Stderr)
 }
 
 // open opens the repository with the password from the usual sources.

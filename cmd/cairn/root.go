@@ -23,6 +23,11 @@ CAIRN_PASSWORD_FILE, CAIRN_PASSWORD, or a prompt when run on a terminal.`,
 		newInitCmd(g),
 		newKeyCmd(g),
 		newForgetPinCmd(g),
+		newBackupCmd(g),
+		newSnapshotsCmd(g),
+		newLsCmd(g),
+		newDiffCmd(g),
+		newStatsCmd(g),
 	)
 	return root
 }

@@ -253,3 +253,25 @@ func toIndexBlobs(entries []pack.Entry) []index.Blob {
 	}
 	return out
 }
+
+// Salvage is called when a backup fails or is interrupted: it waits for uploads in
+// flight and indexes every pack that made it, so the next backup reuses them. Open
+// packs that were never uploaded are dropped.
+func (r *Repo) Salvage(ctx context.Context) error {
+	s := r.saver
+	s.mu.Lock()
+	g := s.g
+	s.mu.Unlock()
+	if g != nil {
+		_ = g.Wait()
+	}
+	for _, pool := range s.pools {
+		pool.drain()
+	}
+	s.mu.Lock()
+	batch := s.pending
+	s.pending, s.g, s.err = nil, nil, nil
+	s.inflight = map[blobKey]struct{}{}
+	s.mu.Unlock()
+	return s.writeSegment(ctx, batch)
+}

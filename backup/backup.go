@@ -1,0 +1,191 @@
+// Package backup is the backup engine: it walks the source paths, reuses every file
+// unchanged since the parent snapshot without reading it, chunks and stores the rest,
+// builds the Merkle manifest bottom-up and writes the snapshot record last.
+package backup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/cairn-backup/cairn/internal/digest"
+	"github.com/cairn-backup/cairn/internal/repo"
+	"github.com/cairn-backup/cairn/manifest"
+)
+
+// Options select what to back up and how.
+type Options struct {
+	Paths         []string
+	Host, User    string
+	Tags          []string
+	Parent        *digest.ID // nil: the latest snapshot of the same host and paths
+	Force         bool       // re-read every file
+	DryRun        bool       // store nothing
+	Excludes      []string
+	ExcludeCaches bool
+	OneFileSystem bool
+	Readers       int       // files read in parallel (0: 2)
+	Workers       int       // chunks hashed, compressed and sealed in parallel (0: GOMAXPROCS)
+	Progress      *Progress // live counters for a progress display; may be nil
+	Clock         func() time.Time
+	Program       string
+}
+
+// SourceError is a file that could not be read; the snapshot is still made.
+type SourceError struct {
+	Path string
+	Err  error
+}
+
+func (e SourceError) Error() string { return fmt.Sprintf("%s: %v", e.Path, e.Err) }
+
+// Result describes the snapshot made.
+type Result struct {
+	Snapshot   digest.ID
+	Root       digest.ID
+	Parent     *digest.ID
+	Stats      manifest.SnapshotStats
+	Unreadable []SourceError
+	DryRun     bool
+}
+
+// ErrNoPaths is returned when there is nothing to back up.
+var ErrNoPaths = errors.New("no paths to back up")
+
+// Run makes one snapshot. Packs and index are written before the snapshot record, so
+// an interrupted run leaves only unreferenced packs behind, and the next run reuses them.
+func Run(ctx context.Context, r *repo.Repo, opts Options) (*Result, error) {
+	start := opts.now()
+	paths, err := cleanPaths(opts.Paths)
+	if err != nil {
+		return nil, err
+	}
+	opts.Paths = paths
+	snaps, _, err := r.LoadSnapshots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	parent, err := chooseParent(snaps, opts)
+	if err != nil {
+		return nil, err
+	}
+	b, err := newRun(ctx, r, opts, parent)
+	if err != nil {
+		return nil, err
+	}
+	defer b.cancel()
+	root, tree, err := b.top(b.gctx)
+	if err != nil {
+		b.salvage()
+		return nil, err
+	}
+	res, err := b.finish(ctx, snaps, root, tree, start)
+	if err != nil {
+		b.salvage()
+	}
+	return res, err
+}
+
+// salvage indexes the packs a failed or interrupted run uploaded, on a fresh context
+// (the run's own is cancelled), so that the next run need not upload them again.
+func (b *run) salvage() {
+	if b.opts.DryRun {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), salvageTimeout)
+	defer cancel()
+	_ = b.r.Salvage(ctx)
+}
+
+const salvageTimeout = 30 * time.Second
+
+func (o *Options) now() time.Time {
+	if o.Clock != nil {
+		return o.Clock()
+	}
+	return time.Now()
+}
+
+func cleanPaths(in []string) ([]string, error) {
+	if len(in) == 0 {
+		return nil, ErrNoPaths
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, p := range in {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return nil, err
+		}
+		if !seen[abs] {
+			seen[abs] = true
+			out = append(out, abs)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// finish flushes the data, then writes the snapshot record chained to its predecessor.
+func (b *run) finish(ctx context.Context, snaps []repo.Snapshot, root, tree digest.ID, start time.Time) (*Result, error) {
+	if err := b.store.Flush(ctx); err != nil {
+		return nil, err
+	}
+	res := &Result{Root: root, Stats: b.stats.snapshot(), Unreadable: b.errs.list(), DryRun: b.opts.DryRun}
+	if b.parent != nil {
+		res.Parent = &b.parent.ID
+	}
+	res.Stats.DurationNS = int64(b.opts.now().Sub(start))
+	snap := &manifest.Snapshot{
+		Version: 1, Time: start.UTC(), Host: b.opts.Host, User: b.opts.User,
+		Paths: b.opts.Paths, Tags: b.opts.Tags, Root: root, Tree: tree,
+		Parent: res.Parent, Previous: previous(snaps, b.opts), Stats: res.Stats, Program: b.opts.Program,
+	}
+	data, err := snap.Encode()
+	if err != nil {
+		return nil, err
+	}
+	if b.opts.DryRun {
+		res.Snapshot = digest.Of(data)
+		return res, nil
+	}
+	if res.Snapshot, err = b.r.SaveSnapshot(ctx, data); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// errList collects unreadable sources from many goroutines.
+type errList struct {
+	mu   sync.Mutex
+	errs []SourceError
+}
+
+func (l *errList) add(path string, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.errs = append(l.errs, SourceError{Path: path, Err: err})
+}
+
+func (l *errList) list() []SourceError {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := append([]SourceError(nil), l.errs...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+func workers(n, def int) int {
+	if n > 0 {
+		return n
+	}
+	if def > 0 {
+		return def
+	}
+	return runtime.GOMAXPROCS(0)
+}

@@ -1,0 +1,224 @@
+package backup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/cairn-backup/cairn/internal/fsys"
+	"github.com/cairn-backup/cairn/internal/pack"
+	"github.com/cairn-backup/cairn/manifest"
+	"github.com/restic/chunker"
+)
+
+// maxReads bounds how often a file that keeps changing while it is read is tried.
+const maxReads = 3
+
+// errChanged reports a file that changed under every read: storing it would store a
+// splice of two versions.
+var errChanged = errors.New("file changed while it was read")
+
+// file reuses the parent's content when the file is unchanged, and otherwise hands it
+// to a reader.
+func (b *run) file(ctx context.Context, path string, info fsys.Info, e manifest.Entry, prev *manifest.Entry) *entrySlot {
+	b.stats.Files.Add(1)
+	b.stats.Bytes.Add(info.Size)
+	if b.reusable(ctx, info, prev) {
+		b.stats.Unchanged.Add(1)
+		e.Content, e.Chunks, e.Lists = prev.Content, prev.Chunks, prev.Lists
+		return doneSlot(e)
+	}
+	if prev != nil {
+		b.stats.Changed.Add(1)
+	} else {
+		b.stats.NewFiles.Add(1)
+	}
+	slot := newSlot()
+	if leader := b.links.join(info, slot); leader != nil {
+		return followSlot(leader, e) // another name of a file already being read
+	}
+	b.files.Go(func() error {
+		ce, err := b.readFile(b.gctx, path, e)
+		if err != nil && !errors.Is(err, errSkipped) && b.gctx.Err() == nil && !isFatal(err) {
+			b.sourceError(path, err)
+			err = errSkipped
+		}
+		slot.set(ce, err)
+		if isFatal(err) {
+			b.cancel()
+			return err
+		}
+		return nil
+	})
+	return slot
+}
+
+// reusable: same size, mtime, ctime and inode as in the parent, and its data still indexed.
+func (b *run) reusable(ctx context.Context, info fsys.Info, prev *manifest.Entry) bool {
+	if b.opts.Force || prev == nil || prev.Type != manifest.File {
+		return false
+	}
+	if prev.Size != uint64(info.Size) || prev.MTime != info.MTime || prev.CTime != info.CTime || prev.Inode != info.Inode {
+		return false
+	}
+	return b.present(ctx, prev)
+}
+
+// present checks the parent's blobs are still indexed, so a lost pack is re-uploaded
+// by the next backup instead of being referenced forever.
+func (b *run) present(ctx context.Context, e *manifest.Entry) bool {
+	for _, c := range e.Chunks {
+		if ok, err := b.store.HasBlob(ctx, pack.Data, c.ID); err != nil || !ok {
+			return false
+		}
+	}
+	for _, id := range e.Lists {
+		if ok, err := b.store.HasBlob(ctx, pack.Tree, id); err != nil || !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// readFile chunks and stores a file, re-reading it when it changed during the read.
+func (b *run) readFile(ctx context.Context, path string, e manifest.Entry) (manifest.Entry, error) {
+	for try := 1; ; try++ {
+		if err := ctx.Err(); err != nil {
+			return e, err
+		}
+		chunks, before, err := b.readOnce(ctx, path)
+		if err != nil {
+			return e, err
+		}
+		if before.stable {
+			e.Size, e.MTime, e.CTime, e.Inode = uint64(before.info.Size), before.info.MTime, before.info.CTime, before.info.Inode
+			if err := manifest.WriteChunks(ctx, b.store, &e, chunks); err != nil {
+				return e, fatal(err)
+			}
+			return e, nil
+		}
+		if try == maxReads {
+			return e, errChanged
+		}
+	}
+}
+
+type readState struct {
+	info   fsys.Info
+	stable bool
+}
+
+// readOnce reads the file once and reports whether it stayed the same throughout.
+func (b *run) readOnce(ctx context.Context, path string) ([]manifest.Chunk, readState, error) {
+	f, err := fsys.OpenFile(path)
+	if err != nil {
+		return nil, readState{}, err
+	}
+	defer f.Close()
+	before, err := fsys.Fstat(f)
+	if err != nil {
+		return nil, readState{}, err
+	}
+	if before.Kind != fsys.Regular {
+		return nil, readState{}, fmt.Errorf("no longer a regular file")
+	}
+	chunks, n, err := b.chunkFile(ctx, f)
+	if err != nil {
+		return nil, readState{}, err
+	}
+	after, err := fsys.Fstat(f)
+	if err != nil {
+		return nil, readState{}, err
+	}
+	stable := n == before.Size && after.Size == before.Size && after.MTime == before.MTime && after.CTime == before.CTime
+	return chunks, readState{info: before, stable: stable}, nil
+}
+
+// chunkFile cuts the file into chunks and stores them on the chunk workers; the
+// chunks of one file are sealed in parallel and land in whichever packs are open.
+func (b *run) chunkFile(ctx context.Context, rd io.Reader) ([]manifest.Chunk, int64, error) {
+	ch := chunker.NewWithBoundaries(rd, b.pol, b.cfg.MinChunk, b.cfg.MaxChunk)
+	ch.SetAverageBits(int(b.cfg.AvgBits))
+	var (
+		results []*manifest.Chunk
+		wg      sync.WaitGroup
+		total   int64
+		mu      sync.Mutex
+		saveErr error
+	)
+	for {
+		buf := b.chunks.get()
+		c, err := ch.Next(*buf)
+		if err == io.EOF {
+			b.chunks.put(buf)
+			break
+		}
+		if err != nil {
+			b.chunks.put(buf)
+			wg.Wait()
+			return nil, 0, err
+		}
+		total += int64(c.Length)
+		b.stats.BytesRead.Add(int64(c.Length))
+		res := &manifest.Chunk{Size: uint32(c.Length)}
+		results = append(results, res)
+		wg.Add(1)
+		b.blobs.Go(func() error {
+			defer wg.Done()
+			defer b.chunks.put(buf)
+			id, stored, err := b.store.SaveBlob(ctx, pack.Data, c.Data)
+			if err != nil {
+				mu.Lock()
+				saveErr = fatal(err)
+				mu.Unlock()
+				b.cancel()
+				return err
+			}
+			res.ID = id
+			if stored > 0 {
+				b.stats.BytesAdded.Add(int64(len(c.Data)))
+				b.stats.BytesStored.Add(int64(stored))
+			}
+			return nil
+		})
+	}
+	wg.Wait()
+	if saveErr != nil {
+		return nil, 0, saveErr
+	}
+	out := make([]manifest.Chunk, len(results))
+	for i, r := range results {
+		out[i] = *r
+	}
+	return out, total, nil
+}
+
+// fatalError marks a repository failure: it ends the backup, unlike an unreadable source.
+type fatalError struct{ err error }
+
+func (f fatalError) Error() string { return f.err.Error() }
+func (f fatalError) Unwrap() error { return f.err }
+
+func fatal(err error) error {
+	if err == nil || isFatal(err) {
+		return err
+	}
+	return fatalError{err}
+}
+
+func isFatal(err error) bool {
+	var f fatalError
+	return errors.As(err, &f) || errors.Is(err, context.Canceled)
+}
+
+// chunkPool recycles chunk buffers: memory stays at a few chunks per worker.
+type chunkPool struct{ pool sync.Pool }
+
+func newChunkPool(size int) *chunkPool {
+	return &chunkPool{pool: sync.Pool{New: func() any { b := make([]byte, size); return &b }}}
+}
+
+func (p *chunkPool) get() *[]byte  { return p.pool.Get().(*[]byte) }
+func (p *chunkPool) put(b *[]byte) { p.pool.Put(b) }

@@ -1,0 +1,145 @@
+package backup
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/cairn-backup/cairn/internal/digest"
+	"github.com/cairn-backup/cairn/internal/fsys"
+	"github.com/cairn-backup/cairn/internal/repo"
+	"github.com/cairn-backup/cairn/manifest"
+	"github.com/restic/chunker"
+	"golang.org/x/sync/errgroup"
+)
+
+// run is one backup in progress.
+type run struct {
+	r      *repo.Repo
+	store  blobStore
+	opts   Options
+	parent *repo.Snapshot
+	pol    chunker.Pol
+	cfg    repo.Config
+	excl   *excluder
+	stats  *Progress
+	errs   errList
+	links  *linkTable
+	chunks *chunkPool
+
+	files  *errgroup.Group // files read in parallel
+	blobs  *errgroup.Group // chunks hashed, compressed and sealed in parallel
+	gctx   context.Context // cancelled by the first fatal error, and when the run ends
+	cancel context.CancelFunc
+}
+
+func newRun(ctx context.Context, r *repo.Repo, opts Options, parent *repo.Snapshot) (*run, error) {
+	cfg := r.Config()
+	pol, err := cfg.Pol()
+	if err != nil {
+		return nil, err
+	}
+	excl, err := newExcluder(opts.Excludes, opts.ExcludeCaches)
+	if err != nil {
+		return nil, err
+	}
+	b := &run{r: r, store: r, opts: opts, parent: parent, pol: pol, cfg: cfg, excl: excl,
+		stats: opts.Progress, links: newLinkTable(), chunks: newChunkPool(int(cfg.MaxChunk))}
+	if opts.DryRun {
+		b.store = newDryStore(r)
+	}
+	if b.stats == nil {
+		b.stats = &Progress{}
+	}
+	if parent != nil {
+		b.stats.EstimateBytes.Store(int64(parent.Stats.Bytes))
+	}
+	// Not errgroup.WithContext: its context ends at Wait, while uploads started under
+	// it must go on until the final Flush.
+	b.gctx, b.cancel = context.WithCancel(ctx)
+	b.files = &errgroup.Group{}
+	b.files.SetLimit(workers(opts.Readers, 2))
+	b.blobs = &errgroup.Group{}
+	b.blobs.SetLimit(workers(opts.Workers, 0))
+	return b, nil
+}
+
+// top builds the snapshot's root directory: the backed-up paths under their
+// absolute parents, as restic does, so that several paths share one tree.
+func (b *run) top(ctx context.Context) (root, tree digest.ID, err error) {
+	t := newPathTrie(b.opts.Paths)
+	var prev *manifest.Node
+	if b.parent != nil {
+		if prev, err = manifest.ReadDir(ctx, b.store, b.parent.Tree, b.parent.Root); err != nil {
+			prev = nil // a damaged parent only costs the reuse
+		}
+	}
+	e, err := b.virtualDir(ctx, "/", t, prev)
+	if werr := b.wait(); err == nil {
+		err = werr
+	}
+	if err != nil {
+		return root, tree, err
+	}
+	return e.Content, e.Subtree, nil
+}
+
+// wait lets the file readers and chunk workers finish.
+func (b *run) wait() error {
+	err := b.files.Wait()
+	if berr := b.blobs.Wait(); err == nil {
+		err = berr
+	}
+	return err
+}
+
+// pathTrie holds the absolute paths to back up, split into components.
+type pathTrie struct {
+	children map[string]*pathTrie
+	leaf     bool // a path to back up: everything beneath it is walked
+}
+
+func newPathTrie(paths []string) *pathTrie {
+	t := &pathTrie{children: map[string]*pathTrie{}}
+	for _, p := range paths {
+		n := t
+		for _, c := range strings.Split(strings.Trim(p, "/"), "/") {
+			if c == "" {
+				continue
+			}
+			if n.children[c] == nil {
+				n.children[c] = &pathTrie{children: map[string]*pathTrie{}}
+			}
+			n = n.children[c]
+		}
+		n.leaf = true
+	}
+	return t
+}
+
+// virtualDir records a parent directory of the backed-up paths with its own metadata
+// but only the children that lead to them.
+func (b *run) virtualDir(ctx context.Context, path string, t *pathTrie, prev *manifest.Node) (manifest.Entry, error) {
+	info, err := fsys.Lstat(path)
+	if err != nil {
+		return manifest.Entry{}, fmt.Errorf("backup %s: %w", path, err)
+	}
+	e := b.baseEntry(filepath.Base(path), path, info)
+	var entries []manifest.Entry
+	for _, name := range sortedKeys(t.children) {
+		child, sub := filepath.Join(path, name), t.children[name]
+		pe := lookup(prev, name)
+		var ce manifest.Entry
+		if sub.leaf {
+			ce, err = b.pathEntry(ctx, child, pe)
+		} else {
+			ce, err = b.virtualDir(ctx, child, sub, b.prevDir(ctx, pe))
+		}
+		if err != nil {
+			return e, err
+		}
+		entries = append(entries, ce)
+	}
+	return b.writeDir(ctx, e, entries)
+}

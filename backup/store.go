@@ -1,0 +1,65 @@
+package backup
+
+import (
+	"context"
+	"sync"
+
+	"github.com/cairn-backup/cairn/internal/digest"
+	"github.com/cairn-backup/cairn/internal/pack"
+	"github.com/cairn-backup/cairn/internal/repo"
+)
+
+// blobStore is what the engine needs of a repository; a dry run swaps in one that
+// stores nothing.
+type blobStore interface {
+	SaveBlob(ctx context.Context, t pack.BlobType, data []byte) (digest.ID, int, error)
+	HasBlob(ctx context.Context, t pack.BlobType, id digest.ID) (bool, error)
+	SaveTree(ctx context.Context, data []byte) (digest.ID, error)
+	LoadTree(ctx context.Context, id digest.ID) ([]byte, error)
+	Flush(ctx context.Context) error
+}
+
+// dryStore answers as the repository would, counting what a real run would add.
+type dryStore struct {
+	r    *repo.Repo
+	mu   sync.Mutex
+	seen map[digest.ID]bool
+}
+
+func newDryStore(r *repo.Repo) *dryStore { return &dryStore{r: r, seen: map[digest.ID]bool{}} }
+
+func (d *dryStore) SaveBlob(ctx context.Context, t pack.BlobType, data []byte) (digest.ID, int, error) {
+	id := digest.Of(data)
+	has, err := d.HasBlob(ctx, t, id)
+	if err != nil || has {
+		return id, 0, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.seen[id] {
+		return id, 0, nil
+	}
+	d.seen[id] = true
+	return id, len(data), nil
+}
+
+func (d *dryStore) HasBlob(ctx context.Context, t pack.BlobType, id digest.ID) (bool, error) {
+	d.mu.Lock()
+	seen := d.seen[id]
+	d.mu.Unlock()
+	if seen {
+		return true, nil
+	}
+	return d.r.HasBlob(ctx, t, id)
+}
+
+func (d *dryStore) SaveTree(ctx context.Context, data []byte) (digest.ID, error) {
+	id, _, err := d.SaveBlob(ctx, pack.Tree, data)
+	return id, err
+}
+
+func (d *dryStore) LoadTree(ctx context.Context, id digest.ID) ([]byte, error) {
+	return d.r.LoadTree(ctx, id)
+}
+
+func (d *dryStore) Flush(context.Context) error { return nil }

@@ -1,0 +1,188 @@
+package backup
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sort"
+
+	"github.com/cairn-backup/cairn/internal/fsys"
+	"github.com/cairn-backup/cairn/manifest"
+)
+
+// pathEntry backs up one of the paths given on the command line.
+func (b *run) pathEntry(ctx context.Context, path string, prev *manifest.Entry) (manifest.Entry, error) {
+	info, err := fsys.Lstat(path)
+	if err != nil {
+		return manifest.Entry{}, err
+	}
+	if info.Kind == fsys.Dir {
+		return b.dir(ctx, path, info, prev, info.Dev)
+	}
+	slot := b.entry(ctx, path, info, prev, info.Dev)
+	return slot.wait(ctx)
+}
+
+// dir walks one directory: it reads the entries, starts reading changed files in the
+// background, descends into subdirectories, then writes the node once all are done.
+func (b *run) dir(ctx context.Context, path string, info fsys.Info, prev *manifest.Entry, rootDev uint64) (manifest.Entry, error) {
+	b.stats.Dirs.Add(1)
+	e := b.baseEntry(filepath.Base(path), path, info)
+	if b.opts.OneFileSystem && info.Dev != rootDev {
+		return b.writeDir(ctx, e, nil) // a mount point: recorded, not entered
+	}
+	names, err := fsys.ReadDirNames(path)
+	if err != nil {
+		b.sourceError(path, err)
+		return b.writeDir(ctx, e, nil)
+	}
+	prevNode := b.prevDir(ctx, prev)
+	cacheTagged := b.excl.caches && isCacheDir(path, names)
+	slots := make([]*entrySlot, 0, len(names))
+	for _, name := range names {
+		if err := ctx.Err(); err != nil {
+			return e, err
+		}
+		child := filepath.Join(path, name)
+		if cacheTagged && name != cacheTagName {
+			continue
+		}
+		ci, err := fsys.Lstat(child)
+		if err != nil {
+			b.sourceError(child, err)
+			continue
+		}
+		if b.excl.excluded(child, name, ci.Kind == fsys.Dir) {
+			continue
+		}
+		pe := lookup(prevNode, name)
+		if ci.Kind == fsys.Dir {
+			de, err := b.dir(ctx, child, ci, pe, rootDev)
+			if err != nil {
+				return e, err
+			}
+			slots = append(slots, doneSlot(de))
+			continue
+		}
+		slots = append(slots, b.entry(ctx, child, ci, pe, rootDev))
+	}
+	entries := make([]manifest.Entry, 0, len(slots))
+	for _, s := range slots {
+		ce, err := s.wait(ctx)
+		if errors.Is(err, errSkipped) {
+			continue
+		}
+		if err != nil {
+			return e, err
+		}
+		entries = append(entries, ce)
+	}
+	return b.writeDir(ctx, e, entries)
+}
+
+func (b *run) writeDir(ctx context.Context, e manifest.Entry, entries []manifest.Entry) (manifest.Entry, error) {
+	root, blob, err := manifest.WriteDir(ctx, b.store, entries)
+	if err != nil {
+		return e, err
+	}
+	e.Content, e.Subtree = root, blob
+	return e, nil
+}
+
+// entry records a non-directory. Regular files come back as a slot filled in by a
+// reader in the background.
+func (b *run) entry(ctx context.Context, path string, info fsys.Info, prev *manifest.Entry, rootDev uint64) *entrySlot {
+	e := b.baseEntry(filepath.Base(path), path, info)
+	switch info.Kind {
+	case fsys.Regular:
+		return b.file(ctx, path, info, e, prev)
+	case fsys.Symlink:
+		target, err := fsys.Readlink(path)
+		if err != nil {
+			b.sourceError(path, err)
+			return skippedSlot()
+		}
+		e.Target = target
+	}
+	return doneSlot(e)
+}
+
+// baseEntry fills the metadata every entry has.
+func (b *run) baseEntry(name, path string, info fsys.Info) manifest.Entry {
+	e := manifest.Entry{
+		Name: name, Type: typeOf(info.Kind), Mode: info.Perm, UID: info.UID, GID: info.GID,
+		MTime: info.MTime, CTime: info.CTime, Inode: info.Inode, Dev: info.Dev,
+	}
+	if name == "/" {
+		e.Name = ""
+	}
+	switch info.Kind {
+	case fsys.Regular:
+		e.Size, e.Nlink, e.Sparse = uint64(info.Size), info.Nlink, info.Sparse()
+	case fsys.CharDev, fsys.BlockDev:
+		e.Rdev = info.Rdev
+	}
+	xs, err := fsys.Xattrs(path)
+	if err != nil {
+		b.sourceError(path, err)
+	}
+	for _, x := range xs {
+		e.Xattrs = append(e.Xattrs, manifest.Xattr{Name: x.Name, Value: x.Value})
+	}
+	return e
+}
+
+func typeOf(k fsys.Kind) manifest.Type {
+	switch k {
+	case fsys.Regular:
+		return manifest.File
+	case fsys.Dir:
+		return manifest.Dir
+	case fsys.Symlink:
+		return manifest.Symlink
+	case fsys.FIFO:
+		return manifest.FIFO
+	case fsys.Socket:
+		return manifest.Socket
+	case fsys.CharDev:
+		return manifest.CharDev
+	}
+	return manifest.BlockDev
+}
+
+// prevDir loads the parent snapshot's node for a directory, if it has one.
+func (b *run) prevDir(ctx context.Context, prev *manifest.Entry) *manifest.Node {
+	if prev == nil || prev.Type != manifest.Dir {
+		return nil
+	}
+	n, err := manifest.ReadDir(ctx, b.store, prev.Subtree, prev.Content)
+	if err != nil {
+		return nil // a damaged parent node only costs the reuse of its files
+	}
+	return n
+}
+
+func lookup(n *manifest.Node, name string) *manifest.Entry {
+	if n == nil {
+		return nil
+	}
+	i := sort.Search(len(n.Entries), func(i int) bool { return n.Entries[i].Name >= name })
+	if i < len(n.Entries) && n.Entries[i].Name == name {
+		return &n.Entries[i]
+	}
+	return nil
+}
+
+func (b *run) sourceError(path string, err error) {
+	b.stats.Errors.Add(1)
+	b.errs.add(path, err)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestBackupSnapshotsLsDiff(t *testing.T) {
+	c := newCLI(t)
+	c.ok("init")
+	src := filepath.Join(t.TempDir(), "src")
+	writeFiles(t, src, map[string]string{"a": "alpha", "d/b": "beta", "d/c": "gamma"})
+	var first backupSummary
+	if err := json.Unmarshal([]byte(c.ok("backup", "--json", "--tag", "nightly", src)), &first); err != nil {
+		t.Fatal(err)
+	}
+	if first.FilesNew != 3 || first.Snapshot == "" {
+		t.Fatalf("first backup summary %+v", first)
+	}
+	writeFiles(t, src, map[string]string{"d/b": "beta, edited", "e": "new"})
+	if err := os.Remove(filepath.Join(src, "a")); err != nil {
+		t.Fatal(err)
+	}
+	out := c.ok("backup", src)
+	if !strings.Contains(out, "1 new, 1 changed, 1 unchanged") {
+		t.Fatalf("second backup summary:\n%s", out)
+	}
+	snaps := c.ok("snapshots", "--tag", "nightly")
+	if !strings.Contains(snaps, first.Snapshot[:8]) || !strings.Contains(snaps, "1 snapshots") {
+		t.Fatalf("snapshots --tag nightly:\n%s", snaps)
+	}
+	ls := c.ok("ls", "latest", src)
+	for _, want := range []string{src + "/d/b", src + "/e"} {
+		if !strings.Contains(ls, want+"\n") {
+			t.Fatalf("ls lacks %s:\n%s", want, ls)
+		}
+	}
+	diff := c.ok("diff", first.Snapshot[:10], "latest")
+	for _, want := range []string{"-  " + src + "/a", "+  " + src + "/e", "M  " + src + "/d/b"} {
+		if !strings.Contains(diff, want) {
+			t.Fatalf("diff lacks %q:\n%s", want, diff)
+		}
+	}
+	if strings.Contains(diff, src+"/d/c") {
+		t.Fatalf("diff lists an unchanged file:\n%s", diff)
+	}
+}
+
+// TestUnreadableFileExit3 runs cairn as an unprivileged user, because root reads
+// everything (and CI runs as root).
+func TestUnreadableFileExit3(t *testing.T) {
+	c := newCLI(t)
+	c.ok("init")
+	src := filepath.Join(t.TempDir(), "src")
+	writeFiles(t, src, map[string]string{"ok": "readable", "secret": "no", "d/x": "x"})
+	if err := os.Chmod(filepath.Join(src, "secret"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(src, "d"), 0o311); err != nil { // listable? no: unreadable dir
+		t.Fatal(err)
+	}
+	cmd := c.cmd("backup", src)
+	if os.Geteuid() == 0 {
+		asNobody(t, cmd, c)
+	}
+	r := runCmd(t, cmd)
+	if r.code != exitPartial {
+		t.Fatalf("exit %d, want %d\n%s%s", r.code, exitPartial, r.stdout, r.stderr)
+	}
+	for _, want := range []string{src + "/secret", src + "/d"} {
+		if !strings.Contains(r.stderr, "unreadable: "+want+":") {
+			t.Errorf("stderr does not list %s:\n%s", want, r.stderr)
+		}
+	}
+	if !strings.Contains(r.stdout, "snapshot ") {
+		t.Fatalf("no snapshot made:\n%s", r.stdout)
+	}
+}
+
+// asNobody makes cmd run as uid/gid 65534 with everything it needs owned by it.
+func asNobody(t *testing.T, cmd *exec.Cmd, c *cli) {
+	t.Helper()
+	home := filepath.Dir(c.repo)
+	for _, dir := range []string{home, filepath.Dir(home)} {
+		if err := os.Chmod(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := filepath.Walk(home, func(p string, _ os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, 65534, 65534)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Dir(cairnBin), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	cmd.Env = append(cmd.Env, "HOME="+home)
+}
+
+func TestInterruptMakesNoSnapshot(t *testing.T) {
+	c := newCLI(t)
+	c.ok("init")
+	src := filepath.Join(t.TempDir(), "src")
+	bigRandomFiles(t, src, 40, 2<<20, 7)
+	cmd := c.cmd("backup", "--compression", "max", src)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(700 * time.Millisecond)
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != exitInterrupted {
+		t.Fatalf("interrupted backup: %v, want exit %d", err, exitInterrupted)
+	}
+	if out := c.ok("snapshots"); !strings.Contains(out, "0 snapshots") {
+		t.Fatalf("an interrupted backup left a snapshot:\n%s", out)
+	}
+}
+
+func bigRandomFiles(t *testing.T, dir string, n, size int, seed uint64) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, seed))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, size)
+	for i := 0; i < n; i++ {
+		for j := range buf {
+			buf[j] = byte(rng.Uint32())
+		}
+		if err := os.WriteFile(filepath.Join(dir, "f"+string(rune('a'+i%26))+strings.Repeat("x", i/26)), buf, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The CLI tests run the real binary, built once, against real local repositories.
+var cairnBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "cairn-cli-test")
+	if err != nil {
+		panic(err)
+	}
+	cairnBin = filepath.Join(dir, "cairn")
+	build := exec.Command("go", "build", "-o", cairnBin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		panic("build cairn: " + err.Error())
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// cli is one user's environment: a repository, a password, state and cache folders.
+type cli struct {
+	t    *testing.T
+	repo string
+	env  []string
+}
+
+func newCLI(t *testing.T) *cli {
+	home := t.TempDir()
+	c := &cli{t: t, repo: filepath.Join(home, "repo")}
+	c.env = append(os.Environ(), "CAIRN_REPO="+c.repo, "CAIRN_PASSWORD=correct horse",
+		"XDG_STATE_HOME="+filepath.Join(home, "state"), "XDG_CACHE_HOME="+filepath.Join(home, "cache"))
+	return c
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func (c *cli) cmd(args ...string) *exec.Cmd {
+	cmd := exec.Command(cairnBin, args...)
+	cmd.Env = c.env
+	return cmd
+}
+
+func (c *cli) run(args ...string) result {
+	c.t.Helper()
+	return runCmd(c.t, c.cmd(args...))
+}
+
+func runCmd(t *testing.T, cmd *exec.Cmd) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+// ok runs a command that must succeed.
+func (c *cli) ok(args ...string) string {
+	c.t.Helper()
+	r := c.run(args...)
+	if r.code != 0 {
+		c.t.Fatalf("cairn %s: exit %d\n%s%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	}
+	return r.stdout
+}
+
+func TestInitKeyListAndExitCodes(t *testing.T) {
+	c := newCLI(t)
+	if r := c.run("key", "list"); r.code != exitNoRepo {
+		t.Fatalf("key list without a repository: exit %d, want %d (%s)", r.code, exitNoRepo, r.stderr)
+	}
+	c.ok("init")
+	if out := c.ok("key", "list"); !strings.Contains(out, "*") {
+		t.Fatalf("key list shows no current key:\n%s", out)
+	}
+	c.env = append(c.env, "CAIRN_PASSWORD=wrong")
+	r := c.run("key", "list")
+	if r.code != exitWrongPass || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 || !strings.Contains(r.stderr, "wrong password") {
+		t.Fatalf("wrong password: exit %d, stderr %q; want exit %d and one line", r.code, r.stderr, exitWrongPass)
+	}
+}
+
+func TestKeyAddPasswdRemove(t *testing.T) {
+	c := newCLI(t)
+	c.ok("init")
+	c.env = append(c.env, "CAIRN_NEW_PASSWORD=second")
+	c.ok("key", "add")
+	second := append(append([]string{}, c.env...), "CAIRN_PASSWORD=second")
+	c2 := &cli{t: t, repo: c.repo, env: second}
+	out := c2.ok("key", "list")
+	if strings.Count(out, "\n") != 3 {
+		t.Fatalf("want two keys:\n%s", out)
+	}
+	// The first key is the one not marked current for the second password.
+	var first string
+	for _, line := range strings.Split(out, "\n")[1:] {
+		if strings.HasPrefix(line, " ") && len(strings.Fields(line)) > 0 {
+			first = strings.Fields(line)[0]
+		}
+	}
+	c2.ok("key", "remove", first)
+	if r := c.run("key", "list"); r.code != exitWrongPass {
+		t.Fatalf("removed key still opens the repository: exit %d", r.code)
+	}
+	if r := c2.run("key", "remove", strings.Fields(strings.Split(c2.ok("key", "list"), "\n")[1])[0][1:]); r.code == 0 {
+		t.Fatal("removing the key in use succeeded")
+	}
+}

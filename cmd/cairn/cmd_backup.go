@@ -1,0 +1,165 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/cairn-backup/cairn/backup"
+	"github.com/cairn-backup/cairn/internal/digest"
+	"github.com/cairn-backup/cairn/internal/progress"
+	"github.com/spf13/cobra"
+)
+
+type backupFlags struct {
+	host, parent         string
+	tags                 []string
+	force, dryRun        bool
+	excludes, exclFiles  []string
+	excludeCaches, oneFS bool
+	uploads              int
+}
+
+func newBackupCmd(g *globals) *cobra.Command {
+	var f backupFlags
+	cmd := &cobra.Command{
+		Use:   "backup PATH...",
+		Short: "Back up files and directories into a new snapshot",
+		Long: `Back up the given paths into a new snapshot. Files unchanged since the parent
+snapshot (the latest of the same host and paths) are not read again.
+
+Exit codes: 0 ok, 3 snapshot made but some files were unreadable (each listed),
+1 repository error (no snapshot), 130 interrupted (no snapshot).`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runBackup(cmd, g, &f, args) },
+	}
+	fl := cmd.Flags()
+	host, _ := os.Hostname()
+	fl.StringVar(&f.host, "host", host, "host name recorded in the snapshot")
+	fl.StringArrayVar(&f.tags, "tag", nil, "tag the snapshot (repeatable)")
+	fl.StringVar(&f.parent, "parent", "", "snapshot to compare with (default: latest of the same host and paths)")
+	fl.BoolVar(&f.force, "force", false, "read every file, even unchanged ones")
+	fl.BoolVarP(&f.dryRun, "dry-run", "n", false, "show what would be stored, store nothing")
+	fl.StringArrayVarP(&f.excludes, "exclude", "e", nil, "exclude paths matching GLOB (repeatable)")
+	fl.StringArrayVar(&f.exclFiles, "exclude-file", nil, "read exclude patterns from FILE (repeatable)")
+	fl.BoolVar(&f.excludeCaches, "exclude-caches", false, "skip the contents of directories with a CACHEDIR.TAG")
+	fl.BoolVarP(&f.oneFS, "one-file-system", "x", false, "do not cross file system boundaries")
+	fl.IntVar(&f.uploads, "upload-concurrency", 2, "packs uploaded in parallel")
+	return cmd
+}
+
+func runBackup(cmd *cobra.Command, g *globals, f *backupFlags, paths []string) error {
+	ctx := cmd.Context()
+	opts, err := f.options(g, paths)
+	if err != nil {
+		return err
+	}
+	g.uploads = f.uploads
+	r, err := g.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	stats := &backup.Progress{}
+	opts.Progress = stats
+	bar := progress.Start(os.Stderr, g.showProgress(), "backup", func() progress.Sample {
+		return progress.Sample{Done: stats.BytesRead.Load() + skippedBytes(stats), Total: stats.EstimateBytes.Load(),
+			Detail: fmt.Sprintf("%d files", stats.Files.Load())}
+	})
+	res, err := backup.Run(ctx, r, opts)
+	bar.Stop()
+	if err != nil {
+		return err
+	}
+	for _, u := range res.Unreadable {
+		fmt.Fprintf(os.Stderr, "cairn: unreadable: %s: %v\n", u.Path, u.Err)
+	}
+	if err := printBackupSummary(cmd.OutOrStdout(), g.json, res); err != nil {
+		return err
+	}
+	if len(res.Unreadable) > 0 {
+		return fmt.Errorf("%w: %d", errPartial, len(res.Unreadable))
+	}
+	return nil
+}
+
+// skippedBytes counts unchanged files as done, so the bar tracks the whole tree.
+func skippedBytes(s *backup.Progress) int64 { return s.Bytes.Load() - s.BytesRead.Load() }
+
+func (f *backupFlags) options(g *globals, paths []string) (backup.Options, error) {
+	opts := backup.Options{
+		Paths: paths, Host: f.host, Tags: f.tags, Force: f.force, DryRun: f.dryRun,
+		Excludes: f.excludes, ExcludeCaches: f.excludeCaches, OneFileSystem: f.oneFS,
+		Program: "cairn " + version,
+	}
+	opts.User = currentUser()
+	for _, file := range f.exclFiles {
+		pats, err := backup.ReadExcludeFile(file)
+		if err != nil {
+			return opts, fmt.Errorf("exclude file: %w", err)
+		}
+		opts.Excludes = append(opts.Excludes, pats...)
+	}
+	if f.parent != "" {
+		id, err := digest.Parse(f.parent)
+		if err != nil {
+			return opts, fmt.Errorf("--parent needs a full snapshot id: %w", err)
+		}
+		opts.Parent = &id
+	}
+	return opts, nil
+}
+
+type backupSummary struct {
+	MessageType    string  `json:"message_type"`
+	Snapshot       string  `json:"snapshot_id"`
+	Root           string  `json:"root"`
+	DryRun         bool    `json:"dry_run,omitempty"`
+	FilesNew       uint64  `json:"files_new"`
+	FilesChanged   uint64  `json:"files_changed"`
+	FilesUnchanged uint64  `json:"files_unchanged"`
+	Dirs           uint64  `json:"dirs"`
+	BytesTotal     uint64  `json:"total_bytes"`
+	BytesRead      uint64  `json:"bytes_read"`
+	BytesAdded     uint64  `json:"bytes_added"`
+	BytesStored    uint64  `json:"bytes_stored"`
+	Unreadable     int     `json:"unreadable_files"`
+	Seconds        float64 `json:"duration_seconds"`
+}
+
+func printBackupSummary(w io.Writer, asJSON bool, res *backup.Result) error {
+	s := res.Stats
+	sum := backupSummary{
+		MessageType: "summary", Snapshot: res.Snapshot.String(), Root: res.Root.String(), DryRun: res.DryRun,
+		FilesNew: s.NewFiles, FilesChanged: s.ChangedFiles, FilesUnchanged: s.UnchangedFiles, Dirs: s.Dirs,
+		BytesTotal: s.Bytes, BytesRead: s.BytesRead, BytesAdded: s.BytesAdded, BytesStored: s.BytesStored,
+		Unreadable: len(res.Unreadable), Seconds: time.Duration(s.DurationNS).Seconds(),
+	}
+	if asJSON {
+		return json.NewEncoder(w).Encode(sum)
+	}
+	verb := "saved"
+	if res.DryRun {
+		verb = "would be saved (dry run)"
+	}
+	fmt.Fprintf(w, "Files:      %d new, %d changed, %d unchanged (%d directories)\n", s.NewFiles, s.ChangedFiles, s.UnchangedFiles, s.Dirs)
+	fmt.Fprintf(w, "Data:       %s read of %s, %s added (%s stored)\n", bytesIEC(s.BytesRead), bytesIEC(s.Bytes), bytesIEC(s.BytesAdded), bytesIEC(s.BytesStored))
+	fmt.Fprintf(w, "Root:       %s\n", res.Root)
+	fmt.Fprintf(w, "snapshot %s %s in %s\n", res.Snapshot.Short(), verb, time.Duration(s.DurationNS).Round(time.Millisecond))
+	return nil
+}
+
+func bytesIEC(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := uint64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.2f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/cairn-backup/cairn/internal/repo"
+	"github.com/cairn-backup/cairn/manifest"
+	"github.com/spf13/cobra"
+)
+
+type changeJSON struct {
+	Path    string `json:"path"`
+	Change  string `json:"change"` // added, removed, modified
+	OldSize uint64 `json:"old_size,omitempty"`
+	NewSize uint64 `json:"new_size,omitempty"`
+}
+
+func newDiffCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "diff SNAPSHOT1 SNAPSHOT2",
+		Short: "Show what changed between two snapshots",
+		Long: `Show the files added (+), removed (-) and modified (M) between two snapshots.
+Only subtrees whose Merkle roots differ are read, so the cost follows the change.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			r, err := g.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			snaps, err := g.loadSnapshots(ctx, r, nil)
+			if err != nil {
+				return err
+			}
+			a, err := repo.Find(snaps, args[0])
+			if err != nil {
+				return err
+			}
+			b, err := repo.Find(snaps, args[1])
+			if err != nil {
+				return err
+			}
+			return printDiff(cmd, g, r, a, b)
+		},
+	}
+}
+
+func printDiff(cmd *cobra.Command, g *globals, r *repo.Repo, a, b repo.Snapshot) error {
+	w := cmd.OutOrStdout()
+	var added, removed, modified int
+	var addedBytes, removedBytes uint64
+	err := manifest.Diff(cmd.Context(), r, a.Tree, a.Root, b.Tree, b.Root, func(c manifest.Change) error {
+		j := changeJSON{Path: "/" + c.Path}
+		mark := ""
+		switch c.Kind {
+		case manifest.Added:
+			added, addedBytes, mark, j.Change, j.NewSize = added+1, addedBytes+c.New.Size, "+", "added", c.New.Size
+		case manifest.Removed:
+			removed, removedBytes, mark, j.Change, j.OldSize = removed+1, removedBytes+c.Old.Size, "-", "removed", c.Old.Size
+		default:
+			modified, mark, j.Change, j.OldSize, j.NewSize = modified+1, "M", "modified", c.Old.Size, c.New.Size
+		}
+		if g.json {
+			return json.NewEncoder(w).Encode(j)
+		}
+		_, err := fmt.Fprintf(w, "%s  %s\n", mark, quoteName(j.Path))
+		return err
+	})
+	if err != nil || g.json {
+		return err
+	}
+	fmt.Fprintf(w, "\n%d added (%s), %d removed (%s), %d modified\n", added, bytesIEC(addedBytes), removed, bytesIEC(removedBytes), modified)
+	return nil
+}

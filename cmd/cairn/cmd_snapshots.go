@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/cairn-backup/cairn/internal/repo"
+	"github.com/spf13/cobra"
+)
+
+// filterFlags are the snapshot filters several commands share.
+type filterFlags struct {
+	host        string
+	tags, paths []string
+}
+
+func (f *filterFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.host, "host", "", "only snapshots of this host")
+	fl.StringArrayVar(&f.tags, "tag", nil, "only snapshots with this tag (repeatable)")
+	fl.StringArrayVar(&f.paths, "path", nil, "only snapshots of this path (repeatable)")
+}
+
+func (f *filterFlags) filter() (repo.Filter, error) {
+	out := repo.Filter{Host: f.host, Tags: f.tags}
+	for _, p := range f.paths {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return out, err
+		}
+		out.Paths = append(out.Paths, abs)
+	}
+	return out, nil
+}
+
+// loadSnapshots loads and filters the snapshots, warning about damaged records.
+func (g *globals) loadSnapshots(ctx context.Context, r *repo.Repo, f *filterFlags) ([]repo.Snapshot, error) {
+	snaps, bad, err := r.LoadSnapshots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range bad {
+		fmt.Fprintf(os.Stderr, "cairn: damaged snapshot: %v\n", e)
+	}
+	if f == nil {
+		return snaps, nil
+	}
+	flt, err := f.filter()
+	if err != nil {
+		return nil, err
+	}
+	return flt.Select(snaps), nil
+}
+
+type snapshotJSON struct {
+	ID       string    `json:"id"`
+	Short    string    `json:"short_id"`
+	Time     time.Time `json:"time"`
+	Host     string    `json:"hostname"`
+	User     string    `json:"username,omitempty"`
+	Paths    []string  `json:"paths"`
+	Tags     []string  `json:"tags,omitempty"`
+	Root     string    `json:"root"`
+	Previous string    `json:"previous,omitempty"`
+	Bytes    uint64    `json:"total_bytes"`
+	Files    uint64    `json:"files"`
+}
+
+func newSnapshotsCmd(g *globals) *cobra.Command {
+	var f filterFlags
+	cmd := &cobra.Command{
+		Use:   "snapshots",
+		Short: "List snapshots",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			r, err := g.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			snaps, err := g.loadSnapshots(cmd.Context(), r, &f)
+			if err != nil {
+				return err
+			}
+			out := make([]snapshotJSON, len(snaps))
+			for i, s := range snaps {
+				out[i] = toSnapshotJSON(s)
+			}
+			return g.print(cmd, out, func() { printSnapshots(cmd, out) })
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+func toSnapshotJSON(s repo.Snapshot) snapshotJSON {
+	j := snapshotJSON{ID: s.ID.String(), Short: s.ID.Short(), Time: s.Time, Host: s.Host, User: s.User,
+		Paths: s.Paths, Tags: s.Tags, Root: s.Root.String(), Bytes: s.Stats.Bytes, Files: s.Stats.Files}
+	if s.Previous != nil {
+		j.Previous = s.Previous.String()
+	}
+	return j
+}
+
+func printSnapshots(cmd *cobra.Command, snaps []snapshotJSON) {
+	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tTime\tHost\tTags\tSize\tPaths")
+	for _, s := range snaps {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Short, s.Time.Local().Format("2006-01-02 15:04:05"),
+			s.Host, strings.Join(s.Tags, ","), bytesIEC(s.Bytes), strings.Join(s.Paths, " "))
+	}
+	tw.Flush()
+	fmt.Fprintf(cmd.OutOrStdout(), "%d snapshots\n", len(snaps))
+}

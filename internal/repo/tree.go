@@ -1,0 +1,91 @@
+package repo
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/cairn-backup/cairn/internal/digest"
+	"github.com/cairn-backup/cairn/internal/pack"
+	"github.com/cairn-backup/cairn/manifest"
+	"github.com/cairn-backup/cairn/remote"
+	"golang.org/x/sync/errgroup"
+)
+
+// LoadTree reads a manifest node; *Repo is a manifest.BlobLoader.
+func (r *Repo) LoadTree(ctx context.Context, id digest.ID) ([]byte, error) {
+	return r.LoadBlob(ctx, pack.Tree, id)
+}
+
+// SaveTree stores a manifest node; *Repo is a manifest.BlobSaver.
+func (r *Repo) SaveTree(ctx context.Context, data []byte) (digest.ID, error) {
+	id, _, err := r.SaveBlob(ctx, pack.Tree, data)
+	return id, err
+}
+
+// Snapshot is a decoded snapshot record with its id.
+type Snapshot struct {
+	ID digest.ID
+	*manifest.Snapshot
+}
+
+// LoadSnapshots reads every snapshot record, oldest first. Records that fail to load
+// are returned as errors beside the good ones: one damaged record must not hide the rest.
+func (r *Repo) LoadSnapshots(ctx context.Context) ([]Snapshot, []error, error) {
+	ids, listErr := r.listIDs(ctx, remote.Snapshot)
+	if ids == nil && listErr != nil {
+		return nil, nil, listErr
+	}
+	keep := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		keep[id.String()] = true
+	}
+	r.cache.retain(string(remote.Snapshot), keep)
+	var (
+		mu   sync.Mutex
+		out  []Snapshot
+		bad  []error
+		g, _ = errgroup.WithContext(ctx)
+	)
+	if listErr != nil {
+		bad = append(bad, listErr)
+	}
+	g.SetLimit(8)
+	for _, id := range ids {
+		g.Go(func() error {
+			s, err := r.loadSnapshot(ctx, id)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				bad = append(bad, err)
+			} else {
+				out = append(out, Snapshot{ID: id, Snapshot: s})
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Time.Equal(out[j].Time) {
+			return out[i].Time.Before(out[j].Time)
+		}
+		return out[i].ID.String() < out[j].ID.String()
+	})
+	return out, bad, nil
+}
+
+func (r *Repo) loadSnapshot(ctx context.Context, id digest.ID) (*manifest.Snapshot, error) {
+	plain, err := r.LoadSnapshot(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s, err := manifest.DecodeSnapshot(plain)
+	if err != nil {
+		return nil, fmt.Errorf("snapshots/%s: %w", id, err)
+	}
+	return s, nil
+}
