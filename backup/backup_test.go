@@ -30,6 +30,7 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	e := &env{t: t, store: remotetest.NewFaulty(remotetest.NewMem()), opts: repo.Options{
 		Password: []byte("pw"), KDF: &fastKDF, StateDir: t.TempDir(), Compression: pack.CompressFastest,
+		TempDir: t.TempDir(), // not a parent of the backed-up trees: its mtime changes
 	}}
 	if _, err := repo.Init(context.Background(), e.store, e.opts); err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 
 	"github.com/cairn-backup/cairn/internal/fsys"
@@ -124,7 +125,7 @@ func (b *run) readOnce(ctx context.Context, path string) ([]manifest.Chunk, read
 	if before.Kind != fsys.Regular {
 		return nil, readState{}, fmt.Errorf("no longer a regular file")
 	}
-	chunks, n, err := b.chunkFile(ctx, f)
+	chunks, n, err := b.chunkFile(ctx, f, before.Size)
 	if err != nil {
 		return nil, readState{}, err
 	}
@@ -138,61 +139,101 @@ func (b *run) readOnce(ctx context.Context, path string) ([]manifest.Chunk, read
 
 // chunkFile cuts the file into chunks and stores them on the chunk workers; the
 // chunks of one file are sealed in parallel and land in whichever packs are open.
-func (b *run) chunkFile(ctx context.Context, rd io.Reader) ([]manifest.Chunk, int64, error) {
-	ch := chunker.NewWithBoundaries(rd, b.pol, b.cfg.MinChunk, b.cfg.MaxChunk)
-	ch.SetAverageBits(int(b.cfg.AvgBits))
-	var (
-		results []*manifest.Chunk
-		wg      sync.WaitGroup
-		total   int64
-		mu      sync.Mutex
-		saveErr error
-	)
+func (b *run) chunkFile(ctx context.Context, f *os.File, size int64) ([]manifest.Chunk, int64, error) {
+	c := &chunkSink{b: b, ctx: ctx}
+	if size < int64(b.cfg.MinChunk) {
+		// A file shorter than the minimum chunk is one chunk: skip the chunker and
+		// its 512 KiB window, which dominated backups of many small files.
+		if err := c.small(f, size); err != nil {
+			return nil, 0, err
+		}
+		return c.finish()
+	}
+	ch := b.chunkers.get(f, b)
+	defer b.chunkers.put(ch)
 	for {
 		buf := b.chunks.get()
-		c, err := ch.Next(*buf)
+		next, err := ch.Next(*buf)
 		if err == io.EOF {
 			b.chunks.put(buf)
 			break
 		}
 		if err != nil {
 			b.chunks.put(buf)
-			wg.Wait()
+			c.wg.Wait()
 			return nil, 0, err
 		}
-		total += int64(c.Length)
-		b.stats.BytesRead.Add(int64(c.Length))
-		res := &manifest.Chunk{Size: uint32(c.Length)}
-		results = append(results, res)
-		wg.Add(1)
-		b.blobs.Go(func() error {
-			defer wg.Done()
-			defer b.chunks.put(buf)
-			id, stored, err := b.store.SaveBlob(ctx, pack.Data, c.Data)
-			if err != nil {
-				mu.Lock()
-				saveErr = fatal(err)
-				mu.Unlock()
-				b.cancel()
-				return err
-			}
-			res.ID = id
-			if stored > 0 {
-				b.stats.BytesAdded.Add(int64(len(c.Data)))
-				b.stats.BytesStored.Add(int64(stored))
-			}
-			return nil
-		})
+		c.save(next.Data, func() { b.chunks.put(buf) })
 	}
-	wg.Wait()
-	if saveErr != nil {
-		return nil, 0, saveErr
+	return c.finish()
+}
+
+// chunkSink collects the chunks of one file as the workers store them.
+type chunkSink struct {
+	b       *run
+	ctx     context.Context
+	results []*manifest.Chunk
+	wg      sync.WaitGroup
+	total   int64
+	mu      sync.Mutex
+	err     error
+}
+
+func (c *chunkSink) small(f *os.File, size int64) error {
+	if size == 0 {
+		return nil // an empty file has no chunks
 	}
-	out := make([]manifest.Chunk, len(results))
-	for i, r := range results {
+	buf := c.b.small.get()
+	data := (*buf)[:size]
+	if _, err := io.ReadFull(f, data); err != nil {
+		c.b.small.put(buf)
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return nil // shrank while read: the stability check re-reads it
+		}
+		return err
+	}
+	c.save(data, func() { c.b.small.put(buf) })
+	return nil
+}
+
+// save hands one chunk to a worker; release returns its buffer.
+func (c *chunkSink) save(data []byte, release func()) {
+	b := c.b
+	c.total += int64(len(data))
+	b.stats.BytesRead.Add(int64(len(data)))
+	res := &manifest.Chunk{Size: uint32(len(data))}
+	c.results = append(c.results, res)
+	c.wg.Add(1)
+	b.blobs.Go(func() error {
+		defer c.wg.Done()
+		defer release()
+		id, stored, err := b.store.SaveBlob(c.ctx, pack.Data, data)
+		if err != nil {
+			c.mu.Lock()
+			c.err = fatal(err)
+			c.mu.Unlock()
+			b.cancel()
+			return err
+		}
+		res.ID = id
+		if stored > 0 {
+			b.stats.BytesAdded.Add(int64(len(data)))
+			b.stats.BytesStored.Add(int64(stored))
+		}
+		return nil
+	})
+}
+
+func (c *chunkSink) finish() ([]manifest.Chunk, int64, error) {
+	c.wg.Wait()
+	if c.err != nil {
+		return nil, 0, c.err
+	}
+	out := make([]manifest.Chunk, len(c.results))
+	for i, r := range c.results {
 		out[i] = *r
 	}
-	return out, total, nil
+	return out, c.total, nil
 }
 
 // fatalError marks a repository failure: it ends the backup, unlike an unreadable source.
@@ -213,12 +254,28 @@ func isFatal(err error) bool {
 	return errors.As(err, &f) || errors.Is(err, context.Canceled)
 }
 
-// chunkPool recycles chunk buffers: memory stays at a few chunks per worker.
-type chunkPool struct{ pool sync.Pool }
+// bufPool recycles chunk buffers: memory stays at a few chunks per worker.
+type bufPool struct{ pool sync.Pool }
 
-func newChunkPool(size int) *chunkPool {
-	return &chunkPool{pool: sync.Pool{New: func() any { b := make([]byte, size); return &b }}}
+func newBufPool(size int) *bufPool {
+	return &bufPool{pool: sync.Pool{New: func() any { b := make([]byte, size); return &b }}}
 }
 
-func (p *chunkPool) get() *[]byte  { return p.pool.Get().(*[]byte) }
-func (p *chunkPool) put(b *[]byte) { p.pool.Put(b) }
+func (p *bufPool) get() *[]byte  { return p.pool.Get().(*[]byte) }
+func (p *bufPool) put(b *[]byte) { p.pool.Put(b) }
+
+// chunkerPool reuses chunkers, whose read window is allocated once.
+type chunkerPool struct{ pool sync.Pool }
+
+func (p *chunkerPool) get(rd io.Reader, b *run) *chunker.Chunker {
+	if ch, ok := p.pool.Get().(*chunker.Chunker); ok {
+		ch.ResetWithBoundaries(rd, b.pol, b.cfg.MinChunk, b.cfg.MaxChunk)
+		ch.SetAverageBits(int(b.cfg.AvgBits))
+		return ch
+	}
+	ch := chunker.NewWithBoundaries(rd, b.pol, b.cfg.MinChunk, b.cfg.MaxChunk)
+	ch.SetAverageBits(int(b.cfg.AvgBits))
+	return ch
+}
+
+func (p *chunkerPool) put(ch *chunker.Chunker) { p.pool.Put(ch) }

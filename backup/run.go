@@ -16,17 +16,19 @@ import (
 
 // run is one backup in progress.
 type run struct {
-	r      *repo.Repo
-	store  blobStore
-	opts   Options
-	parent *repo.Snapshot
-	pol    chunker.Pol
-	cfg    repo.Config
-	excl   *excluder
-	stats  *Progress
-	errs   errList
-	links  *linkTable
-	chunks *chunkPool
+	r        *repo.Repo
+	store    blobStore
+	opts     Options
+	parent   *repo.Snapshot
+	pol      chunker.Pol
+	cfg      repo.Config
+	excl     *excluder
+	stats    *Progress
+	errs     errList
+	links    *linkTable
+	chunks   *bufPool // MaxChunk-sized buffers for the chunker
+	small    *bufPool // MinChunk-sized buffers for files read whole
+	chunkers chunkerPool
 
 	files  *errgroup.Group // files read in parallel
 	blobs  *errgroup.Group // chunks hashed, compressed and sealed in parallel
@@ -45,7 +47,7 @@ func newRun(ctx context.Context, r *repo.Repo, opts Options, parent *repo.Snapsh
 		return nil, err
 	}
 	b := &run{r: r, store: r, opts: opts, parent: parent, pol: pol, cfg: cfg, excl: excl,
-		stats: opts.Progress, links: newLinkTable(), chunks: newChunkPool(int(cfg.MaxChunk))}
+		stats: opts.Progress, links: newLinkTable(), chunks: newBufPool(int(cfg.MaxChunk)), small: newBufPool(int(cfg.MinChunk))}
 	if opts.DryRun {
 		b.store = newDryStore(r)
 	}

@@ -144,8 +144,9 @@ func loadNode(ctx context.Context, l BlobLoader, id digest.ID) (*Node, []digest.
 // loadPieces loads pieces in order and joins their entries, which must stay sorted
 // across pieces. A piece must be a non-empty entries node, so pieces never nest.
 func loadPieces(ctx context.Context, l BlobLoader, ids []digest.ID) ([]Entry, []digest.ID, error) {
-	var entries []Entry
+	nodes := make([]*Node, len(ids))
 	var leaves []digest.ID
+	total := 0
 	for i, id := range ids {
 		p, pl, err := loadNode(ctx, l, id)
 		switch {
@@ -153,12 +154,20 @@ func loadPieces(ctx context.Context, l BlobLoader, ids []digest.ID) ([]Entry, []
 			return nil, nil, err
 		case len(p.Entries) == 0:
 			return nil, nil, fmt.Errorf("piece %d (%s): not a non-empty entries node: %w", i, id, ErrCorrupt)
-		case len(entries) > 0 && p.Entries[0].Name <= entries[len(entries)-1].Name:
+		case i > 0 && p.Entries[0].Name <= lastName(nodes[i-1]):
 			return nil, nil, fmt.Errorf("piece %d (%s): name %q not after %q: %w",
-				i, id, p.Entries[0].Name, entries[len(entries)-1].Name, ErrCorrupt)
+				i, id, p.Entries[0].Name, lastName(nodes[i-1]), ErrCorrupt)
 		}
-		entries = append(entries, p.Entries...)
+		nodes[i] = p
 		leaves = append(leaves, pl...)
+		total += len(p.Entries)
+	}
+	// Joined once: entries are large, and a directory may have 100k of them.
+	entries := make([]Entry, 0, total)
+	for _, p := range nodes {
+		entries = append(entries, p.Entries...)
 	}
 	return entries, leaves, nil
 }
+
+func lastName(n *Node) string { return n.Entries[len(n.Entries)-1].Name }

@@ -82,12 +82,24 @@ func encodeEntry(entries []Entry, i int) (enc, hashed []byte, err error) {
 
 // appendEntry appends uvarint len(hashed) ‖ hashed ‖ side and returns the hashed part.
 func appendEntry(b []byte, e *Entry) (enc, hashed []byte) {
-	hashed = e.appendHashed(nil)
+	// Sized up front: a directory of 100k entries encodes them all.
+	hashed = e.appendHashed(make([]byte, 0, 64+len(e.Name)+len(e.Target)+xattrBytes(e.Xattrs)))
+	if b == nil {
+		b = make([]byte, 0, len(hashed)+48+len(e.Chunks)*(digest.Size+5)+len(e.Lists)*digest.Size)
+	}
 	b = binary.AppendUvarint(b, uint64(len(hashed)))
 	start := len(b)
 	b = append(b, hashed...)
 	hashed = b[start:len(b):len(b)]
 	return e.appendSide(b), hashed
+}
+
+func xattrBytes(xs []Xattr) int {
+	n := 0
+	for _, x := range xs {
+		n += 6 + len(x.Name) + len(x.Value)
+	}
+	return n
 }
 
 func nodeHeader(magic string, kind byte, size int) []byte {

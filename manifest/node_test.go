@@ -140,11 +140,11 @@ var badEntries = map[string]func(es []Entry){
 		}
 		es[4].Size = InlineChunks + 1
 	},
-	"xattrs unsorted":    func(es []Entry) { es[4].Xattrs[0].Name = "user.c" },
-	"xattrs duplicate":   func(es []Entry) { es[4].Xattrs[0].Name = "user.b" },
-	"xattr empty name":   func(es []Entry) { es[0].Xattrs = []Xattr{{Name: ""}} },
-	"xattr long value":   func(es []Entry) { es[0].Xattrs = []Xattr{{Name: "a", Value: make([]byte, MaxXattrValue+1)}} },
-	"too many xattrs":    func(es []Entry) { es[0].Xattrs = make([]Xattr, MaxXattrs+1) },
+	"xattrs unsorted":  func(es []Entry) { es[4].Xattrs[0].Name = "user.c" },
+	"xattrs duplicate": func(es []Entry) { es[4].Xattrs[0].Name = "user.b" },
+	"xattr empty name": func(es []Entry) { es[0].Xattrs = []Xattr{{Name: ""}} },
+	"xattr long value": func(es []Entry) { es[0].Xattrs = []Xattr{{Name: "a", Value: make([]byte, MaxXattrValue+1)}} },
+	"too many xattrs":  func(es []Entry) { es[0].Xattrs = make([]Xattr, MaxXattrs+1) },
 	"entry too large": func(es []Entry) {
 		for i := range 70 {
 			es[0].Xattrs = append(es[0].Xattrs, Xattr{Name: string(rune(0x100 + i)), Value: make([]byte, MaxXattrValue)})

@@ -4,6 +4,7 @@
 package remote
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -34,6 +35,16 @@ var (
 	ErrInvalidRange = errors.New("invalid range")
 	// ErrInvalidHandle: a type or name the store does not accept.
 	ErrInvalidHandle = errors.New("invalid object handle")
+	// ErrPermission: the store refused access (S3 403 AccessDenied, unknown credentials).
+	ErrPermission = errors.New("permission denied")
+	// ErrNoBucket: the bucket that should hold the repository does not exist.
+	ErrNoBucket = errors.New("bucket does not exist")
+	// ErrFull: the store has no room left (S3 507, a quota reached).
+	ErrFull = errors.New("storage full")
+	// ErrSlowDown: the store asks for fewer requests (S3 503 SlowDown, 429); transient.
+	ErrSlowDown = errors.New("slow down")
+	// ErrTLS: the TLS connection cannot succeed as configured (an untrusted server or a rejected client certificate).
+	ErrTLS = errors.New("tls failure")
 )
 
 // Handle names one object.
@@ -97,6 +108,20 @@ func knownType(t Type) bool {
 	return false
 }
 
+// Body is an object's content: its length is known up front and it can be read from
+// any offset any number of times, so that checksums and retries need no copy. A pack
+// streamed to a temporary file is a Body (io.NewSectionReader), as is bytes.Reader.
+type Body interface {
+	io.ReaderAt
+	Size() int64
+}
+
+// Bytes returns data as a Body.
+func Bytes(data []byte) Body { return bytes.NewReader(data) }
+
+// Reader returns a reader over the whole body, from its start.
+func Reader(b Body) *io.SectionReader { return io.NewSectionReader(b, 0, b.Size()) }
+
 // Info describes a stored object.
 type Info struct {
 	Name string
@@ -108,9 +133,10 @@ type Storage interface {
 	// Location names the store for messages (never with credentials).
 	Location() string
 
-	// Put stores data under h. A Put that returns nil has stored exactly data, whole:
-	// a reader never sees a partial object. Putting an existing name replaces it.
-	Put(ctx context.Context, h Handle, data []byte) error
+	// Put stores body under h. A Put that returns nil has stored exactly the body,
+	// whole: a reader never sees a partial object. Putting an existing name replaces
+	// it. The body may be read several times (checksums, retries).
+	Put(ctx context.Context, h Handle, body Body) error
 
 	// Get reads length bytes from offset; length 0 reads to the end. A range that
 	// starts past the end, or ends past it, fails with ErrInvalidRange; a missing

@@ -40,7 +40,10 @@ func newCLI(t *testing.T) *cli {
 	home := t.TempDir()
 	c := &cli{t: t, repo: filepath.Join(home, "repo")}
 	c.env = append(os.Environ(), "CAIRN_REPO="+c.repo, "CAIRN_PASSWORD=correct horse",
-		"XDG_STATE_HOME="+filepath.Join(home, "state"), "XDG_CACHE_HOME="+filepath.Join(home, "cache"))
+		"XDG_STATE_HOME="+filepath.Join(home, "state"), "XDG_CACHE_HOME="+filepath.Join(home, "cache"), "TMPDIR="+filepath.Join(home, "tmp"))
+	if err := os.Mkdir(filepath.Join(home, "tmp"), 0o700); err != nil {
+		t.Fatal(err)
+	}
 	return c
 }
 

@@ -30,7 +30,9 @@ var errPartial = errors.New("some source files could not be read")
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	stopProfile := startProfile()
 	err := newRootCmd().ExecuteContext(ctx)
+	stopProfile()
 	interrupted := ctx.Err() != nil
 	stop()
 	code := exitCode(err, interrupted)

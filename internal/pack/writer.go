@@ -1,23 +1,32 @@
 package pack
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
+	"io"
 
 	"github.com/cairn-backup/cairn/internal/crypto"
 	"github.com/cairn-backup/cairn/internal/digest"
 )
 
-// Writer builds one pack in memory. It is not safe for concurrent use: the backup
-// pipeline keeps one Writer per open pack and feeds each from one goroutine, while
-// the zstd encoders behind all Writers are shared.
+// Writer builds one pack, in memory or streamed to an io.Writer (a temporary file, so
+// that a backup holds a few chunks in memory rather than a few whole packs). It is not
+// safe for concurrent use: the backup pipeline keeps one Writer per open pack and
+// feeds each from one goroutine, while the zstd encoders behind all Writers are shared.
 type Writer struct {
 	key         *crypto.Key
 	repo        digest.ID
 	compression Compression
 
-	buf       []byte // sealed blobs so far; the header is appended by Finish
+	out       io.Writer // nil: the pack is kept in buf
+	hash      hash.Hash // of everything written to out
+	size      int       // bytes of sealed blobs so far
+	sealed    []byte    // the blob being written to out, reused
+	err       error     // the first write error to out
+	buf       []byte    // in memory: sealed blobs so far; the header is appended by Finish
 	entries   []Entry
 	entrySize int    // encoded size of the header entries so far
 	scratch   []byte // mode ‖ payload of the blob being added, reused
@@ -33,8 +42,16 @@ func NewWriter(key *crypto.Key, repo digest.ID, c Compression) *Writer {
 	return &Writer{key: key, repo: repo, compression: c, maxSize: MaxPackSize, maxCount: MaxBlobsPerPack}
 }
 
+// NewStreamWriter returns a Writer that writes the pack to out as blobs are added;
+// Finish then returns no data, only the id and entries.
+func NewStreamWriter(key *crypto.Key, repo digest.ID, c Compression, out io.Writer) *Writer {
+	w := NewWriter(key, repo, c)
+	w.out, w.hash = out, sha256.New()
+	return w
+}
+
 // Size returns the bytes written so far: the pack without its header and trailer.
-func (w *Writer) Size() int { return len(w.buf) }
+func (w *Writer) Size() int { return w.size }
 
 // Count returns the number of blobs added.
 func (w *Writer) Count() int { return len(w.entries) }
@@ -63,12 +80,20 @@ func (w *Writer) Add(t BlobType, id digest.ID, plaintext []byte) (Entry, error) 
 	}
 	sealedLen := len(w.scratch) + crypto.Overhead
 	entrySize := 1 + digest.Size + uvarintLen(uint64(sealedLen))
-	if w.finalSize(len(w.buf)+sealedLen, len(w.entries)+1, w.entrySize+entrySize) > w.maxSize {
+	if w.finalSize(w.size+sealedLen, len(w.entries)+1, w.entrySize+entrySize) > w.maxSize {
 		return Entry{}, fmt.Errorf("add blob %s: pack would exceed %d bytes: %w", id.Short(), w.maxSize, ErrFull)
 	}
-	e := Entry{Type: t, ID: id, Offset: uint32(len(w.buf)), Length: uint32(sealedLen)}
-	w.grow(sealedLen)
-	w.buf = w.key.Seal(w.buf, w.scratch, blobAD(w.repo, t, id))
+	e := Entry{Type: t, ID: id, Offset: uint32(w.size), Length: uint32(sealedLen)}
+	if w.out != nil {
+		w.sealed = w.key.Seal(w.sealed[:0], w.scratch, blobAD(w.repo, t, id))
+		if err := w.write(w.sealed); err != nil {
+			return Entry{}, fmt.Errorf("add blob %s: %w", id.Short(), err)
+		}
+	} else {
+		w.grow(sealedLen)
+		w.buf = w.key.Seal(w.buf, w.scratch, blobAD(w.repo, t, id))
+	}
+	w.size += sealedLen
 	w.entries = append(w.entries, e)
 	w.entrySize += entrySize
 	return e, nil
@@ -99,13 +124,41 @@ func (w *Writer) Finish() (data []byte, id digest.ID, entries []Entry, err error
 	}
 	w.finished = true
 	plain := encodeHeader(w.entries, w.entrySize)
+	entries = w.entries
+	if w.out != nil {
+		tail := w.key.Seal(nil, plain, headerAD(w.repo))
+		tail = binary.LittleEndian.AppendUint32(tail, uint32(len(tail)))
+		if err := w.write(tail); err != nil {
+			return nil, id, nil, fmt.Errorf("finish pack: %w", err)
+		}
+		w.size += len(tail)
+		copy(id[:], w.hash.Sum(nil))
+		w.entries, w.scratch, w.sealed = nil, nil, nil
+		return nil, id, entries, nil
+	}
 	start := len(w.buf)
 	data = w.key.Seal(w.buf, plain, headerAD(w.repo))
 	data = binary.LittleEndian.AppendUint32(data, uint32(len(data)-start))
-	entries = w.entries
+	w.size = len(data)
 	w.buf, w.entries, w.scratch = nil, nil, nil
 	return data, digest.Of(data), entries, nil
 }
+
+// write sends bytes to out and the hash; after an error every write fails.
+func (w *Writer) write(b []byte) error {
+	if w.err != nil {
+		return w.err
+	}
+	if _, err := w.out.Write(b); err != nil {
+		w.err = err
+		return err
+	}
+	w.hash.Write(b)
+	return nil
+}
+
+// Len returns the size of the finished pack (after Finish).
+func (w *Writer) Len() int { return w.size }
 
 // encodeHeader returns version ‖ count ‖ entries; entryBytes sizes the buffer.
 func encodeHeader(entries []Entry, entryBytes int) []byte {

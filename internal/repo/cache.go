@@ -1,8 +1,10 @@
 package repo
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -45,8 +47,30 @@ func (c *objectCache) get(kind, name string) ([]byte, bool) {
 	return data, err == nil
 }
 
+// getRange reads part of a cached object; a manifest walk reads many small nodes
+// from the same few packs, so reading whole packs each time would dominate.
+func (c *objectCache) getRange(kind, name string, off, n int64) ([]byte, bool) {
+	if c == nil || !remote.ValidName(name) {
+		return nil, false
+	}
+	f, err := os.Open(c.path(kind, name))
+	if err != nil {
+		return nil, false
+	}
+	defer f.Close()
+	buf := make([]byte, n)
+	if _, err := f.ReadAt(buf, off); err != nil {
+		return nil, false
+	}
+	return buf, true
+}
+
 // put writes atomically; failures are ignored because the cache is only an optimisation.
 func (c *objectCache) put(kind, name string, data []byte) {
+	c.putFrom(kind, name, bytes.NewReader(data))
+}
+
+func (c *objectCache) putFrom(kind, name string, rd io.Reader) {
 	if c == nil || !remote.ValidName(name) {
 		return
 	}
@@ -57,7 +81,7 @@ func (c *objectCache) put(kind, name string, data []byte) {
 	var suffix [8]byte
 	_, _ = rand.Read(suffix[:])
 	tmp := filepath.Join(dir, ".tmp-"+hex.EncodeToString(suffix[:]))
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+	if err := writeFile(tmp, rd); err != nil {
 		_ = os.Remove(tmp)
 		return
 	}
@@ -88,4 +112,16 @@ func (c *objectCache) retain(kind string, keep map[string]bool) {
 			_ = os.Remove(filepath.Join(c.dir, kind, e.Name()))
 		}
 	}
+}
+
+func writeFile(path string, rd io.Reader) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, rd); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

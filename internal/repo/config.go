@@ -69,9 +69,9 @@ func newConfig(now time.Time) (*Config, error) {
 
 // Chunking and packing defaults, fixed per repository at init.
 const (
-	DefaultMinChunk = 512 << 10
-	DefaultAvgBits  = 20 // 1 MiB average
-	DefaultMaxChunk = 8 << 20
+	DefaultMinChunk = 256 << 10
+	DefaultAvgBits  = 19 // 512 KiB beyond the minimum
+	DefaultMaxChunk = 4 << 20
 	DefaultPackSize = 16 << 20
 )
 

@@ -38,7 +38,7 @@ func (r *Repo) addKey(ctx context.Context, password []byte) (string, error) {
 		return "", err
 	}
 	name := digest.Of(data).String()
-	if err := r.store.Put(ctx, remote.Handle{Type: remote.Key, Name: name}, data); err != nil {
+	if err := r.store.Put(ctx, remote.Handle{Type: remote.Key, Name: name}, remote.Bytes(data)); err != nil {
 		return "", fmt.Errorf("write key: %w", err)
 	}
 	return name, nil

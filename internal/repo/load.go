@@ -89,8 +89,8 @@ func (r *Repo) LoadBlob(ctx context.Context, t pack.BlobType, id digest.ID) ([]b
 // nodes of the same few packs.
 func (r *Repo) loadTreeBlob(ctx context.Context, loc index.Location, e pack.Entry) ([]byte, error) {
 	name := loc.Pack.String()
-	if data, ok := r.cache.get("packs", name); ok {
-		if plain, err := openIn(r, data, e); err == nil {
+	if sealed, ok := r.cache.getRange("packs", name, int64(loc.Offset), int64(loc.Length)); ok {
+		if plain, err := pack.OpenBlob(r.key, r.cfg.ID, e, sealed); err == nil {
 			return plain, nil
 		}
 		r.cache.remove("packs", name)

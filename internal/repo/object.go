@@ -25,7 +25,7 @@ func (r *Repo) saveObject(ctx context.Context, t remote.Type, plain []byte) (dig
 	id := digest.Of(plain)
 	sealed := r.key.Seal(nil, plain, r.objectAD(t, id))
 	h := remote.Handle{Type: t, Name: id.String()}
-	if err := r.store.Put(ctx, h, sealed); err != nil {
+	if err := r.store.Put(ctx, h, remote.Bytes(sealed)); err != nil {
 		return id, fmt.Errorf("write %s: %w", h, err)
 	}
 	if cacheable(t) {

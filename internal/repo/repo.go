@@ -28,6 +28,7 @@ type Options struct {
 	Clock       func() time.Time
 	Host, User  string
 	KDF         *crypto.KDF // nil means crypto.DefaultKDF()
+	TempDir     string      // for packs being filled; "" is the system's
 }
 
 func (o *Options) now() time.Time {
@@ -84,7 +85,7 @@ func Init(ctx context.Context, store remote.Storage, opts Options) (*Repo, error
 	if err != nil {
 		return nil, err
 	}
-	if err := store.Put(ctx, remote.Handle{Type: remote.Config}, data); err != nil {
+	if err := store.Put(ctx, remote.Handle{Type: remote.Config}, remote.Bytes(data)); err != nil {
 		return nil, fmt.Errorf("write config: %w", err)
 	}
 	if err := r.finishOpen(ctx, nil); err != nil {

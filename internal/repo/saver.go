@@ -107,23 +107,23 @@ func (r *Repo) SaveBlob(ctx context.Context, t pack.BlobType, data []byte) (dige
 		return id, 0, s.failure(err)
 	}
 	pool := s.pools[t]
-	w, err := pool.take(gctx, r)
+	op, err := pool.take(gctx, r)
 	if err != nil {
 		s.unclaim(k)
 		return id, 0, s.failure(err)
 	}
-	e, err := w.Add(t, id, data)
+	e, err := op.w.Add(t, id, data)
 	if err != nil {
-		pool.put(w)
+		pool.put(op)
 		s.unclaim(k)
 		return id, 0, err
 	}
-	if w.Size() < r.cfg.PackSize {
-		pool.put(w)
+	if op.w.Size() < r.cfg.PackSize {
+		pool.put(op)
 		return id, int(e.Length), nil
 	}
 	pool.retire()
-	g.Go(func() error { return s.upload(gctx, w) })
+	g.Go(func() error { return s.upload(gctx, op) })
 	return id, int(e.Length), nil
 }
 
@@ -162,18 +162,19 @@ func (s *saver) fail(err error, entries []pack.Entry) error {
 }
 
 // upload finishes a pack, stores it, and only then makes its blobs known.
-func (s *saver) upload(ctx context.Context, w *pack.Writer) error {
-	data, id, entries, err := w.Finish()
+func (s *saver) upload(ctx context.Context, op *openPack) error {
+	defer op.discard()
+	_, id, entries, err := op.w.Finish()
 	if err != nil {
-		return err
+		return s.fail(fmt.Errorf("write pack: %w", err), entries)
 	}
 	h := remote.Handle{Type: remote.Data, Name: id.String()}
-	if err := s.r.store.Put(ctx, h, data); err != nil {
+	if err := s.r.store.Put(ctx, h, op.body()); err != nil {
 		return s.fail(fmt.Errorf("upload pack %s: %w", id.Short(), err), entries)
 	}
-	p := index.Pack{ID: id, Size: uint64(len(data)), Blobs: toIndexBlobs(entries)}
+	p := index.Pack{ID: id, Size: uint64(op.w.Len()), Blobs: toIndexBlobs(entries)}
 	if entries[0].Type == pack.Tree {
-		s.r.cache.put("packs", id.String(), data)
+		s.r.cache.putFrom("packs", id.String(), op.body())
 	}
 	s.mu.Lock()
 	err = s.r.idx.AddPack(p)
@@ -230,8 +231,8 @@ func (r *Repo) Flush(ctx context.Context) error {
 	s := r.saver
 	g, gctx := s.group(ctx)
 	for _, pool := range s.pools {
-		for _, w := range pool.drain() {
-			g.Go(func() error { return s.upload(gctx, w) })
+		for _, op := range pool.drain() {
+			g.Go(func() error { return s.upload(gctx, op) })
 		}
 	}
 	err := g.Wait()
@@ -266,7 +267,9 @@ func (r *Repo) Salvage(ctx context.Context) error {
 		_ = g.Wait()
 	}
 	for _, pool := range s.pools {
-		pool.drain()
+		for _, op := range pool.drain() {
+			op.discard()
+		}
 	}
 	s.mu.Lock()
 	batch := s.pending

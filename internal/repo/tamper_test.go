@@ -83,7 +83,7 @@ func (f *fixture) dataPack(t *testing.T, r *Repo) remote.Handle {
 
 func put(t *testing.T, st remote.Storage, h remote.Handle, data []byte) {
 	t.Helper()
-	if err := st.Put(context.Background(), h, data); err != nil {
+	if err := st.Put(context.Background(), h, remote.Bytes(data)); err != nil {
 		t.Fatal(err)
 	}
 }

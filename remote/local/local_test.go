@@ -30,7 +30,7 @@ func create(t *testing.T) *local.Store {
 
 func put(t *testing.T, s *local.Store, h remote.Handle, data string) {
 	t.Helper()
-	if err := s.Put(t.Context(), h, []byte(data)); err != nil {
+	if err := s.Put(t.Context(), h, remote.Bytes([]byte(data))); err != nil {
 		t.Fatalf("put %s: %v", h, err)
 	}
 }
@@ -126,7 +126,7 @@ func TestLayout(t *testing.T) {
 			t.Errorf("layout: %v", err)
 		}
 	}
-	err := s.Put(t.Context(), remote.Handle{Type: remote.Data, Name: "a"}, nil)
+	err := s.Put(t.Context(), remote.Handle{Type: remote.Data, Name: "a"}, remote.Bytes(nil))
 	if !errors.Is(err, remote.ErrInvalidHandle) {
 		t.Errorf("put a one-character data name: got %v, want ErrInvalidHandle", err)
 	}
@@ -178,7 +178,7 @@ func TestFailedPutLeavesNoTemp(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(target, "inside"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Put(t.Context(), remote.Handle{Type: remote.Key, Name: "k1"}, []byte("x")); err == nil {
+	if err := s.Put(t.Context(), remote.Handle{Type: remote.Key, Name: "k1"}, remote.Bytes([]byte("x"))); err == nil {
 		t.Fatal("put over a folder succeeded")
 	}
 	if got := temps(t, s); len(got) != 0 {
@@ -219,7 +219,7 @@ func TestPutReadOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer os.Chmod(keys, 0o700)
-	if err := s.Put(t.Context(), remote.Handle{Type: remote.Key, Name: "k1"}, []byte("x")); err == nil {
+	if err := s.Put(t.Context(), remote.Handle{Type: remote.Key, Name: "k1"}, remote.Bytes([]byte("x"))); err == nil {
 		t.Error("put into a read-only folder succeeded")
 	}
 	if got := temps(t, s); len(got) != 0 {
@@ -285,7 +285,7 @@ func TestVanishedRepository(t *testing.T) {
 			t.Errorf("list %s of a vanished repository: got %v, want ErrNotFound", typ, err)
 		}
 	}
-	if err := s.Put(t.Context(), remote.Handle{Type: remote.Data, Name: "cdef"}, nil); err == nil {
+	if err := s.Put(t.Context(), remote.Handle{Type: remote.Data, Name: "cdef"}, remote.Bytes(nil)); err == nil {
 		t.Error("put into a vanished repository succeeded")
 	}
 	if _, err := os.Stat(root); !errors.Is(err, fs.ErrNotExist) {

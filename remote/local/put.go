@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -20,7 +21,7 @@ const tempPrefix = ".tmp-"
 // Put writes data atomically: a temporary file in the target folder, synced, renamed
 // over the target, then the folder synced. A crash leaves either the old object or the
 // new one, plus at worst a temporary file that RemoveTemp deletes.
-func (s *Store) Put(ctx context.Context, h remote.Handle, data []byte) error {
+func (s *Store) Put(ctx context.Context, h remote.Handle, body remote.Body) error {
 	if err := s.check(ctx, h); err != nil {
 		return fmt.Errorf("put %s: %w", h, err)
 	}
@@ -31,7 +32,7 @@ func (s *Store) Put(ctx context.Context, h remote.Handle, data []byte) error {
 			return fmt.Errorf("put %s: %w", h, err)
 		}
 	}
-	if err := writeAtomic(ctx, folder, target, data); err != nil {
+	if err := writeAtomic(ctx, folder, target, body); err != nil {
 		return fmt.Errorf("put %s: %w", h, err)
 	}
 	return nil
@@ -39,7 +40,7 @@ func (s *Store) Put(ctx context.Context, h remote.Handle, data []byte) error {
 
 // writeAtomic is Put without the handle logic; the temporary file is gone on return
 // whatever happens.
-func writeAtomic(ctx context.Context, folder, target string, data []byte) (err error) {
+func writeAtomic(ctx context.Context, folder, target string, body remote.Body) (err error) {
 	f, err := os.CreateTemp(folder, tempPrefix+"*") // mode 0600
 	if err != nil {
 		return err
@@ -51,8 +52,12 @@ func writeAtomic(ctx context.Context, folder, target string, data []byte) (err e
 			os.Remove(tmp)
 		}
 	}()
-	if _, err = f.Write(data); err != nil {
+	n, err := io.Copy(f, remote.Reader(body))
+	if err != nil {
 		return err
+	}
+	if n != body.Size() {
+		return fmt.Errorf("wrote %d of %d bytes", n, body.Size())
 	}
 	if err = f.Sync(); err != nil {
 		return err

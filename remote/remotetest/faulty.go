@@ -145,17 +145,18 @@ func (f *Faulty) fire(op Op, h remote.Handle) *Fault {
 	return hit
 }
 
-// Put stores data unless a fault fires.
-func (f *Faulty) Put(ctx context.Context, h remote.Handle, data []byte) error {
+// Put stores the body unless a fault fires.
+func (f *Faulty) Put(ctx context.Context, h remote.Handle, body remote.Body) error {
 	flt := f.fire(OpPut, h)
 	if flt == nil {
-		return f.Storage.Put(ctx, h, data)
+		return f.Storage.Put(ctx, h, body)
 	}
 	switch flt.Kind {
 	case PutLost:
 		return nil
 	case PutPrefix:
-		return f.Storage.Put(ctx, h, data[:keep(flt.Keep, len(data))])
+		n := int64(keep(flt.Keep, int(body.Size())))
+		return f.Storage.Put(ctx, h, io.NewSectionReader(body, 0, n))
 	}
 	return flt.fail(ctx, OpPut, h)
 }

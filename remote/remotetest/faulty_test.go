@@ -24,7 +24,7 @@ func newFaulty(t *testing.T) *remotetest.Faulty {
 	t.Helper()
 	f := remotetest.NewFaulty(remotetest.NewMem())
 	for _, h := range []remote.Handle{key1, data1} {
-		if err := f.Put(t.Context(), h, []byte("0123456789")); err != nil {
+		if err := f.Put(t.Context(), h, remote.Bytes([]byte("0123456789"))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -45,10 +45,10 @@ func TestFailDefaultAndGivenError(t *testing.T) {
 	mine := errors.New("disk on fire")
 	f.Add(remotetest.Fault{Op: remotetest.OpPut, Nth: 1})
 	f.Add(remotetest.Fault{Op: remotetest.OpStat, Nth: 1, Err: mine})
-	if err := f.Put(t.Context(), key1, nil); !errors.Is(err, remotetest.ErrInjected) {
+	if err := f.Put(t.Context(), key1, remote.Bytes(nil)); !errors.Is(err, remotetest.ErrInjected) {
 		t.Errorf("put: got %v, want ErrInjected", err)
 	}
-	if err := f.Put(t.Context(), key1, []byte("x")); err != nil {
+	if err := f.Put(t.Context(), key1, remote.Bytes([]byte("x"))); err != nil {
 		t.Errorf("second put: the fault fires once, got %v", err)
 	}
 	if _, err := f.Stat(t.Context(), key1); !errors.Is(err, mine) {
@@ -97,7 +97,7 @@ func TestMatchTypeAndName(t *testing.T) {
 	if _, err := read(t.Context(), f, data1); !errors.Is(err, remotetest.ErrInjected) {
 		t.Errorf("get data: got %v, want ErrInjected", err)
 	}
-	for _, err := range []error{f.Delete(t.Context(), key1), f.Put(t.Context(), key1, nil)} {
+	for _, err := range []error{f.Delete(t.Context(), key1), f.Put(t.Context(), key1, remote.Bytes(nil))} {
 		if !errors.Is(err, named) {
 			t.Errorf("op on k1: got %v, want the named fault", err)
 		}
@@ -118,7 +118,7 @@ func TestPutLostAndPrefix(t *testing.T) {
 	f.Add(remotetest.Fault{Op: remotetest.OpPut, Name: "d1", Nth: 1, Kind: remotetest.PutPrefix, Keep: 3})
 	f.Add(remotetest.Fault{Op: remotetest.OpPut, Name: "k1", Nth: 1, Kind: remotetest.PutPrefix, Keep: 99})
 	for _, h := range []remote.Handle{lost, data1, key1} {
-		if err := f.Put(t.Context(), h, []byte("abcdef")); err != nil {
+		if err := f.Put(t.Context(), h, remote.Bytes([]byte("abcdef"))); err != nil {
 			t.Fatalf("put %s: a lying put must report success, got %v", h, err)
 		}
 	}
@@ -173,7 +173,7 @@ func TestGetFlip(t *testing.T) {
 func TestListShort(t *testing.T) {
 	f := newFaulty(t)
 	for _, name := range []string{"k2", "k3", "k4"} {
-		if err := f.Put(t.Context(), remote.Handle{Type: remote.Key, Name: name}, nil); err != nil {
+		if err := f.Put(t.Context(), remote.Handle{Type: remote.Key, Name: name}, remote.Bytes(nil)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -33,12 +33,15 @@ func (m *Mem) Location() string { return "mem" }
 // Close does nothing; the store stays usable, as its contents are only memory.
 func (m *Mem) Close() error { return nil }
 
-// Put stores a copy of data.
-func (m *Mem) Put(ctx context.Context, h remote.Handle, data []byte) error {
+// Put stores a copy of the body.
+func (m *Mem) Put(ctx context.Context, h remote.Handle, body remote.Body) error {
 	if err := check(ctx, h); err != nil {
 		return fmt.Errorf("put %s: %w", h, err)
 	}
-	buf := bytes.Clone(data)
+	buf := make([]byte, body.Size())
+	if _, err := body.ReadAt(buf, 0); err != nil && !(err == io.EOF && len(buf) == 0) {
+		return fmt.Errorf("put %s: read body: %w", h, err)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.objs[h] = buf

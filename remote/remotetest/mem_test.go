@@ -23,7 +23,7 @@ func TestMemCopies(t *testing.T) {
 	m := remotetest.NewMem()
 	h := remote.Handle{Type: remote.Key, Name: "k1"}
 	data := []byte("secret")
-	if err := m.Put(t.Context(), h, data); err != nil {
+	if err := m.Put(t.Context(), h, remote.Bytes(data)); err != nil {
 		t.Fatal(err)
 	}
 	data[0] = 'X'

@@ -191,7 +191,7 @@ func randomName(rng *rand.ChaCha8) string {
 
 func put(t testing.TB, s remote.Storage, h remote.Handle, data []byte) {
 	t.Helper()
-	if err := s.Put(t.Context(), h, data); err != nil {
+	if err := s.Put(t.Context(), h, remote.Bytes(data)); err != nil {
 		t.Fatalf("put %s: %v", h, err)
 	}
 }

@@ -145,7 +145,7 @@ func testInvalidHandles(t *testing.T, s remote.Storage) {
 		{Type: "", Name: "x"},
 		{Type: remote.Config, Name: "x"},
 	} {
-		errs := map[string]error{"put": s.Put(ctx, h, []byte("x")), "delete": s.Delete(ctx, h)}
+		errs := map[string]error{"put": s.Put(ctx, h, remote.Bytes([]byte("x"))), "delete": s.Delete(ctx, h)}
 		_, errs["stat"] = s.Stat(ctx, h)
 		rd, err := s.Get(ctx, h, 0, 0)
 		if err == nil {
@@ -214,7 +214,7 @@ func testConcurrent(t *testing.T, s remote.Storage) {
 	g.SetLimit(8)
 	for h, data := range objs {
 		g.Go(func() error {
-			if err := s.Put(ctx, h, data); err != nil {
+			if err := s.Put(ctx, h, remote.Bytes(data)); err != nil {
 				return err
 			}
 			return readBack(ctx, s, h, data)
@@ -259,7 +259,7 @@ func testConcurrentReplace(t *testing.T, s remote.Storage) {
 	for w := range 4 {
 		g.Go(func() error {
 			for i := range 10 {
-				if err := s.Put(ctx, h, versions[(w+i)%len(versions)]); err != nil {
+				if err := s.Put(ctx, h, remote.Bytes(versions[(w+i)%len(versions)])); err != nil {
 					return err
 				}
 			}
@@ -294,7 +294,7 @@ func testCancelled(t *testing.T, s remote.Storage) {
 	cancel()
 	fresh := remote.Handle{Type: remote.Data, Name: randomName(rng)}
 	for _, h := range []remote.Handle{fresh, old} {
-		if err := s.Put(ctx, h, randomBytes(rng, 200)); !errors.Is(err, context.Canceled) {
+		if err := s.Put(ctx, h, remote.Bytes(randomBytes(rng, 200))); !errors.Is(err, context.Canceled) {
 			t.Errorf("put %s with a cancelled context: got %v, want context.Canceled", h, err)
 		}
 	}
