@@ -9,7 +9,8 @@ import (
 )
 
 func newInitCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var packMiB int
+	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Create a new repository",
 		Args:  cobra.NoArgs,
@@ -23,6 +24,7 @@ func newInitCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			opts.PackSize = packMiB << 20
 			st, err := g.store(ctx, true)
 			if err != nil {
 				return err
@@ -39,6 +41,8 @@ func newInitCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
+	cmd.Flags().IntVar(&packMiB, "pack-size", 16, "target pack size in MiB (1-128)")
+	return cmd
 }
 
 // initPassword asks twice when it prompts: a typo here would lock the user out.

@@ -2,6 +2,7 @@ package repo
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -50,7 +51,7 @@ func (c Config) Pol() (chunker.Pol, error) {
 	return pol, nil
 }
 
-func newConfig(now time.Time) (*Config, error) {
+func newConfig(now time.Time, packSize int) (*Config, error) {
 	var id digest.ID
 	if _, err := rand.Read(id[:]); err != nil {
 		return nil, err
@@ -63,7 +64,7 @@ func newConfig(now time.Time) (*Config, error) {
 		Version: FormatVersion, ID: id, Created: now.UTC(),
 		Polynomial: fmt.Sprintf("%x", uint64(pol)),
 		MinChunk:   DefaultMinChunk, AvgBits: DefaultAvgBits, MaxChunk: DefaultMaxChunk,
-		PackSize: DefaultPackSize,
+		PackSize: cmp.Or(packSize, DefaultPackSize),
 	}, nil
 }
 

@@ -29,6 +29,7 @@ type Options struct {
 	Host, User  string
 	KDF         *crypto.KDF // nil means crypto.DefaultKDF()
 	TempDir     string      // for packs being filled; "" is the system's
+	PackSize    int         // target pack size for Init; 0 means DefaultPackSize
 }
 
 func (o *Options) now() time.Time {
@@ -69,8 +70,11 @@ func Init(ctx context.Context, store remote.Storage, opts Options) (*Repo, error
 	} else if !errors.Is(err, remote.ErrNotFound) {
 		return nil, fmt.Errorf("init %s: %w", store.Location(), err)
 	}
-	cfg, err := newConfig(opts.now())
+	cfg, err := newConfig(opts.now(), opts.PackSize)
 	if err != nil {
+		return nil, err
+	}
+	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
 	key, err := crypto.NewRandomKey()

@@ -14,7 +14,7 @@ import (
 
 // checkpointPacks is how many uploaded packs accumulate before an index segment is
 // written mid-run, so a killed backup's uploads are found by the next one.
-const checkpointPacks = 32
+const checkpointPacks = 16
 
 type blobKey struct {
 	t  pack.BlobType
