@@ -31,11 +31,23 @@ func (k ChangeKind) String() string {
 	return fmt.Sprintf("change(%d)", uint8(k))
 }
 
-// Change is one entry that differs. Old is nil for Added, New for Removed.
+// Change is one entry that differs; Path is as in Walk. Old is nil for Added, New for
+// Removed.
 type Change struct {
 	Path     string
 	Kind     ChangeKind
 	Old, New *Entry
+}
+
+// MetadataChanged reports whether a Modified entry changed in more than its content:
+// a directory whose only change is below it is Modified with MetadataChanged false.
+func (c Change) MetadataChanged() bool {
+	if c.Old == nil || c.New == nil {
+		return true
+	}
+	a, b := *c.Old, *c.New
+	a.Content, b.Content = digest.ID{}, digest.ID{}
+	return !bytes.Equal(a.HashedEncoding(), b.HashedEncoding())
 }
 
 // Diff reports, depth first in name order, every entry that differs between two trees

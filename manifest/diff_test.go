@@ -200,3 +200,16 @@ func TestChangeKindString(t *testing.T) {
 		t.Error(got)
 	}
 }
+
+func TestMetadataChanged(t *testing.T) {
+	a := Entry{Name: "d", Type: Dir, Mode: 0o755, Content: digest.Of([]byte("a"))}
+	b := a
+	b.Content = digest.Of([]byte("b"))
+	if (Change{Kind: Modified, Old: &a, New: &b}).MetadataChanged() {
+		t.Fatal("a content-only change reported as a metadata change")
+	}
+	b.Mode = 0o700
+	if !(Change{Kind: Modified, Old: &a, New: &b}).MetadataChanged() {
+		t.Fatal("a mode change not reported")
+	}
+}

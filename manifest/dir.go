@@ -30,7 +30,7 @@ func WriteDir(ctx context.Context, s BlobSaver, entries []Entry) (root, blob dig
 	for i := range entries {
 		enc, hashed, err := encodeEntry(entries, i)
 		if err != nil {
-			return root, blob, err
+			return digest.ID{}, digest.ID{}, err
 		}
 		encs[i], leaves[i] = enc, LeafHash(hashed)
 	}
@@ -38,22 +38,31 @@ func WriteDir(ctx context.Context, s BlobSaver, entries []Entry) (root, blob dig
 	ends := splitPieces(encs, leaves)
 	if len(ends) == 1 {
 		blob, err = save(ctx, s, entriesBlob(encs))
-		return root, blob, err
+	} else {
+		blob, err = savePieces(ctx, s, encs, ends)
 	}
+	if err != nil {
+		return digest.ID{}, digest.ID{}, err
+	}
+	return root, blob, nil
+}
+
+// savePieces stores each run of entries as a piece, then the node listing them.
+func savePieces(ctx context.Context, s BlobSaver, encs [][]byte, ends []int) (digest.ID, error) {
 	ids := make([]digest.ID, len(ends))
 	start := 0
 	for i, end := range ends {
+		var err error
 		if ids[i], err = save(ctx, s, entriesBlob(encs[start:end])); err != nil {
-			return root, blob, err
+			return digest.ID{}, err
 		}
 		start = end
 	}
 	b, err := encodePieces(ids, 0)
 	if err != nil {
-		return root, blob, err
+		return digest.ID{}, err
 	}
-	blob, err = save(ctx, s, b)
-	return root, blob, err
+	return save(ctx, s, b)
 }
 
 func save(ctx context.Context, s BlobSaver, b []byte) (digest.ID, error) {

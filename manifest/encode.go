@@ -24,6 +24,16 @@ type Node struct {
 	Pieces  []digest.ID // blob ids of the pieces, in name order; at least two
 }
 
+// Root returns the Merkle root over the node's entries: the directory's Merkle id when
+// the node holds the whole directory.
+func (n *Node) Root() digest.ID {
+	hs := make([]digest.ID, len(n.Entries))
+	for i := range n.Entries {
+		hs[i] = n.Entries[i].LeafHash()
+	}
+	return rootOf(hs)
+}
+
 // Encode returns the node's blob. It refuses (ErrInvalid) unsorted or duplicate names,
 // names ValidName rejects, entries that break the format, and blobs above MaxNodeSize.
 func (n *Node) Encode() ([]byte, error) {

@@ -76,10 +76,10 @@ type Chunk struct {
 // hashed, because it changes with where the tree lives, not with what it holds.
 type Entry struct {
 	Name    string    // one path component, raw bytes, possibly not UTF-8
-	Type    Type      //
+	Type    Type      // one of File … BlockDev
 	Mode    uint32    // permission bits with setuid, setgid and sticky (07777); no type bits
-	UID     uint32    //
-	GID     uint32    //
+	UID     uint32    // owner
+	GID     uint32    // group
 	Size    uint64    // file size; 0 for other types
 	MTime   int64     // nanoseconds since the Unix epoch
 	Nlink   uint32    // hard link count (meaningful for non-directories)
@@ -89,7 +89,7 @@ type Entry struct {
 	Content digest.ID // File: ContentRoot of its chunks; Dir: its Merkle root; else zero
 
 	CTime   int64       // nanoseconds since the Unix epoch
-	Inode   uint64      //
+	Inode   uint64      // with Dev, tells hard links apart and detects changes
 	Dev     uint64      // device of the file system the entry was read from
 	Sparse  bool        // File: the source had holes
 	Subtree digest.ID   // Dir: blob id of the child directory's node

@@ -70,6 +70,9 @@ func TestNodeRoundTrip(t *testing.T) {
 		if again, _ := got.Encode(); !bytes.Equal(again, b) {
 			t.Fatal("re-encoding differs")
 		}
+		if r, _, _ := WriteDir(t.Context(), newMemStore(), n.Entries); n.Pieces == nil && n.Root() != r {
+			t.Fatal("Node.Root differs from the root WriteDir returns")
+		}
 		if u := EncodeUnchecked(n.Entries); n.Pieces == nil && !bytes.Equal(u, b) {
 			t.Fatal("EncodeUnchecked differs from Encode on a valid node")
 		}

@@ -17,7 +17,9 @@ var SkipDir = errors.New("skip this directory")
 // first in name order. Paths are relative to that directory and joined with "/": its
 // children are "a", their children "a/b". Every directory below is checked against
 // the Merkle root its entry names. An error from fn other than SkipDir stops the walk
-// and is returned as is.
+// and is returned as is. Names are not checked: a hostile tree may hold "..", or "a/b"
+// which makes a path ambiguous, so a caller that creates files checks e.Name with
+// ValidName rather than trusting the path.
 func Walk(ctx context.Context, l BlobLoader, tree, root digest.ID, fn func(path string, e *Entry) error) error {
 	if tree.IsZero() {
 		return nil

@@ -52,6 +52,9 @@ func printDiff(cmd *cobra.Command, g *globals, r *repo.Repo, a, b repo.Snapshot)
 	var added, removed, modified int
 	var addedBytes, removedBytes uint64
 	err := manifest.Diff(cmd.Context(), r, a.Tree, a.Root, b.Tree, b.Root, func(c manifest.Change) error {
+		if c.Kind == manifest.Modified && c.New.Type == manifest.Dir && !c.MetadataChanged() {
+			return nil // only something below it changed, and that is listed
+		}
 		j := changeJSON{Path: "/" + c.Path}
 		mark := ""
 		switch c.Kind {
