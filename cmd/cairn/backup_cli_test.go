@@ -31,7 +31,7 @@ func TestBackupSnapshotsLsDiff(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "src")
 	writeFiles(t, src, map[string]string{"a": "alpha", "d/b": "beta", "d/c": "gamma"})
 	var first backupSummary
-	if err := json.Unmarshal([]byte(c.ok("backup", "--json", "--tag", "nightly", src)), &first); err != nil {
+	if err := json.Unmarshal([]byte(c.ok("backup", "--json", "-q", "--tag", "nightly", src)), &first); err != nil {
 		t.Fatal(err)
 	}
 	if first.FilesNew != 3 || first.Snapshot == "" {

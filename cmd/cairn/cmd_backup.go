@@ -68,7 +68,9 @@ func runBackup(cmd *cobra.Command, g *globals, f *backupFlags, paths []string) e
 		return progress.Sample{Done: stats.BytesRead.Load() + skippedBytes(stats), Total: stats.EstimateBytes.Load(),
 			Detail: fmt.Sprintf("%d files", stats.Files.Load())}
 	})
+	status := progress.Tick(time.Second, g.statusLines(cmd.OutOrStdout(), stats))
 	res, err := backup.Run(ctx, r, opts)
+	status.Stop()
 	bar.Stop()
 	if err != nil {
 		return err
@@ -83,6 +85,21 @@ func runBackup(cmd *cobra.Command, g *globals, f *backupFlags, paths []string) e
 		return fmt.Errorf("%w: %d", errPartial, len(res.Unreadable))
 	}
 	return nil
+}
+
+// statusLines returns the --json status printer, or nil when there is none to print.
+func (g *globals) statusLines(w io.Writer, s *backup.Progress) func() {
+	if !g.json || g.quiet {
+		return nil
+	}
+	enc := json.NewEncoder(w)
+	return func() {
+		_ = enc.Encode(map[string]any{
+			"message_type": "status", "files_done": s.Files.Load(), "dirs_done": s.Dirs.Load(),
+			"bytes_done": s.BytesRead.Load() + skippedBytes(s), "bytes_read": s.BytesRead.Load(),
+			"total_bytes_estimate": s.EstimateBytes.Load(), "errors": s.Errors.Load(),
+		})
+	}
 }
 
 // skippedBytes counts unchanged files as done, so the bar tracks the whole tree.

@@ -42,7 +42,7 @@ func TestKilledBackupsLeaveConsistentRepository(t *testing.T) {
 		t.Logf("a run finished before its kill:\n%s", out)
 	}
 	var sum backupSummary
-	if err := json.Unmarshal([]byte(c.ok("backup", "--json", src)), &sum); err != nil {
+	if err := json.Unmarshal([]byte(c.ok("backup", "--json", "-q", src)), &sum); err != nil {
 		t.Fatal(err)
 	}
 	checkConsistent(t, c)

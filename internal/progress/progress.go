@@ -22,11 +22,47 @@ type Sample struct {
 // IsTerminal reports whether f is a terminal.
 func IsTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
+// Ticker calls fn every interval until Stop; for --json status lines.
+type Ticker struct {
+	cancel context.CancelFunc
+	g      *errgroup.Group
+}
+
+// Tick starts calling fn every interval; a nil fn starts nothing.
+func Tick(interval time.Duration, fn func()) *Ticker {
+	if fn == nil {
+		return &Ticker{}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	g := &errgroup.Group{}
+	g.Go(func() error {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+				fn()
+			}
+		}
+	})
+	return &Ticker{cancel: cancel, g: g}
+}
+
+// Stop ends the ticker and waits for a call in progress.
+func (t *Ticker) Stop() {
+	if t.cancel == nil {
+		return
+	}
+	t.cancel()
+	_ = t.g.Wait()
+}
+
 // Bar polls sample every interval and draws a bar on w until stop is called.
 type Bar struct {
 	bar    *progressbar.ProgressBar
-	cancel context.CancelFunc
-	g      *errgroup.Group
+	ticker *Ticker
 	sample func() Sample
 }
 
@@ -47,21 +83,8 @@ func Start(w io.Writer, enabled bool, desc string, sample func() Sample) *Bar {
 		progressbar.OptionFullWidth(),
 		progressbar.OptionClearOnFinish(),
 	)
-	ctx, cancel := context.WithCancel(context.Background())
-	g := &errgroup.Group{}
-	b := &Bar{bar: bar, cancel: cancel, g: g, sample: sample}
-	g.Go(func() error {
-		t := time.NewTicker(250 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-t.C:
-				b.draw(desc)
-			}
-		}
-	})
+	b := &Bar{bar: bar, sample: sample}
+	b.ticker = Tick(250*time.Millisecond, func() { b.draw(desc) })
 	return b
 }
 
@@ -79,8 +102,7 @@ func (b *Bar) Stop() {
 	if b.bar == nil {
 		return
 	}
-	b.cancel()
-	_ = b.g.Wait()
+	b.ticker.Stop()
 	_ = b.bar.Clear()
 	_ = b.bar.Exit()
 }
