@@ -128,6 +128,10 @@ func (b *run) virtualDir(ctx context.Context, path string, t *pathTrie, prev *ma
 		return manifest.Entry{}, fmt.Errorf("backup %s: %w", path, err)
 	}
 	e := b.baseEntry(filepath.Base(path), path, info)
+	// The parents of the backed-up paths keep their mode and owner but not their
+	// times: /tmp or /home change mtime all day, and that must not make an unchanged
+	// backup store new nodes, nor change its root.
+	e.MTime, e.CTime, e.Inode, e.Dev = 0, 0, 0, 0
 	var entries []manifest.Entry
 	for _, name := range sortedKeys(t.children) {
 		child, sub := filepath.Join(path, name), t.children[name]

@@ -22,10 +22,11 @@ const (
 	Index    Type = "index"
 	Data     Type = "data"
 	Lock     Type = "locks"
+	State    Type = "state" // sealed records of what verify and forget have done
 )
 
 // Types lists every object type, in the order a listing of the whole store visits them.
-var Types = []Type{Config, Key, Snapshot, Index, Data, Lock}
+var Types = []Type{Config, Key, Snapshot, Index, Data, Lock, State}
 
 // Sentinel errors. Backends wrap them with %w; callers test with errors.Is.
 var (

@@ -7,13 +7,14 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
-	"strings"
+	"time"
 
+	"github.com/cairn-backup/cairn/internal/config"
 	"github.com/cairn-backup/cairn/internal/pack"
 	"github.com/cairn-backup/cairn/internal/progress"
 	"github.com/cairn-backup/cairn/internal/repo"
 	"github.com/cairn-backup/cairn/remote"
-	"github.com/cairn-backup/cairn/remote/local"
+	"github.com/cairn-backup/cairn/remote/retry"
 	"github.com/spf13/cobra"
 )
 
@@ -27,6 +28,12 @@ type globals struct {
 	quiet        bool
 	compression  string
 	uploads      int // set by commands that upload
+
+	// S3 and TLS (see docs/s3.md)
+	caCerts     []string
+	clientCert  string
+	s3Region    string
+	retryBudget time.Duration
 }
 
 func (g *globals) register(root *cobra.Command) {
@@ -38,26 +45,27 @@ func (g *globals) register(root *cobra.Command) {
 	f.BoolVar(&g.json, "json", false, "print machine-readable JSON")
 	f.BoolVarP(&g.quiet, "quiet", "q", false, "print only errors and the final summary")
 	f.StringVar(&g.compression, "compression", "fastest", "compression level: off, fastest, default or max")
+	// S3 and TLS flags (docs/s3.md).
+	f.StringArrayVar(&g.caCerts, "cacert", nil, "also trust the CA certificates in this PEM file (repeatable)")
+	f.StringVar(&g.clientCert, "tls-client-cert", "", "PEM file holding a TLS client certificate and its key")
+	f.StringVar(&g.s3Region, "s3-region", "", "region of the S3 bucket (default: $AWS_REGION, $AWS_DEFAULT_REGION)")
+	f.DurationVar(&g.retryBudget, "retry-budget", retry.DefaultBudget, "how long to keep retrying a failing S3 request (0: no retries)")
 }
 
-// store opens the backend the repository location names.
+// store opens the backend the repository location names; internal/config knows
+// which backends exist. A location without a repository is ErrNoRepository.
 func (g *globals) store(ctx context.Context, create bool) (remote.Storage, error) {
 	if g.repo == "" {
 		return nil, fmt.Errorf("%w: no repository given (use --repo or CAIRN_REPO)", repo.ErrNoRepository)
 	}
-	if strings.HasPrefix(g.repo, "s3:") {
-		return nil, errors.New("s3 repositories are not supported by this build yet")
-	}
-	dir, err := filepath.Abs(g.repo)
-	if err != nil {
-		return nil, err
-	}
-	if create {
-		return local.Create(ctx, dir)
-	}
-	st, err := local.Open(ctx, dir)
-	if errors.Is(err, remote.ErrNotFound) {
-		return nil, fmt.Errorf("%w at %s (run 'cairn init' first)", repo.ErrNoRepository, dir)
+	opts := config.StoreOptions{CACerts: g.caCerts, ClientCert: g.clientCert, Region: g.s3Region, RetryBudget: g.retryBudget}
+	st, err := config.OpenStore(ctx, g.repo, opts, create)
+	if !create && errors.Is(err, remote.ErrNotFound) {
+		where := g.repo
+		if abs, aerr := filepath.Abs(where); aerr == nil && !config.IsS3(where) {
+			where = abs
+		}
+		return nil, fmt.Errorf("%w at %s (run 'cairn init' first)", repo.ErrNoRepository, where)
 	}
 	return st, err
 }

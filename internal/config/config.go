@@ -1,0 +1,70 @@
+// Package config opens the storage a repository location names. With cmd/cairn it is
+// the only place that knows which backends exist: a location starting with "s3:" is a
+// bucket (remote/s3, wrapped in the retry decorator), anything else a directory.
+package config
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/cairn-backup/cairn/remote"
+	"github.com/cairn-backup/cairn/remote/local"
+	"github.com/cairn-backup/cairn/remote/retry"
+	"github.com/cairn-backup/cairn/remote/s3"
+)
+
+// StoreOptions are the global flags that shape a store. Local stores ignore them.
+type StoreOptions struct {
+	CACerts     []string      // --cacert: extra CAs for an https endpoint
+	ClientCert  string        // --tls-client-cert: certificate and key in one PEM file
+	Region      string        // --s3-region
+	RetryBudget time.Duration // --retry-budget: 0 retries nothing beyond the S3 client
+}
+
+// IsS3 reports whether location names an S3 bucket.
+func IsS3(location string) bool { return strings.HasPrefix(location, "s3:") }
+
+// OpenStore opens the store at location, or with create makes it (see local.Create
+// and s3.Create). Opening a location that holds no repository fails wrapping
+// remote.ErrNotFound.
+func OpenStore(ctx context.Context, location string, opts StoreOptions, create bool) (remote.Storage, error) {
+	if location == "" {
+		return nil, errors.New("no repository location given")
+	}
+	if IsS3(location) {
+		return openS3(ctx, location, opts, create)
+	}
+	dir, err := filepath.Abs(location)
+	if err != nil {
+		return nil, err
+	}
+	var st *local.Store
+	if create {
+		st, err = local.Create(ctx, dir)
+	} else {
+		st, err = local.Open(ctx, dir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// openS3 opens a bucket and wraps it in retries; a local disk needs none.
+func openS3(ctx context.Context, location string, opts StoreOptions, create bool) (remote.Storage, error) {
+	so := s3.Options{CACerts: opts.CACerts, ClientCert: opts.ClientCert, Region: opts.Region}
+	var st *s3.Store
+	var err error
+	if create {
+		st, err = s3.Create(ctx, location, so)
+	} else {
+		st, err = s3.Open(ctx, location, so)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return retry.New(st, retry.Options{Budget: opts.RetryBudget}), nil
+}

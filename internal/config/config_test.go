@@ -1,0 +1,108 @@
+package config_test
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/cairn-backup/cairn/internal/config"
+	"github.com/cairn-backup/cairn/remote"
+	"github.com/cairn-backup/cairn/remote/local"
+	"github.com/cairn-backup/cairn/remote/retry"
+	"github.com/cairn-backup/cairn/remote/s3/s3test"
+)
+
+func TestMain(m *testing.M) { os.Exit(s3test.Main(m)) }
+
+var cfg = remote.Handle{Type: remote.Config}
+
+// initRepo creates the store at loc, writes a config, and closes it.
+func initRepo(t *testing.T, loc string, opts config.StoreOptions) remote.Storage {
+	t.Helper()
+	st, err := config.OpenStore(t.Context(), loc, opts, true)
+	if err != nil {
+		t.Fatalf("create %s: %v", loc, err)
+	}
+	if err := st.Put(t.Context(), cfg, remote.Bytes([]byte("cfg"))); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func TestLocal(t *testing.T) {
+	loc := filepath.Join(t.TempDir(), "repo")
+	if _, err := config.OpenStore(t.Context(), loc, config.StoreOptions{}, false); !errors.Is(err, remote.ErrNotFound) {
+		t.Errorf("open missing: got %v, want ErrNotFound", err)
+	}
+	if st := initRepo(t, loc, config.StoreOptions{}); !isType[*local.Store](st) {
+		t.Errorf("create %s: got %T, want a local store", loc, st)
+	}
+	st, err := config.OpenStore(t.Context(), loc, config.StoreOptions{RetryBudget: time.Minute}, false)
+	if err != nil || !isType[*local.Store](st) {
+		t.Errorf("open: got %T, %v; want a local store, not wrapped in retries", st, err)
+	}
+}
+
+func isType[T any](v any) bool {
+	_, ok := v.(T)
+	return ok
+}
+
+func location(srv *s3test.Server) string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return "s3:" + srv.Endpoint + "/cairn-" + hex.EncodeToString(b)
+}
+
+func TestS3WithEnvironmentCredentials(t *testing.T) {
+	srv := s3test.Need(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
+	checkS3(t, srv)
+}
+
+func TestS3WithProfile(t *testing.T) {
+	srv := s3test.Need(t)
+	file := filepath.Join(t.TempDir(), "credentials")
+	creds := "[default]\naws_access_key_id = wrong\naws_secret_access_key = wrong\n\n" +
+		"[cairn]\naws_access_key_id = " + srv.AccessKey + "\naws_secret_access_key = " + srv.SecretKey + "\n"
+	if err := os.WriteFile(file, []byte(creds), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY"} {
+		t.Setenv(v, "")
+	}
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", file)
+	t.Setenv("AWS_PROFILE", "cairn")
+	checkS3(t, srv)
+}
+
+// checkS3 creates and opens a repository in a fresh bucket with the ambient
+// credentials and checks that the store retries.
+func checkS3(t *testing.T, srv *s3test.Server) {
+	t.Helper()
+	loc := location(srv)
+	opts := config.StoreOptions{RetryBudget: time.Minute}
+	if _, err := config.OpenStore(t.Context(), loc, opts, false); !errors.Is(err, remote.ErrNotFound) {
+		t.Errorf("open a missing bucket: got %v, want ErrNotFound", err)
+	}
+	st := initRepo(t, loc, opts)
+	if !isType[*retry.Store](st) {
+		t.Errorf("create: got %T, want S3 inside the retry decorator", st)
+	}
+	st, err := config.OpenStore(t.Context(), loc, opts, false)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	defer st.Close()
+	if st.Location() != loc {
+		t.Errorf("location %q, want %q", st.Location(), loc)
+	}
+	if info, err := st.Stat(t.Context(), cfg); err != nil || info.Size != 3 {
+		t.Errorf("stat config: %+v, %v", info, err)
+	}
+}

@@ -1,0 +1,223 @@
+package s3test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Op is the kind of S3 request the fault proxy saw.
+type Op string
+
+// The request kinds the proxy counts and faults.
+const (
+	OpPut    Op = "put"    // PUT of an object
+	OpGet    Op = "get"    // GET of an object
+	OpHead   Op = "head"   // HEAD of an object (a stat)
+	OpList   Op = "list"   // GET of a bucket listing
+	OpDelete Op = "delete" // DELETE of an object
+	OpOther  Op = "other"  // bucket calls: location, creation, existence
+)
+
+// Kind is what a fault does.
+type Kind int
+
+// The faults. A kind only fires on the requests it applies to (see applies).
+const (
+	SlowDown    Kind = iota // 503 SlowDown with a Retry-After header
+	ServerError             // 500 InternalError
+	Reset                   // the connection reset, no response
+	Hang                    // no answer for Config.Hang, then a reset
+	Truncate                // GET: the body cut short of its Content-Length
+	Flip                    // GET: one byte of the body inverted
+	LiePut                  // PUT: 200 with the ETag the client expects, nothing stored
+	PrefixPut               // PUT: a prefix stored, 200 with the expected ETag
+	EmptyList               // LIST: no objects, and "not truncated"
+	ShortList               // LIST: half the objects, and "not truncated"
+)
+
+var kindNames = [...]string{"SlowDown", "ServerError", "Reset", "Hang", "Truncate", "Flip",
+	"LiePut", "PrefixPut", "EmptyList", "ShortList"}
+
+func (k Kind) String() string {
+	if k < 0 || int(k) >= len(kindNames) {
+		return fmt.Sprintf("Kind(%d)", int(k))
+	}
+	return kindNames[k]
+}
+
+// Transient are the faults a correct client with retries survives without any loss:
+// the server errs, stalls or cuts a transfer, or lies that it stored a PUT.
+var Transient = []Kind{SlowDown, ServerError, Reset, Hang, Truncate, LiePut, PrefixPut}
+
+// applies reports whether k can act on a request of op.
+func (k Kind) applies(op Op) bool {
+	switch k {
+	case Truncate, Flip:
+		return op == OpGet
+	case LiePut, PrefixPut:
+		return op == OpPut
+	case EmptyList, ShortList:
+		return op == OpList
+	default:
+		return true
+	}
+}
+
+// Config sets up a FaultProxy. The zero value forwards everything untouched.
+type Config struct {
+	Upstream string // http URL of the server on 127.0.0.1
+	// AccessKey and SecretKey let PrefixPut store its prefix; without them PrefixPut
+	// never fires.
+	AccessKey, SecretKey string
+
+	Seed  uint64  // seeds the choice of faults, positions and lengths
+	Rate  float64 // chance that a request gets a random fault
+	Kinds []Kind  // drawn among those that apply; empty means Transient
+	// MaxFaults bounds the random faults (default 1000); scripted ones always fire.
+	MaxFaults int
+	// Hang is how long a Hang stalls before the reset (default 1s, at most 10s).
+	Hang time.Duration
+	// RetryAfter is the seconds a SlowDown asks the client to wait (default 1).
+	RetryAfter int
+}
+
+const maxHang = 10 * time.Second
+
+// Counts are the requests and faults a proxy saw. Benchmarks report them.
+type Counts struct {
+	Put, Get, Head, List, Delete, Other int64
+	Faults                              int64 // faults that fired, random or scripted
+}
+
+// picker decides which fault, if any, a request gets. Safe for concurrent use.
+type picker struct {
+	mu       sync.Mutex
+	rng      *rand.Rand
+	cfg      Config
+	random   int // random faults fired
+	scripted map[Op][]Kind
+	counts   Counts
+	fired    map[Kind]int
+}
+
+func newPicker(cfg Config) *picker {
+	if len(cfg.Kinds) == 0 {
+		cfg.Kinds = Transient
+	}
+	if cfg.MaxFaults <= 0 {
+		cfg.MaxFaults = 1000
+	}
+	if cfg.Hang <= 0 {
+		cfg.Hang = time.Second
+	}
+	cfg.Hang = min(cfg.Hang, maxHang)
+	if cfg.RetryAfter <= 0 {
+		cfg.RetryAfter = 1
+	}
+	return &picker{
+		rng:      rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
+		cfg:      cfg,
+		scripted: make(map[Op][]Kind),
+		fired:    make(map[Kind]int),
+	}
+}
+
+// script queues k for the next request of op.
+func (p *picker) script(op Op, k Kind) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.scripted[op] = append(p.scripted[op], k)
+}
+
+// pick counts a request of op and returns its fault; ok is false for none. The caller
+// reports through unfire when a drawn fault could not act after all.
+func (p *picker) pick(op Op) (k Kind, ok bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.count(op)
+	if q := p.scripted[op]; len(q) > 0 {
+		p.scripted[op] = q[1:]
+		return p.fire(q[0]), true
+	}
+	if p.random >= p.cfg.MaxFaults || p.rng.Float64() >= p.cfg.Rate {
+		return 0, false
+	}
+	var usable []Kind
+	for _, k := range p.cfg.Kinds {
+		if k.applies(op) && (k != PrefixPut || p.cfg.AccessKey != "") {
+			usable = append(usable, k)
+		}
+	}
+	if len(usable) == 0 {
+		return 0, false
+	}
+	p.random++
+	return p.fire(usable[p.rng.IntN(len(usable))]), true
+}
+
+func (p *picker) fire(k Kind) Kind {
+	p.counts.Faults++
+	p.fired[k]++
+	return k
+}
+
+// unfire takes back a fault that found nothing to act on (an empty body to cut).
+func (p *picker) unfire(k Kind) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.counts.Faults--
+	p.fired[k]--
+}
+
+func (p *picker) count(op Op) {
+	c := &p.counts
+	switch op {
+	case OpPut:
+		c.Put++
+	case OpGet:
+		c.Get++
+	case OpHead:
+		c.Head++
+	case OpList:
+		c.List++
+	case OpDelete:
+		c.Delete++
+	default:
+		c.Other++
+	}
+}
+
+// intn draws from the proxy's seeded generator.
+func (p *picker) intn(n int64) int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.rng.Int64N(n)
+}
+
+// classify names the S3 call of a path-style request: /bucket or /bucket/key.
+func classify(r *http.Request) Op {
+	path := strings.TrimPrefix(r.URL.Path, "/")
+	_, key, _ := strings.Cut(path, "/")
+	q := r.URL.Query()
+	if key == "" || len(q) > 0 && !q.Has("versionId") {
+		if r.Method == http.MethodGet && (q.Has("list-type") || q.Has("prefix") || len(q) == 0) {
+			return OpList
+		}
+		return OpOther
+	}
+	switch r.Method {
+	case http.MethodPut:
+		return OpPut
+	case http.MethodGet:
+		return OpGet
+	case http.MethodHead:
+		return OpHead
+	case http.MethodDelete:
+		return OpDelete
+	}
+	return OpOther
+}
