@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cairn-backup/cairn/remote/s3/s3test"
 )
 
 // The CLI tests run the real binary, built once, against real local repositories.
@@ -24,16 +26,17 @@ func TestMain(m *testing.M) {
 	if err := build.Run(); err != nil {
 		panic("build cairn: " + err.Error())
 	}
-	code := m.Run()
+	code := s3test.Main(m) // a real MinIO for the S3 tests, stopped at the end
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
 
 // cli is one user's environment: a repository, a password, state and cache folders.
 type cli struct {
-	t    *testing.T
-	repo string
-	env  []string
+	t      *testing.T
+	repo   string
+	direct string // for S3 behind a fault proxy: the location without the proxy
+	env    []string
 }
 
 func newCLI(t *testing.T) *cli {

@@ -15,7 +15,7 @@ import (
 	"github.com/cairn-backup/cairn/internal/repo"
 	"github.com/cairn-backup/cairn/manifest"
 	"github.com/cairn-backup/cairn/remote"
-	"github.com/cairn-backup/cairn/remote/local"
+	"github.com/cairn-backup/cairn/internal/config"
 )
 
 // TestKilledBackupsLeaveConsistentRepository kills backups with SIGKILL at seeded
@@ -55,10 +55,7 @@ func TestKilledBackupsLeaveConsistentRepository(t *testing.T) {
 func openForTest(t *testing.T, c *cli) *repo.Repo {
 	t.Helper()
 	ctx := context.Background()
-	st, err := local.Open(ctx, c.repo)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := c.store(t)
 	r, err := repo.Open(ctx, st, repo.Options{Password: []byte("correct horse")})
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +79,8 @@ func checkConsistent(t *testing.T, c *cli) {
 	ctx := context.Background()
 	r := openForTest(t, c)
 	defer r.Close()
-	st, _ := local.Open(ctx, c.repo)
+	st := c.store(t)
+	defer st.Close()
 	snaps, bad, err := r.LoadSnapshots(ctx)
 	if err != nil || len(bad) > 0 {
 		t.Fatalf("load snapshots: %v %v", err, bad)
@@ -120,4 +118,24 @@ func checkConsistent(t *testing.T, c *cli) {
 			t.Fatalf("snapshot %s: %v", s.ID.Short(), err)
 		}
 	}
+}
+
+// store opens the test's repository storage directly (no retries, no proxy faults
+// when the CLI's location points at a proxy: tests pass the direct location).
+func (c *cli) store(t *testing.T) remote.Storage {
+	t.Helper()
+	loc := c.repo
+	if c.direct != "" {
+		loc = c.direct
+	}
+	for _, kv := range c.env {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "AWS_") {
+			t.Setenv(k, v)
+		}
+	}
+	st, err := config.OpenStore(context.Background(), loc, config.StoreOptions{}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

@@ -6,6 +6,7 @@ package config
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"time"
@@ -53,18 +54,30 @@ func OpenStore(ctx context.Context, location string, opts StoreOptions, create b
 	return st, nil
 }
 
-// openS3 opens a bucket and wraps it in retries; a local disk needs none.
+// openS3 opens a bucket and wraps it in retries; a local disk needs none. Opening
+// checks the config through the retries, so that a storage outage at the start of a
+// nightly run is waited out like one in its middle.
 func openS3(ctx context.Context, location string, opts StoreOptions, create bool) (remote.Storage, error) {
 	so := s3.Options{CACerts: opts.CACerts, ClientCert: opts.ClientCert, Region: opts.Region}
-	var st *s3.Store
-	var err error
 	if create {
-		st, err = s3.Create(ctx, location, so)
-	} else {
-		st, err = s3.Open(ctx, location, so)
+		st, err := s3.Create(ctx, location, so)
+		if err != nil {
+			return nil, err
+		}
+		return retry.New(st, retry.Options{Budget: opts.RetryBudget}), nil
 	}
+	st, err := s3.New(location, so)
 	if err != nil {
 		return nil, err
 	}
-	return retry.New(st, retry.Options{Budget: opts.RetryBudget}), nil
+	wrapped := retry.New(st, retry.Options{Budget: opts.RetryBudget})
+	_, err = wrapped.Stat(ctx, remote.Handle{Type: remote.Config})
+	if errors.Is(err, remote.ErrNoBucket) {
+		err = fmt.Errorf("%w: %w", remote.ErrNotFound, err)
+	}
+	if err != nil {
+		wrapped.Close()
+		return nil, fmt.Errorf("open %s: %w", st.Location(), err)
+	}
+	return wrapped, nil
 }
