@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,21 +14,24 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/cairn-backup/cairn/remote/s3/s3test"
+	"golang.org/x/sync/errgroup"
 )
 
 func main() {
 	mode := flag.String("mode", "plain", "plain, tls or mtls")
 	dir := flag.String("dir", "", "folder for the data and the env file")
+	count := flag.Bool("count", false, "plain only: put a counting proxy in front (CAIRN_TEST_S3_PROXY) and keep its request counts in DIR/counts.json")
 	flag.Parse()
-	if err := run(s3test.Mode(*mode), *dir); err != nil {
+	if err := run(s3test.Mode(*mode), *dir, *count); err != nil {
 		fmt.Fprintln(os.Stderr, "minioserve:", err)
 		os.Exit(1)
 	}
 }
 
-func run(mode s3test.Mode, dir string) error {
+func run(mode s3test.Mode, dir string, count bool) error {
 	if dir == "" {
 		return errors.New("no -dir given")
 	}
@@ -39,6 +43,17 @@ func run(mode s3test.Mode, dir string) error {
 	}
 	envFile := filepath.Join(dir, string(mode)+".env")
 	env := append(srv.Env(), fmt.Sprintf("CAIRN_TEST_S3_HELPER_PID=%d", os.Getpid()))
+	if count && mode == s3test.Plain {
+		proxy, err := s3test.StartFaultProxy(ctx, s3test.Config{Upstream: srv.Endpoint})
+		if err != nil {
+			return errors.Join(err, srv.Stop())
+		}
+		defer proxy.Close()
+		env = append(env, "CAIRN_TEST_S3_PROXY="+proxy.URL)
+		var g errgroup.Group
+		defer g.Wait()
+		g.Go(func() error { writeCounts(ctx, proxy, filepath.Join(dir, "counts.json")); return nil })
+	}
 	if err := writeAtomic(envFile, strings.Join(env, "\n")+"\n"); err != nil {
 		return errors.Join(err, srv.Stop())
 	}
@@ -53,4 +68,20 @@ func writeAtomic(file, content string) error {
 		return err
 	}
 	return os.Rename(tmp, file)
+}
+
+// writeCounts keeps the proxy's request counts in file, for benchmarks that compare
+// the requests two tools make.
+func writeCounts(ctx context.Context, proxy *s3test.FaultProxy, file string) {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		data, _ := json.Marshal(proxy.Counts())
+		_ = writeAtomic(file, string(data)+"\n")
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
