@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/cairn-backup/cairn/internal/crypto"
@@ -265,5 +267,41 @@ func TestContentRoundTripThroughRepository(t *testing.T) {
 	}
 	if checked != 6 {
 		t.Fatalf("checked %d files, want 6", checked)
+	}
+}
+
+// TestSameEntryCoversEveryField guards sameEntry against a field added to
+// manifest.Entry but not compared: entries that differ in any one field must differ.
+func TestSameEntryCoversEveryField(t *testing.T) {
+	base := manifest.Entry{Name: "f", Type: manifest.File, Mode: 0o644, Size: 1, Content: digest.Of([]byte("x")),
+		Chunks: []manifest.Chunk{{ID: digest.Of([]byte("x")), Size: 1}}}
+	same := base
+	if !sameEntry(&base, &same) {
+		t.Fatal("equal entries differ")
+	}
+	v := reflect.ValueOf(&same).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		c := base
+		c.Chunks = slices.Clone(base.Chunks)
+		f := reflect.ValueOf(&c).Elem().Field(i)
+		switch f.Kind() {
+		case reflect.String:
+			f.SetString(f.String() + "x")
+		case reflect.Bool:
+			f.SetBool(!f.Bool())
+		case reflect.Uint8, reflect.Uint32, reflect.Uint64:
+			f.SetUint(f.Uint() + 1)
+		case reflect.Int64:
+			f.SetInt(f.Int() + 1)
+		case reflect.Array:
+			f.Index(0).SetUint(f.Index(0).Uint() + 1)
+		case reflect.Slice:
+			f.Set(reflect.Append(f, reflect.New(f.Type().Elem()).Elem()))
+		default:
+			t.Fatalf("field %s of kind %s is not covered by this test", v.Type().Field(i).Name, f.Kind())
+		}
+		if sameEntry(&base, &c) {
+			t.Errorf("entries differing in %s compare equal", v.Type().Field(i).Name)
+		}
 	}
 }

@@ -30,6 +30,7 @@ type run struct {
 	small    *bufPool // MinChunk-sized buffers for files read whole
 	chunkers chunkerPool
 
+	dirs   *errgroup.Group // directories walked in parallel
 	files  *errgroup.Group // files read in parallel
 	blobs  *errgroup.Group // chunks hashed, compressed and sealed in parallel
 	gctx   context.Context // cancelled by the first fatal error, and when the run ends
@@ -62,6 +63,8 @@ func newRun(ctx context.Context, r *repo.Repo, opts Options, parent *repo.Snapsh
 	b.gctx, b.cancel = context.WithCancel(ctx)
 	b.files = &errgroup.Group{}
 	b.files.SetLimit(workers(opts.Readers, 2))
+	b.dirs = &errgroup.Group{}
+	b.dirs.SetLimit(dirWalkers)
 	b.blobs = &errgroup.Group{}
 	b.blobs.SetLimit(workers(opts.Workers, 0))
 	return b, nil
@@ -87,8 +90,13 @@ func (b *run) top(ctx context.Context) (root, tree digest.ID, err error) {
 	return e.Content, e.Subtree, nil
 }
 
-// wait lets the file readers and chunk workers finish.
+// dirWalkers bounds the directories walked at once; walking waits on the kernel more
+// than on the CPU, so more walkers than cores pay.
+const dirWalkers = 8
+
+// wait lets the directory walkers, file readers and chunk workers finish.
 func (b *run) wait() error {
+	_ = b.dirs.Wait() // each walker's result went to its parent's slot
 	err := b.files.Wait()
 	if berr := b.blobs.Wait(); err == nil {
 		err = berr

@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/cairn-backup/cairn/internal/fsys"
+	"github.com/cairn-backup/cairn/internal/pack"
 	"github.com/cairn-backup/cairn/manifest"
 )
 
@@ -57,11 +58,7 @@ func (b *run) dir(ctx context.Context, path string, info fsys.Info, prev *manife
 		}
 		pe := lookup(prevNode, name)
 		if ci.Kind == fsys.Dir {
-			de, err := b.dir(ctx, child, ci, pe, rootDev)
-			if err != nil {
-				return e, err
-			}
-			slots = append(slots, doneSlot(de))
+			slots = append(slots, b.subdir(ctx, child, ci, pe, rootDev))
 			continue
 		}
 		slots = append(slots, b.entry(ctx, child, ci, pe, rootDev))
@@ -77,7 +74,42 @@ func (b *run) dir(ctx context.Context, path string, info fsys.Info, prev *manife
 		}
 		entries = append(entries, ce)
 	}
+	if b.unchangedDir(ctx, prev, prevNode, entries) {
+		e.Content, e.Subtree = prev.Content, prev.Subtree // same node: no encoding, no hashing
+		return e, nil
+	}
 	return b.writeDir(ctx, e, entries)
+}
+
+// unchangedDir reports whether a directory's entries equal its parent snapshot's,
+// down to the side data, so that its stored node can be reused as it is.
+func (b *run) unchangedDir(ctx context.Context, prev *manifest.Entry, prevNode *manifest.Node, entries []manifest.Entry) bool {
+	if prevNode == nil || len(prevNode.Entries) != len(entries) {
+		return false
+	}
+	for i := range entries {
+		if !sameEntry(&entries[i], &prevNode.Entries[i]) {
+			return false
+		}
+	}
+	ok, err := b.store.HasBlob(ctx, pack.Tree, prev.Subtree)
+	return err == nil && ok
+}
+
+// subdir walks a subdirectory on another goroutine when one is free, and in this one
+// otherwise: TryGo never waits, so parents waiting for children cannot starve the pool
+// (stat-bound walks of many small files gain most from this).
+func (b *run) subdir(ctx context.Context, path string, info fsys.Info, prev *manifest.Entry, rootDev uint64) *entrySlot {
+	slot := newSlot()
+	walk := func() error {
+		de, err := b.dir(ctx, path, info, prev, rootDev)
+		slot.set(de, err)
+		return nil
+	}
+	if !b.dirs.TryGo(walk) {
+		_ = walk()
+	}
+	return slot
 }
 
 func (b *run) writeDir(ctx context.Context, e manifest.Entry, entries []manifest.Entry) (manifest.Entry, error) {

@@ -1,0 +1,162 @@
+package restore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/sys/unix"
+)
+
+// prepare makes every directory (parents first), cleans the directories that were
+// already there (a killed run's temporary files; with Delete, what the snapshot does
+// not have), then decides for every entry whether it must be written.
+func (e *engine) prepare(ctx context.Context, p *plan) error {
+	for _, d := range p.dirs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		e.makeDir(d)
+	}
+	existing := []*dirNode{p.root}
+	for _, d := range p.dirs {
+		if !d.fresh && !d.failed {
+			existing = append(existing, d)
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(e.opts.writers())
+	for _, d := range existing {
+		g.Go(func() error { e.clean(gctx, d); return gctx.Err() })
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return e.check(ctx, p)
+}
+
+// makeDir creates d with owner-only access (its own mode comes last, so that a
+// read-only directory can still be filled). A directory already there is used; a
+// symlink or file in its place is replaced, unless Never keeps it.
+func (e *engine) makeDir(d *dirNode) {
+	if d.parent.failed {
+		d.failed = true
+		return
+	}
+	pfd, release, err := e.tgt.dir(d.parent)
+	if errors.Is(err, errAbsent) {
+		d.fresh = true
+		e.logDir(d)
+		return
+	}
+	if err != nil {
+		e.dirFailed(d, err)
+		return
+	}
+	defer release()
+	st, err := lstatAt(pfd, d.name)
+	switch {
+	case errors.Is(err, unix.ENOENT):
+		d.fresh = true
+		if !e.opts.DryRun {
+			err = unix.Mkdirat(pfd, d.name, 0o700)
+		} else {
+			err = nil
+		}
+	case err != nil:
+	case isDir(&st):
+		err = e.writable(pfd, d, &st)
+	case e.opts.Overwrite == Never:
+		err = errors.New("a non-directory is in the way; kept (--overwrite never)")
+	default:
+		d.fresh = true
+		err = e.replaceWithDir(pfd, d)
+	}
+	if err != nil {
+		e.dirFailed(d, err)
+		return
+	}
+	e.logDir(d)
+}
+
+func (e *engine) replaceWithDir(pfd int, d *dirNode) error {
+	if e.opts.DryRun {
+		return nil
+	}
+	if err := unix.Unlinkat(pfd, d.name, 0); err != nil {
+		return err
+	}
+	return unix.Mkdirat(pfd, d.name, 0o700)
+}
+
+// writable lets the owner write into a directory that is already there, for the
+// time of the restore; its mode is set again at the end.
+func (e *engine) writable(pfd int, d *dirNode, st *unix.Stat_t) error {
+	if e.opts.DryRun || st.Mode&0o700 == 0o700 {
+		return nil
+	}
+	fd, err := openDir(pfd, d.name)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	return unix.Fchmod(fd, st.Mode&0o7777|0o700)
+}
+
+func (e *engine) logDir(d *dirNode) {
+	if e.opts.Log != nil {
+		e.opts.Log("restore", d.path+"/")
+	}
+}
+
+func (e *engine) dirFailed(d *dirNode, err error) {
+	d.failed = true
+	e.problem(d.path, fmt.Errorf("directory not restored, nor anything in it: %w", err))
+}
+
+// clean removes a killed run's temporary files from a directory that was already
+// there and, with Delete, the entries the snapshot does not have in it.
+func (e *engine) clean(ctx context.Context, d *dirNode) {
+	dfd, release, err := e.tgt.dir(d)
+	if errors.Is(err, errAbsent) {
+		return
+	}
+	if err != nil {
+		e.dirFailed(d, err)
+		return
+	}
+	defer release()
+	names, err := listAt(dfd)
+	if err != nil {
+		e.problem(d.path, fmt.Errorf("list target directory: %w", err))
+		return
+	}
+	for _, name := range names {
+		if ctx.Err() != nil {
+			return
+		}
+		_, inSnap := slices.BinarySearch(d.names, name)
+		switch {
+		case inSnap:
+		case isTemp(name):
+			if !e.opts.DryRun {
+				_ = removeAt(dfd, name)
+			}
+		case e.opts.Delete && d.restored && d.listed:
+			e.remove(dfd, d, name)
+		}
+	}
+}
+
+func (e *engine) remove(dfd int, d *dirNode, name string) {
+	path := e.tgt.targetPath(d, name)
+	if !e.opts.DryRun {
+		if err := removeAt(dfd, name); err != nil {
+			e.problem(path, fmt.Errorf("delete: %w", err))
+			return
+		}
+	}
+	e.count("delete", path, &e.res.Deleted)
+}

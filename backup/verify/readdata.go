@@ -1,0 +1,217 @@
+package verify
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cairn-backup/cairn/internal/digest"
+	"github.com/cairn-backup/cairn/internal/index"
+	"github.com/cairn-backup/cairn/internal/pack"
+	"github.com/cairn-backup/cairn/internal/repo"
+	"golang.org/x/sync/errgroup"
+)
+
+// reader checks whole packs: their bytes hash to their name, their header opens and
+// agrees with the index, and every blob opens (authenticates, decompresses, hashes to
+// its id). A few packs are in flight at once, each in a buffer that is reused. Tree
+// packs the walk fetches anyway are checked from its copy (inspect), not read twice.
+type reader struct {
+	r      *repo.Repo
+	idx    *index.Index
+	f      *fetcher
+	rec    *recorder
+	counts map[digest.ID]int // blobs the index places in each pack
+	done   func()            // called after each pack, for progress
+
+	mu      sync.Mutex
+	pending map[digest.ID]bool // selected and not yet taken by a reader or the walk
+	whole   []digest.ID        // checked and found whole
+}
+
+// newReader prepares checking the packs ids, and orders them tree packs last.
+func newReader(r *repo.Repo, f *fetcher, rec *recorder, ids []digest.ID, done func()) *reader {
+	counts, trees := countBlobs(r.Index())
+	rd := &reader{r: r, idx: r.Index(), f: f, rec: rec, counts: counts, done: done,
+		pending: make(map[digest.ID]bool, len(ids))}
+	for _, id := range ids {
+		rd.pending[id] = true
+	}
+	// The walk fetches the tree packs it needs and hands them over (treeSource), so
+	// reading them last spares most of them a second read.
+	slices.SortStableFunc(ids, func(a, b digest.ID) int { return cmp.Compare(b2i(trees[a]), b2i(trees[b])) })
+	return rd
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// take claims a selected pack for checking; false if it is not selected or taken.
+func (rd *reader) take(id digest.ID) bool {
+	rd.mu.Lock()
+	defer rd.mu.Unlock()
+	ok := rd.pending[id]
+	delete(rd.pending, id)
+	return ok
+}
+
+// run reads the packs ids (those not taken meanwhile) on workers goroutines.
+func (rd *reader) run(ctx context.Context, ids []digest.ID, workers int) error {
+	g, gctx := errgroup.WithContext(ctx)
+	bufs := make(chan []byte, workers) // one buffer per worker: memory is a few packs
+	for range workers {
+		bufs <- nil
+	}
+loop:
+	for _, id := range ids {
+		var buf []byte
+		select {
+		case buf = <-bufs:
+		case <-gctx.Done():
+			break loop
+		}
+		g.Go(func() error {
+			defer func() {
+				select {
+				case bufs <- buf:
+				default: // unreachable: the channel has room for every buffer
+				}
+			}()
+			if !rd.take(id) {
+				return nil // the walk checked it
+			}
+			data, hashOK, err := rd.f.fetch(gctx, id, buf)
+			if err != nil {
+				rd.done()
+				return gctx.Err() // missing or unreadable: recorded by fetch
+			}
+			buf = data
+			rd.inspect(id, data, hashOK)
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// inspect checks a pack's bytes, as read, and records whether it is whole.
+func (rd *reader) inspect(id digest.ID, data []byte, hashOK bool) {
+	if bad := rd.blobs(id, data); hashOK && bad == 0 {
+		rd.mu.Lock()
+		rd.whole = append(rd.whole, id)
+		rd.mu.Unlock()
+	}
+	rd.done()
+}
+
+// blobs checks the blobs of pack id and returns how many problems it found.
+func (rd *reader) blobs(id digest.ID, data []byte) int {
+	entries, err := rd.r.ParsePack(data)
+	if err != nil {
+		rd.rec.problem(PackHeader, "pack "+id.Short(), fmt.Sprintf("pack %s: %v", id, err))
+		// Restore reads blobs where the index places them: judge each one there.
+		n := 1
+		for _, b := range blobsIn(rd.idx, id) {
+			if !rd.open(id, data, pack.Entry{Type: pack.BlobType(b.Type), ID: b.ID, Offset: b.Offset, Length: b.Length}, true) {
+				n++
+			}
+		}
+		return n
+	}
+	n, matched := 0, 0
+	used := make([]bool, len(entries))
+	for i, e := range entries {
+		loc, indexed := rd.idx.Lookup(index.BlobType(e.Type), e.ID)
+		used[i] = indexed && loc.Pack == id // else the index reads another copy, or none
+		switch {
+		case used[i] && (loc.Offset != e.Offset || loc.Length != e.Length):
+			rd.mismatch(id, index.BlobType(e.Type), e.ID, fmt.Sprintf("the index places it at %d+%d, the pack header at %d+%d", loc.Offset, loc.Length, e.Offset, e.Length))
+			n++
+			used[i] = false
+		case used[i]:
+			matched++
+		}
+	}
+	n += rd.openAll(id, data, entries, used)
+	if matched < rd.counts[id] {
+		n += rd.strays(id, entries)
+	}
+	return n
+}
+
+// openAll opens the blobs of a pack on every core, in runs of about openBatch sealed
+// bytes, and returns how many failed: decrypting, decompressing and hashing are the
+// cost of reading data, and one pack must not leave a core idle.
+func (rd *reader) openAll(id digest.ID, data []byte, entries []pack.Entry, used []bool) int {
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	var bad atomic.Int64
+	for start := 0; start < len(entries); {
+		end, size := start, int64(0)
+		for ; end < len(entries) && (end == start || size < openBatch); end++ {
+			size += int64(entries[end].Length)
+		}
+		first, last := start, end // start changes below, and the closure would see it
+		g.Go(func() error {
+			for i := first; i < last; i++ {
+				if !rd.open(id, data, entries[i], used[i]) {
+					bad.Add(1)
+				}
+			}
+			return nil
+		})
+		start = end
+	}
+	_ = g.Wait()
+	return int(bad.Load())
+}
+
+const openBatch = 1 << 20
+
+// open opens one blob; a failure is recorded as a bad blob when the index reads this
+// copy (used), and as damage of the pack otherwise.
+func (rd *reader) open(id digest.ID, data []byte, e pack.Entry, used bool) bool {
+	_, err := openAt(rd.r, data, e)
+	if err == nil {
+		return true
+	}
+	if used {
+		rd.rec.badBlob(index.BlobType(e.Type), e.ID, id, err.Error())
+	}
+	rd.rec.problem(BlobDamaged, fmt.Sprintf("pack %s blob %s", id.Short(), e.ID.Short()), fmt.Sprintf("pack %s: %v", id, err))
+	return false
+}
+
+func (rd *reader) mismatch(p digest.ID, t index.BlobType, id digest.ID, why string) {
+	rd.rec.badBlob(t, id, p, why)
+	rd.rec.problem(IndexMismatch, fmt.Sprintf("pack %s blob %s", p.Short(), id.Short()), fmt.Sprintf("%s blob %s in pack %s: %s", t, id, p, why))
+}
+
+// strays finds the blobs the index places in pack p that its header does not hold
+// there; it scans the whole index, which happens only for a pack found wrong.
+func (rd *reader) strays(p digest.ID, entries []pack.Entry) int {
+	type place struct{ off, n uint32 }
+	have := make(map[blobKey]place, len(entries))
+	for _, e := range entries {
+		have[blobKey{index.BlobType(e.Type), e.ID}] = place{e.Offset, e.Length}
+	}
+	n := 0
+	for _, b := range blobsIn(rd.idx, p) {
+		at, ok := have[blobKey{b.Type, b.ID}]
+		if ok && at == (place{b.Offset, b.Length}) {
+			continue
+		}
+		if !ok {
+			rd.mismatch(p, b.Type, b.ID, fmt.Sprintf("the index places it at %d+%d, the pack header does not list it", b.Offset, b.Length))
+		}
+		n++
+	}
+	return n
+}
