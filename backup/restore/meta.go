@@ -19,10 +19,10 @@ func (e *engine) mode(m uint32) uint32 {
 	return m & 0o7777
 }
 
-// setMetaFD sets owner, mode (unless the file was created with it) and xattrs
-// through an open descriptor.
-func (e *engine) setMetaFD(fd int, m *meta, chmod bool) error {
-	if e.opts.Owner {
+// setMetaFD sets owner (unless chown would change nothing), mode (unless the file was
+// created with it) and xattrs through an open descriptor.
+func (e *engine) setMetaFD(fd int, m *meta, chmod, chown bool) error {
+	if e.opts.Owner && chown {
 		if err := unix.Fchown(fd, int(m.uid), int(m.gid)); err != nil {
 			return fmt.Errorf("chown: %w", err)
 		}
@@ -181,7 +181,7 @@ func (e *engine) dirMeta(d *dirNode) error {
 		return err
 	}
 	defer release()
-	if err := e.setMetaFD(fd, &d.meta, true); err != nil {
+	if err := e.setMetaFD(fd, &d.meta, true, true); err != nil {
 		return err
 	}
 	pfd, prelease, err := e.tgt.dir(d.parent)

@@ -53,7 +53,8 @@ func (e *engine) seal(f *fileNode) error {
 		}
 	}
 	_, chmod := e.createMode(f.meta.mode)
-	if err := e.setMetaFD(fd, &f.meta, chmod); err != nil {
+	chown := !f.dir.fresh || int(f.meta.uid) != e.euid || int64(f.meta.gid) != f.dir.newGID
+	if err := e.setMetaFD(fd, &f.meta, chmod, chown); err != nil {
 		return err
 	}
 	return setTimesFD(fd, f.meta.mtime)

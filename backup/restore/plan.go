@@ -43,6 +43,7 @@ type dirNode struct {
 	listed   bool     // names is complete: the node was read (else nothing is deleted)
 	restored bool     // inside what is restored: Delete may act in it
 	fresh    bool     // created by this run, so nothing else is in it
+	newGID   int64    // the group a file created in a fresh d gets
 	failed   bool     // could not be made: nothing is restored in it (reported once)
 }
 

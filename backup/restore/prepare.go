@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 
 	"golang.org/x/sync/errgroup"
@@ -74,11 +75,28 @@ func (e *engine) makeDir(d *dirNode) {
 		d.fresh = true
 		err = e.replaceWithDir(pfd, d)
 	}
+	if err == nil && d.fresh && !e.opts.DryRun {
+		err = e.noteGroup(pfd, d)
+	}
 	if err != nil {
 		e.dirFailed(d, err)
 		return
 	}
 	e.logDir(d)
+}
+
+// noteGroup records the group a new file in d gets, so that a chown that would
+// change nothing is skipped: d's group if d is setgid, else the process's.
+func (e *engine) noteGroup(pfd int, d *dirNode) error {
+	st, err := lstatAt(pfd, d.name)
+	if err != nil {
+		return err
+	}
+	d.newGID = int64(os.Getegid())
+	if st.Mode&unix.S_ISGID != 0 {
+		d.newGID = int64(st.Gid)
+	}
+	return nil
 }
 
 func (e *engine) replaceWithDir(pfd int, d *dirNode) error {

@@ -147,6 +147,7 @@ type engine struct {
 	tgt   *target
 	prog  *Progress
 	umask int // the process's umask, -1 if unknown
+	euid  int
 
 	openFiles atomic.Int64 // temporary files held open
 	noTmpfile atomic.Bool  // O_TMPFILE is not supported here
@@ -169,13 +170,17 @@ func Run(ctx context.Context, r *repo.Repo, snap repo.Snapshot, opts Options) (*
 	if err := r.LoadIndex(ctx); err != nil {
 		return nil, err
 	}
-	e := &engine{r: r, opts: opts, sel: sel, prog: opts.Progress, umask: readUmask()}
+	e := &engine{r: r, opts: opts, sel: sel, prog: opts.Progress, umask: readUmask(), euid: os.Geteuid()}
 	if e.prog == nil {
 		e.prog = &Progress{}
 	}
+	t0 := time.Now()
 	p, err := e.plan(ctx, snap)
 	if err != nil {
 		return nil, err
+	}
+	if os.Getenv("XT") != "" {
+		fmt.Fprintln(os.Stderr, "start", t0.Sub(start), "plan", time.Since(t0))
 	}
 	if e.tgt, err = openTarget(opts.Target, opts.DryRun); err != nil {
 		return nil, err
@@ -190,13 +195,19 @@ func Run(ctx context.Context, r *repo.Repo, snap repo.Snapshot, opts Options) (*
 // run carries out a plan: directories first, then every file and other entry, then
 // the directories' own metadata, deepest first, once nothing more changes inside them.
 func (e *engine) run(ctx context.Context, p *plan) error {
+	t0 := time.Now()
 	if err := e.prepare(ctx, p); err != nil {
 		return err
 	}
+	t1 := time.Now()
 	if err := e.fill(ctx, p); err != nil {
 		return err
 	}
+	t2 := time.Now()
 	e.finishDirs(ctx, p)
+	if os.Getenv("XT") != "" {
+		fmt.Fprintln(os.Stderr, "prepare", t1.Sub(t0), "fill", t2.Sub(t1), "dirs", time.Since(t2))
+	}
 	return ctx.Err()
 }
 

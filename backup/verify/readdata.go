@@ -27,6 +27,7 @@ type reader struct {
 	rec    *recorder
 	counts map[digest.ID]int // blobs the index places in each pack
 	done   func()            // called after each pack, for progress
+	slots  chan struct{}     // one per core: runs of blobs being opened
 
 	mu      sync.Mutex
 	pending map[digest.ID]bool // selected and not yet taken by a reader or the walk
@@ -37,7 +38,7 @@ type reader struct {
 func newReader(r *repo.Repo, f *fetcher, rec *recorder, ids []digest.ID, done func()) *reader {
 	counts, trees := countBlobs(r.Index())
 	rd := &reader{r: r, idx: r.Index(), f: f, rec: rec, counts: counts, done: done,
-		pending: make(map[digest.ID]bool, len(ids))}
+		slots: make(chan struct{}, runtime.GOMAXPROCS(0)), pending: make(map[digest.ID]bool, len(ids))}
 	for _, id := range ids {
 		rd.pending[id] = true
 	}
@@ -94,7 +95,7 @@ loop:
 				return gctx.Err() // missing or unreadable: recorded by fetch
 			}
 			buf = data
-			rd.inspect(id, data, hashOK)
+			rd.inspect(gctx, id, data, hashOK)
 			return nil
 		})
 	}
@@ -102,8 +103,8 @@ loop:
 }
 
 // inspect checks a pack's bytes, as read, and records whether it is whole.
-func (rd *reader) inspect(id digest.ID, data []byte, hashOK bool) {
-	if bad := rd.blobs(id, data); hashOK && bad == 0 {
+func (rd *reader) inspect(ctx context.Context, id digest.ID, data []byte, hashOK bool) {
+	if bad := rd.blobs(ctx, id, data); hashOK && bad == 0 {
 		rd.mu.Lock()
 		rd.whole = append(rd.whole, id)
 		rd.mu.Unlock()
@@ -112,7 +113,7 @@ func (rd *reader) inspect(id digest.ID, data []byte, hashOK bool) {
 }
 
 // blobs checks the blobs of pack id and returns how many problems it found.
-func (rd *reader) blobs(id digest.ID, data []byte) int {
+func (rd *reader) blobs(ctx context.Context, id digest.ID, data []byte) int {
 	entries, err := rd.r.ParsePack(data)
 	if err != nil {
 		rd.rec.problem(PackHeader, "pack "+id.Short(), fmt.Sprintf("pack %s: %v", id, err))
@@ -139,19 +140,20 @@ func (rd *reader) blobs(id digest.ID, data []byte) int {
 			matched++
 		}
 	}
-	n += rd.openAll(id, data, entries, used)
+	n += rd.openAll(ctx, id, data, entries, used)
 	if matched < rd.counts[id] {
 		n += rd.strays(id, entries)
 	}
 	return n
 }
 
-// openAll opens the blobs of a pack on every core, in runs of about openBatch sealed
-// bytes, and returns how many failed: decrypting, decompressing and hashing are the
-// cost of reading data, and one pack must not leave a core idle.
-func (rd *reader) openAll(id digest.ID, data []byte, entries []pack.Entry, used []bool) int {
+// openAll opens the blobs of a pack in runs of about openBatch sealed bytes, and
+// returns how many failed. Decrypting, decompressing and hashing are the cost of
+// reading data: the runs of every pack in flight share one slot per core, so the last
+// pack leaves no core idle, while blobs being opened, and so memory, stay few.
+func (rd *reader) openAll(ctx context.Context, id digest.ID, data []byte, entries []pack.Entry, used []bool) int {
 	var g errgroup.Group
-	g.SetLimit(runtime.GOMAXPROCS(0))
+	g.SetLimit(cap(rd.slots))
 	var bad atomic.Int64
 	for start := 0; start < len(entries); {
 		end, size := start, int64(0)
@@ -160,6 +162,12 @@ func (rd *reader) openAll(id digest.ID, data []byte, entries []pack.Entry, used 
 		}
 		first, last := start, end // start changes below, and the closure would see it
 		g.Go(func() error {
+			select {
+			case rd.slots <- struct{}{}:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			defer func() { <-rd.slots }() // never blocks: this run holds a slot
 			for i := first; i < last; i++ {
 				if !rd.open(id, data, entries[i], used[i]) {
 					bad.Add(1)

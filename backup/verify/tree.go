@@ -98,7 +98,7 @@ func (t *treeSource) pack(ctx context.Context, id digest.ID) ([]byte, error) {
 	p.data, hashOK, p.err = t.f.fetch(ctx, id, nil)
 	close(p.done)
 	if p.err == nil && t.rd != nil && t.rd.take(id) {
-		t.rd.inspect(id, p.data, hashOK)
+		t.rd.inspect(ctx, id, p.data, hashOK)
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -151,6 +151,9 @@ func (v *run) check(ctx context.Context) error {
 	if err := g.Wait(); err != nil {
 		return err
 	}
+	if rd != nil {
+		v.whole = rd.whole // complete only now: the walk checks tree packs too
+	}
 	v.rep.Trees, v.rep.Files, v.rep.BytesRead = w.trees, w.files, bytesRead.Load()
 	if !w.partial && len(v.snaps) > 0 {
 		v.rep.Unreferenced = append(v.rep.Unreferenced, v.packs.unused()...)
@@ -189,7 +192,7 @@ func (v *run) readData(ctx context.Context, rd *reader) error {
 		workers = min(runtime.GOMAXPROCS(0), 4) // memory: this many packs
 	}
 	err := rd.run(ctx, v.read, workers)
-	v.rep.PacksRead, v.whole = len(v.read), rd.whole
+	v.rep.PacksRead = len(v.read)
 	return err
 }
 
@@ -202,7 +205,7 @@ func (v *run) finish(ctx context.Context) {
 	}
 	if clean || v.opts.AcceptHistory {
 		if err := v.rememberHistory(ids); err != nil {
-			v.rep.Warnings = append(v.rep.Warnings, Problem{Kind: StoreDamaged, Object: "client state", Detail: err.Error()})
+			v.rep.Warnings = append(v.rep.Warnings, Problem{Kind: NotSaved, Object: "snapshot history", Detail: err.Error()})
 		}
 	}
 	if !clean || len(v.read) == 0 {
@@ -215,7 +218,7 @@ func (v *run) finish(ctx context.Context) {
 		}
 	}
 	if err := v.r.SaveVerified(ctx, v.state, keep); err != nil {
-		v.rep.Warnings = append(v.rep.Warnings, Problem{Kind: StoreDamaged, Object: "state", Detail: err.Error()})
+		v.rep.Warnings = append(v.rep.Warnings, Problem{Kind: NotSaved, Object: "verify state", Detail: err.Error()})
 		return
 	}
 	v.rep.StateSaved = true

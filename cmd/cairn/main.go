@@ -9,8 +9,11 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/cairn-backup/cairn/backup/restore"
+	"github.com/cairn-backup/cairn/backup/verify"
 	"github.com/cairn-backup/cairn/internal/crypto"
 	"github.com/cairn-backup/cairn/internal/repo"
+	"github.com/cairn-backup/cairn/manifest"
 )
 
 // Exit codes are part of the interface (docs/cli.md); they are decided here and
@@ -19,6 +22,7 @@ const (
 	exitOK          = 0
 	exitFatal       = 1
 	exitPartial     = 3
+	exitDamage      = 4 // verify found damage, or a proof does not verify
 	exitNoRepo      = 10
 	exitLocked      = 11
 	exitWrongPass   = 12
@@ -50,6 +54,10 @@ func exitCode(err error, interrupted bool) int {
 		return exitInterrupted
 	case errors.Is(err, errPartial):
 		return exitPartial
+	case errors.Is(err, restore.ErrPartial):
+		return exitPartial
+	case errors.Is(err, verify.ErrDamage), errors.Is(err, manifest.ErrProof):
+		return exitDamage
 	case errors.Is(err, repo.ErrNoRepository):
 		return exitNoRepo
 	case errors.Is(err, crypto.ErrWrongPassword):

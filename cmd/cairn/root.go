@@ -24,10 +24,12 @@ CAIRN_PASSWORD_FILE, CAIRN_PASSWORD, or a prompt when run on a terminal.`,
 		newKeyCmd(g),
 		newForgetPinCmd(g),
 		newBackupCmd(g),
+		newRestoreCmd(g),
 		newSnapshotsCmd(g),
 		newLsCmd(g),
 		newDiffCmd(g),
 		newStatsCmd(g),
+		newVerifyCmd(g), newProofCmd(g), newVerifyProofCmd(),
 	)
 	return root
 }

@@ -1,0 +1,176 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/cairn-backup/cairn/internal/crypto"
+	"github.com/cairn-backup/cairn/internal/digest"
+	"github.com/cairn-backup/cairn/internal/index"
+	"github.com/cairn-backup/cairn/internal/pack"
+	"github.com/cairn-backup/cairn/remote"
+	"golang.org/x/sync/errgroup"
+)
+
+// What verify needs beyond the other commands: the raw packs, their listing, and an
+// index load that names damaged segments instead of failing on the first.
+
+// ListPacks lists data/ once and returns every pack's size. Names that are not pack
+// ids come back as damage (ErrCorrupt) beside the good ones; a failed listing is an
+// error and never an empty result.
+func (r *Repo) ListPacks(ctx context.Context) (map[digest.ID]int64, []error, error) {
+	sizes := map[digest.ID]int64{}
+	var bad []error
+	err := r.store.List(ctx, remote.Data, func(i remote.Info) error {
+		id, err := digest.Parse(i.Name)
+		if err != nil {
+			bad = append(bad, fmt.Errorf("data/%s: not a pack id: %w", i.Name, ErrCorrupt))
+			return nil
+		}
+		sizes[id] = i.Size
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("list data: %w", err)
+	}
+	return sizes, bad, nil
+}
+
+// ReadPack reads the first size bytes of a whole pack into buf, grown as needed, and
+// returns them unchecked. A missing pack fails with ErrPackMissing (read.go); a store that
+// returns fewer bytes than size fails with io.ErrUnexpectedEOF.
+func (r *Repo) ReadPack(ctx context.Context, id digest.ID, size int64, buf []byte) ([]byte, error) {
+	if size < 0 || size > pack.MaxPackSize {
+		return nil, fmt.Errorf("read pack %s: %d bytes, above the limit of %d: %w", id.Short(), size, pack.MaxPackSize, ErrCorrupt)
+	}
+	if int64(cap(buf)) < size {
+		buf = make([]byte, size)
+	}
+	buf = buf[:size]
+	if size == 0 {
+		return buf, nil
+	}
+	h := remote.Handle{Type: remote.Data, Name: id.String()}
+	rd, err := r.store.Get(ctx, h, 0, size)
+	if errors.Is(err, remote.ErrNotFound) {
+		return nil, fmt.Errorf("read pack %s: %w", id.Short(), ErrPackMissing)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read pack %s: %w", id.Short(), err)
+	}
+	defer rd.Close()
+	if _, err := io.ReadFull(rd, buf); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, fmt.Errorf("read pack %s: %w", id.Short(), err)
+	}
+	return buf, nil
+}
+
+// ParsePack opens the header of a whole pack (pack.ParsePack under this repository's
+// key).
+func (r *Repo) ParsePack(data []byte) ([]pack.Entry, error) {
+	return pack.ParsePack(r.key, r.cfg.ID, data)
+}
+
+// OpenBlob authenticates, decompresses and hash-checks one sealed blob (pack.OpenBlob
+// under this repository's key).
+func (r *Repo) OpenBlob(e pack.Entry, sealed []byte) ([]byte, error) {
+	return pack.OpenBlob(r.key, r.cfg.ID, e, sealed)
+}
+
+// LoadIndexReport loads the index as LoadIndex does, except that a segment that is
+// damaged (or lists a pack with another size than an earlier one) is returned among
+// damaged and the others still load. Errors other than damage (an unreadable store)
+// fail it. If the index was loaded already, it reports nothing damaged.
+func (r *Repo) LoadIndexReport(ctx context.Context) (damaged []error, err error) {
+	r.indexOnce.Do(func() { damaged, r.indexErr = r.loadIndexLenient(ctx) })
+	return damaged, r.indexErr
+}
+
+func (r *Repo) loadIndexLenient(ctx context.Context) ([]error, error) {
+	ids, listErr := r.listIDs(ctx, remote.Index)
+	if listErr != nil && !errors.Is(listErr, ErrCorrupt) {
+		return nil, listErr
+	}
+	var (
+		mu      sync.Mutex
+		damaged []error
+		idx     = index.New()
+		g, gctx = errgroup.WithContext(ctx)
+	)
+	if listErr != nil {
+		damaged = append(damaged, listErr)
+	}
+	g.SetLimit(4)
+	for _, id := range ids {
+		g.Go(func() error {
+			err := r.addSegment(gctx, idx, id)
+			if err == nil || !isIndexDamage(err) {
+				return err
+			}
+			mu.Lock()
+			damaged = append(damaged, err)
+			mu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	r.idx = idx
+	return damaged, nil
+}
+
+func (r *Repo) addSegment(ctx context.Context, idx *index.Index, id digest.ID) error {
+	plain, err := r.loadRemote(ctx, remote.Index, id, index.MaxSegmentSize)
+	if err != nil {
+		return err
+	}
+	seg, err := index.DecodeSegment(plain)
+	if err == nil {
+		err = idx.AddSegment(seg)
+	}
+	if err != nil {
+		return fmt.Errorf("index/%s: %w", id, err)
+	}
+	return nil
+}
+
+// LoadSnapshotRemote reads one snapshot record from the storage, not the cache, so
+// that verify judges what the repository holds.
+func (r *Repo) LoadSnapshotRemote(ctx context.Context, id digest.ID) ([]byte, error) {
+	return r.loadRemote(ctx, remote.Snapshot, id, maxSnapshotSize)
+}
+
+// loadRemote is loadObject past the cache: the cached copy is replaced by a good
+// remote one and dropped when the remote one is damaged.
+func (r *Repo) loadRemote(ctx context.Context, t remote.Type, id digest.ID, limit int64) ([]byte, error) {
+	h := remote.Handle{Type: t, Name: id.String()}
+	sealed, err := remote.ReadAll(ctx, r.store, h, 0, 0, limit+crypto.Overhead)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", h, err)
+	}
+	plain, err := r.openObject(t, id, sealed)
+	if cacheable(t) && err != nil {
+		r.cache.remove(string(t), h.Name)
+	} else if cacheable(t) {
+		r.cache.put(string(t), h.Name, sealed)
+	}
+	return plain, err
+}
+
+func isIndexDamage(err error) bool { return IsDamage(err) || errors.Is(err, index.ErrCorrupt) }
+
+// SaveIndexSegment stores an index segment as the backup does; tests use it to craft
+// segments, and a repair can use it to index packs found unindexed.
+func (r *Repo) SaveIndexSegment(ctx context.Context, seg *index.Segment) (digest.ID, error) {
+	if err := seg.Validate(); err != nil {
+		return digest.ID{}, err
+	}
+	return r.saveObject(ctx, remote.Index, seg.Encode())
+}
