@@ -10,12 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairn-backup/cairn/internal/config"
 	"github.com/cairn-backup/cairn/internal/digest"
 	"github.com/cairn-backup/cairn/internal/index"
 	"github.com/cairn-backup/cairn/internal/repo"
 	"github.com/cairn-backup/cairn/manifest"
 	"github.com/cairn-backup/cairn/remote"
-	"github.com/cairn-backup/cairn/internal/config"
 )
 
 // TestKilledBackupsLeaveConsistentRepository kills backups with SIGKILL at seeded
