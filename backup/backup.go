@@ -157,6 +157,9 @@ func (b *run) finish(ctx context.Context, snaps []repo.Snapshot, root, tree dige
 	if res.Snapshot, err = b.r.SaveSnapshot(ctx, data); err != nil {
 		return nil, err
 	}
+	// The client remembers its snapshots, so verify can tell a deleted or rolled-back
+	// one; failing to remember loses no data, so it does not fail the backup.
+	_ = b.r.RememberSnapshots([]digest.ID{res.Snapshot})
 	return res, nil
 }
 

@@ -28,6 +28,12 @@ func (s *Store) Put(ctx context.Context, h remote.Handle, body remote.Body) erro
 	target := s.path(h)
 	folder := filepath.Dir(target)
 	if h.Type == remote.Data {
+		// The type folder first: it may be missing in a repository made before its type.
+		if err := ensureShard(filepath.Dir(folder)); err != nil {
+			return fmt.Errorf("put %s: %w", h, err)
+		}
+	}
+	if h.Type != remote.Config {
 		if err := ensureShard(folder); err != nil {
 			return fmt.Errorf("put %s: %w", h, err)
 		}
@@ -76,9 +82,9 @@ func writeAtomic(ctx context.Context, folder, target string, body remote.Body) (
 	return syncDir(folder)
 }
 
-// ensureShard creates a data shard folder on first use. Only the shard itself is made,
-// never its parents: if the repository vanished (an unmounted disk), Put must fail
-// rather than build a fresh tree in its place.
+// ensureShard creates one folder (a data shard or a type folder) on first use. Only
+// that folder is made, never its parents: if the repository vanished (an unmounted
+// disk), Put must fail rather than build a fresh tree in its place.
 func ensureShard(shard string) error {
 	err := os.Mkdir(shard, dirMode)
 	if errors.Is(err, fs.ErrExist) {
