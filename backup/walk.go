@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/cairn-backup/cairn/internal/fsentry"
 	"github.com/cairn-backup/cairn/internal/fsys"
 	"github.com/cairn-backup/cairn/internal/pack"
 	"github.com/cairn-backup/cairn/manifest"
@@ -122,64 +123,36 @@ func (b *run) writeDir(ctx context.Context, e manifest.Entry, entries []manifest
 }
 
 // entry records a non-directory. Regular files come back as a slot filled in by a
-// reader in the background.
+// reader in the background; a symlink whose target cannot be read is left out.
 func (b *run) entry(ctx context.Context, path string, info fsys.Info, prev *manifest.Entry, rootDev uint64) *entrySlot {
-	e := b.baseEntry(filepath.Base(path), path, info)
-	switch info.Kind {
-	case fsys.Regular:
+	e, ok := b.entryOf(filepath.Base(path), path, info)
+	if !ok {
+		return skippedSlot()
+	}
+	if info.Kind == fsys.Regular {
 		return b.file(ctx, path, info, e, prev)
-	case fsys.Symlink:
-		target, err := fsys.Readlink(path)
-		if err != nil {
-			b.sourceError(path, err)
-			return skippedSlot()
-		}
-		e.Target = target
 	}
 	return doneSlot(e)
 }
 
-// baseEntry fills the metadata every entry has.
+// baseEntry fills the metadata every entry has; what cannot be read is reported.
 func (b *run) baseEntry(name, path string, info fsys.Info) manifest.Entry {
-	e := manifest.Entry{
-		Name: name, Type: typeOf(info.Kind), Mode: info.Perm, UID: info.UID, GID: info.GID,
-		MTime: info.MTime, CTime: info.CTime, Inode: info.Inode, Dev: info.Dev,
-	}
-	if name == "/" {
-		e.Name = ""
-	}
-	switch info.Kind {
-	case fsys.Regular:
-		e.Size, e.Nlink, e.Sparse = uint64(info.Size), info.Nlink, info.Sparse()
-	case fsys.CharDev, fsys.BlockDev:
-		e.Rdev = info.Rdev
-	}
-	xs, err := fsys.Xattrs(path)
-	if err != nil {
-		b.sourceError(path, err)
-	}
-	for _, x := range xs {
-		e.Xattrs = append(e.Xattrs, manifest.Xattr{Name: x.Name, Value: x.Value})
-	}
+	e, _ := b.entryOf(name, path, info)
 	return e
 }
 
-func typeOf(k fsys.Kind) manifest.Type {
-	switch k {
-	case fsys.Regular:
-		return manifest.File
-	case fsys.Dir:
-		return manifest.Dir
-	case fsys.Symlink:
-		return manifest.Symlink
-	case fsys.FIFO:
-		return manifest.FIFO
-	case fsys.Socket:
-		return manifest.Socket
-	case fsys.CharDev:
-		return manifest.CharDev
+// entryOf reports unreadable xattrs (the entry is kept without them) and symlink
+// targets (the entry is dropped: ok is false).
+func (b *run) entryOf(name, path string, info fsys.Info) (manifest.Entry, bool) {
+	e, err := fsentry.Of(name, path, info)
+	if name == "/" {
+		e.Name = ""
 	}
-	return manifest.BlockDev
+	if err != nil {
+		b.sourceError(path, err)
+		return e, !(info.Kind == fsys.Symlink && e.Target == "")
+	}
+	return e, true
 }
 
 // prevDir loads the parent snapshot's node for a directory, if it has one.

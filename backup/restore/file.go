@@ -3,7 +3,6 @@ package restore
 import (
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -98,8 +97,6 @@ func (e *engine) openTemp(f *fileNode) error {
 			unix.Close(fd)
 			return fmt.Errorf("truncate: %w", err)
 		}
-	} else if f.size >= 1<<20 && os.Getenv("XFALLOC") != "" {
-		_ = unix.Fallocate(fd, 0, 0, f.size)
 	}
 	w.fd, w.open = fd, true
 	e.openFiles.Add(1)

@@ -174,13 +174,9 @@ func Run(ctx context.Context, r *repo.Repo, snap repo.Snapshot, opts Options) (*
 	if e.prog == nil {
 		e.prog = &Progress{}
 	}
-	t0 := time.Now()
 	p, err := e.plan(ctx, snap)
 	if err != nil {
 		return nil, err
-	}
-	if os.Getenv("XT") != "" {
-		fmt.Fprintln(os.Stderr, "start", t0.Sub(start), "plan", time.Since(t0))
 	}
 	if e.tgt, err = openTarget(opts.Target, opts.DryRun); err != nil {
 		return nil, err
@@ -195,19 +191,13 @@ func Run(ctx context.Context, r *repo.Repo, snap repo.Snapshot, opts Options) (*
 // run carries out a plan: directories first, then every file and other entry, then
 // the directories' own metadata, deepest first, once nothing more changes inside them.
 func (e *engine) run(ctx context.Context, p *plan) error {
-	t0 := time.Now()
 	if err := e.prepare(ctx, p); err != nil {
 		return err
 	}
-	t1 := time.Now()
 	if err := e.fill(ctx, p); err != nil {
 		return err
 	}
-	t2 := time.Now()
 	e.finishDirs(ctx, p)
-	if os.Getenv("XT") != "" {
-		fmt.Fprintln(os.Stderr, "prepare", t1.Sub(t0), "fill", t2.Sub(t1), "dirs", time.Since(t2))
-	}
 	return ctx.Err()
 }
 
@@ -283,9 +273,6 @@ func (o *Options) workers() int {
 	if o.Workers > 0 {
 		return o.Workers
 	}
-	if v, _ := strconv.Atoi(os.Getenv("XR")); v > 0 {
-		return v
-	}
 	return max(4, 2*runtime.GOMAXPROCS(0))
 }
 
@@ -293,8 +280,5 @@ func (o *Options) workers() int {
 // files is slow (about 1,400 a second on ext4 when done one at a time), and decryption
 // should use every core.
 func (o *Options) writers() int {
-	if v, _ := strconv.Atoi(os.Getenv("XW")); v > 0 {
-		return v
-	}
 	return max(8, 4*runtime.GOMAXPROCS(0))
 }

@@ -2,8 +2,10 @@ package restore
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -43,4 +45,38 @@ func TestMoreDirectoriesThanOpenDescriptors(t *testing.T) {
 	target := t.TempDir()
 	e.mustRestore(id, Options{Target: target, Path: src})
 	sameTree(t, src, filepath.Join(target, "src"))
+}
+
+// TestSpecialOnlyWhenAsked restores without Owner and Special, as a user restores:
+// no setuid or setgid bit, no device, sockets skipped with a note, owners not set.
+func TestSpecialOnlyWhenAsked(t *testing.T) {
+	e := newEnv(t)
+	src := filepath.Join(t.TempDir(), "src")
+	fixture(t, src, 3)
+	l, err := net.Listen("unix", filepath.Join(src, "sock"))
+	must(t, err)
+	defer l.Close()
+	id := e.backup(time.Time{}, src)
+	target := t.TempDir()
+	res := e.mustRestore(id, Options{Target: target})
+	got := describe(t, under(target, src))
+	if _, ok := got["sock"]; ok {
+		t.Error("a socket was restored")
+	}
+	notes := fmt.Sprint(res.Notes)
+	if !strings.Contains(notes, "/sock: socket not restored") {
+		t.Errorf("notes %s", notes)
+	}
+	if os.Geteuid() != 0 {
+		return // the fixture has no setuid file, device or foreign owner
+	}
+	if _, ok := got["null"]; ok || !strings.Contains(notes, "/null: device not restored") {
+		t.Errorf("a device was restored without Special (notes %s)", notes)
+	}
+	if got["suid"].perm != 0o755 || got["sgid"].perm != 0o775 {
+		t.Errorf("setuid/setgid bits restored without Special: %o %o", got["suid"].perm, got["sgid"].perm)
+	}
+	if got["one"].uid != 0 || got["a"].gid != 0 {
+		t.Errorf("owners restored without Owner: %d %d", got["one"].uid, got["a"].gid)
+	}
 }

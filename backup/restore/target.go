@@ -160,16 +160,6 @@ func (t *target) evict() {
 	}
 }
 
-// forget drops d's cached descriptor (d is about to be replaced or removed).
-func (t *target) forget(d *dirNode) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if h := t.dirs[d]; h != nil && h.refs == 0 {
-		unix.Close(h.fd)
-		delete(t.dirs, d)
-	}
-}
-
 // openDir opens a subdirectory; a symlink fails (ELOOP), as does anything else.
 func openDir(dfd int, name string) (int, error) {
 	return retry(func() (int, error) {

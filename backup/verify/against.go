@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/cairn-backup/cairn/internal/fsentry"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -115,7 +116,7 @@ func (c *comparer) pair(ctx context.Context, path string, info fsys.Info, old *m
 // entry builds the live entry at path and reports it against old (nil: not in the
 // snapshot). ok is false for an entry that could not be read (recorded, skipped).
 func (c *comparer) entry(ctx context.Context, path, name string, info fsys.Info, old *manifest.Entry) (manifest.Entry, bool, error) {
-	e, err := liveEntry(name, path, info)
+	e, err := fsentry.Of(name, path, info)
 	if err != nil {
 		c.unreadable(path, err)
 		if info.Kind == fsys.Symlink {

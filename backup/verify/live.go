@@ -13,54 +13,6 @@ import (
 	"github.com/restic/chunker"
 )
 
-// The entry of a live file, built from lstat with exactly the fields backup records
-// (backup/walk.go baseEntry), so that an unchanged tree has the snapshot's Merkle
-// root. Engines may not import each other: keep the two in step (a shared internal
-// package would hold it once).
-
-// liveEntry returns the metadata of path, without its content root.
-func liveEntry(name, path string, info fsys.Info) (manifest.Entry, error) {
-	e := manifest.Entry{
-		Name: name, Type: typeOf(info.Kind), Mode: info.Perm, UID: info.UID, GID: info.GID,
-		MTime: info.MTime, CTime: info.CTime, Inode: info.Inode, Dev: info.Dev,
-	}
-	switch info.Kind {
-	case fsys.Regular:
-		e.Size, e.Nlink, e.Sparse = uint64(info.Size), info.Nlink, info.Sparse()
-	case fsys.CharDev, fsys.BlockDev:
-		e.Rdev = info.Rdev
-	case fsys.Symlink:
-		target, err := fsys.Readlink(path)
-		if err != nil {
-			return e, err
-		}
-		e.Target = target
-	}
-	xs, err := fsys.Xattrs(path)
-	for _, x := range xs {
-		e.Xattrs = append(e.Xattrs, manifest.Xattr{Name: x.Name, Value: x.Value})
-	}
-	return e, err
-}
-
-func typeOf(k fsys.Kind) manifest.Type {
-	switch k {
-	case fsys.Regular:
-		return manifest.File
-	case fsys.Dir:
-		return manifest.Dir
-	case fsys.Symlink:
-		return manifest.Symlink
-	case fsys.FIFO:
-		return manifest.FIFO
-	case fsys.Socket:
-		return manifest.Socket
-	case fsys.CharDev:
-		return manifest.CharDev
-	}
-	return manifest.BlockDev
-}
-
 // hasher computes a live file's content root as backup would store it: chunked with
 // the repository's chunker parameters and hashed, stored nowhere.
 type hasher struct {

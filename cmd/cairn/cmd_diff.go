@@ -25,15 +25,11 @@ Only subtrees whose Merkle roots differ are read, so the cost follows the change
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			r, err := g.open(ctx)
+			r, snaps, err := g.openSnapshots(ctx)
 			if err != nil {
 				return err
 			}
 			defer r.Close()
-			snaps, err := g.loadSnapshots(ctx, r, nil)
-			if err != nil {
-				return err
-			}
 			a, err := repo.Find(snaps, args[0])
 			if err != nil {
 				return err

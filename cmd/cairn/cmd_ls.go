@@ -22,15 +22,11 @@ func newLsCmd(g *globals) *cobra.Command {
 		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			r, err := g.open(ctx)
+			r, snaps, err := g.openSnapshots(ctx)
 			if err != nil {
 				return err
 			}
 			defer r.Close()
-			snaps, err := g.loadSnapshots(ctx, r, nil)
-			if err != nil {
-				return err
-			}
 			s, err := repo.Find(snaps, args[0])
 			if err != nil {
 				return err

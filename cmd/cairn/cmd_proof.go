@@ -29,15 +29,11 @@ its key, against the snapshot's root ('cairn snapshots --json' shows it).`,
 			if err != nil {
 				return err
 			}
-			r, err := g.open(ctx)
+			r, snaps, err := g.openSnapshots(ctx)
 			if err != nil {
 				return err
 			}
 			defer r.Close()
-			snaps, err := g.loadSnapshots(ctx, r, nil)
-			if err != nil {
-				return err
-			}
 			s, err := repo.Find(snaps, args[0])
 			if err != nil {
 				return err

@@ -57,6 +57,20 @@ func (g *globals) loadSnapshots(ctx context.Context, r *repo.Repo, f *filterFlag
 	return flt.Select(snaps), nil
 }
 
+// openSnapshots opens the repository and loads every snapshot; the caller closes it.
+func (g *globals) openSnapshots(ctx context.Context) (*repo.Repo, []repo.Snapshot, error) {
+	r, err := g.open(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	snaps, err := g.loadSnapshots(ctx, r, nil)
+	if err != nil {
+		r.Close()
+		return nil, nil, err
+	}
+	return r, snaps, nil
+}
+
 type snapshotJSON struct {
 	ID       string    `json:"id"`
 	Short    string    `json:"short_id"`

@@ -25,15 +25,11 @@ func newStatsCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			r, err := g.open(ctx)
+			r, snaps, err := g.openSnapshots(ctx)
 			if err != nil {
 				return err
 			}
 			defer r.Close()
-			snaps, err := g.loadSnapshots(ctx, r, nil)
-			if err != nil {
-				return err
-			}
 			if err := r.LoadIndex(ctx); err != nil {
 				return err
 			}

@@ -182,15 +182,11 @@ func runAgainst(cmd *cobra.Command, g *globals, path string, args []string) erro
 	if err != nil {
 		return err
 	}
-	r, err := g.open(ctx)
+	r, snaps, err := g.openSnapshots(ctx)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	snaps, err := g.loadSnapshots(ctx, r, nil)
-	if err != nil {
-		return err
-	}
 	s, err := snapshotFor(snaps, abs, args)
 	if err != nil {
 		return err

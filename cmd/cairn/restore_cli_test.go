@@ -251,3 +251,39 @@ func TestKilledRestoreRerunEqualsSnapshot(t *testing.T) {
 	}
 	sameState(t, want, treeState(t, filepath.Join(target, "src")))
 }
+
+// TestRestoreAsUser restores as an unprivileged user (CI runs as root): no owners are
+// set, setuid bits are dropped, and unnamed temporary files are linked through
+// /proc/self/fd, which needs no privilege.
+func TestRestoreAsUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to switch to an unprivileged user")
+	}
+	c := newCLI(t)
+	c.ok("init")
+	src := filepath.Join(t.TempDir(), "src")
+	writeFiles(t, src, map[string]string{"suid": "s", "d/f": "f", "d/g": strings.Repeat("g", 5<<20)})
+	if err := os.Chmod(filepath.Join(src, "suid"), 0o4755); err != nil {
+		t.Fatal(err)
+	}
+	c.ok("backup", src)
+	target := filepath.Join(filepath.Dir(c.repo), "restored")
+	cmd := c.cmd("restore", "latest:"+src, "--target", target)
+	asNobody(t, cmd, c)
+	if r := runCmd(t, cmd); r.code != 0 {
+		t.Fatalf("restore as nobody: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for p, want := range map[string]os.FileMode{"suid": 0o755, "d/f": 0o644, "d/g": 0o644} {
+		fi, err := os.Lstat(filepath.Join(target, "src", p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		if fi.Mode() != want || st.Uid != 65534 {
+			t.Errorf("%s: mode %v uid %d, want %v and 65534", p, fi.Mode(), st.Uid, want)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(target, "src", "d", "g")); len(b) != 5<<20 {
+		t.Errorf("d/g has %d bytes", len(b))
+	}
+}
