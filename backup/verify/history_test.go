@@ -42,16 +42,8 @@ func TestLatestSnapshotRemovedIsRollback(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ids := chain(e)
+	// The backups themselves told the client which snapshots they made.
 	e.del(snapHandle(ids[2]))
-	if rep, err := e.verify(Options{}); err != nil {
-		// This client never saw the latest snapshot: nothing tells it was there.
-		t.Fatalf("a client with no memory of the snapshot: %v %+v", err, rep.Problems)
-	}
-	e.backup() // a new latest snapshot, then seen by a clean verify
-	e.clean(Options{})
-	latest := e.backup()
-	e.clean(Options{})
-	e.del(snapHandle(latest))
 	rep, err := e.verify(Options{})
 	wantDamage(t, rep, err, RolledBack)
 
