@@ -135,7 +135,7 @@ func (b *run) virtualDir(ctx context.Context, path string, t *pathTrie, prev *ma
 	if err != nil {
 		return manifest.Entry{}, fmt.Errorf("backup %s: %w", path, err)
 	}
-	e := b.baseEntry(filepath.Base(path), path, info)
+	e := b.baseEntry(filepath.Base(path), path, info, nil)
 	// The parents of the backed-up paths keep their mode and owner but not their
 	// times: /tmp or /home change mtime all day, and that must not make an unchanged
 	// backup store new nodes, nor change its root.

@@ -113,3 +113,37 @@ func TestExcludes(t *testing.T) {
 		t.Fatalf("backed up %s, want %s", got, want)
 	}
 }
+
+// TestXattrChangeSeen: entries unchanged since the parent reuse its xattrs without
+// reading them, which is sound only because setting an xattr moves ctime.
+func TestXattrChangeSeen(t *testing.T) {
+	e := newEnv(t)
+	src := filepath.Join(t.TempDir(), "src")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(src, "f")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.backup(Options{Paths: []string{src}})
+	if err := fsys.SetXattrs(file, []fsys.Xattr{{Name: "user.later", Value: []byte("1")}}); err != nil {
+		t.Skip("no user xattrs here")
+	}
+	if xs, _ := fsys.Xattrs(file); len(xs) == 0 {
+		t.Skip("no user xattrs here")
+	}
+	res, _ := e.backup(Options{Paths: []string{src}})
+	r := e.open()
+	s := snapshotTree(t, r, res.Snapshot)
+	var got []manifest.Xattr
+	_ = manifest.Walk(context.Background(), r, s.Tree, s.Root, func(p string, en *manifest.Entry) error {
+		if "/"+p == file {
+			got = en.Xattrs
+		}
+		return nil
+	})
+	if len(got) != 1 || got[0].Name != "user.later" {
+		t.Fatalf("xattr added after the first backup not recorded: %+v", got)
+	}
+}

@@ -29,7 +29,7 @@ func (b *run) pathEntry(ctx context.Context, path string, prev *manifest.Entry) 
 // background, descends into subdirectories, then writes the node once all are done.
 func (b *run) dir(ctx context.Context, path string, info fsys.Info, prev *manifest.Entry, rootDev uint64) (manifest.Entry, error) {
 	b.stats.Dirs.Add(1)
-	e := b.baseEntry(filepath.Base(path), path, info)
+	e := b.baseEntry(filepath.Base(path), path, info, prev)
 	if b.opts.OneFileSystem && info.Dev != rootDev {
 		return b.writeDir(ctx, e, nil) // a mount point: recorded, not entered
 	}
@@ -125,7 +125,7 @@ func (b *run) writeDir(ctx context.Context, e manifest.Entry, entries []manifest
 // entry records a non-directory. Regular files come back as a slot filled in by a
 // reader in the background; a symlink whose target cannot be read is left out.
 func (b *run) entry(ctx context.Context, path string, info fsys.Info, prev *manifest.Entry, rootDev uint64) *entrySlot {
-	e, ok := b.entryOf(filepath.Base(path), path, info)
+	e, ok := b.entryOf(filepath.Base(path), path, info, prev)
 	if !ok {
 		return skippedSlot()
 	}
@@ -136,14 +136,18 @@ func (b *run) entry(ctx context.Context, path string, info fsys.Info, prev *mani
 }
 
 // baseEntry fills the metadata every entry has; what cannot be read is reported.
-func (b *run) baseEntry(name, path string, info fsys.Info) manifest.Entry {
-	e, _ := b.entryOf(name, path, info)
+func (b *run) baseEntry(name, path string, info fsys.Info, prev *manifest.Entry) manifest.Entry {
+	e, _ := b.entryOf(name, path, info, prev)
 	return e
 }
 
 // entryOf reports unreadable xattrs (the entry is kept without them) and symlink
-// targets (the entry is dropped: ok is false).
-func (b *run) entryOf(name, path string, info fsys.Info) (manifest.Entry, bool) {
+// targets (the entry is dropped: ok is false). An entry unchanged since the parent
+// snapshot takes its target and xattrs from there: one syscall less per file.
+func (b *run) entryOf(name, path string, info fsys.Info, prev *manifest.Entry) (manifest.Entry, bool) {
+	if !b.opts.Force && fsentry.Unchanged(prev, info) {
+		return fsentry.Reuse(name, info, prev), true
+	}
 	e, err := fsentry.Of(name, path, info)
 	if name == "/" {
 		e.Name = ""

@@ -36,37 +36,36 @@ func (e *engine) check(ctx context.Context, p *plan) error {
 	return g.Wait()
 }
 
-// existing looks at what is at name in d: nil stat when nothing is, or the action
-// already decided (keep, skip, or write after a directory in the way was removed).
-func (e *engine) existing(d *dirNode, name, path string) (*unix.Stat_t, int, func(), action, bool) {
+// existing looks at what is at name in d and decides when that is enough: nothing
+// there (write), a failure (skip), Never (keep), a directory in the way. Otherwise it
+// leaves the decision to same, given the directory and the entry's lstat.
+func (e *engine) existing(d *dirNode, name, path string, same func(dfd int, st *unix.Stat_t) action) action {
 	dfd, release, err := e.tgt.dir(d)
 	if errors.Is(err, errAbsent) {
-		return nil, -1, nil, actWrite, true
+		return actWrite
 	}
 	if err != nil {
 		e.problem(path, err)
-		return nil, -1, nil, actSkip, true
+		return actSkip
 	}
+	defer release()
 	st, err := lstatAt(dfd, name)
 	switch {
 	case errors.Is(err, unix.ENOENT):
-		release()
-		return nil, -1, nil, actWrite, true
+		return actWrite
 	case err != nil:
-		release()
 		e.problem(path, err)
-		return nil, -1, nil, actSkip, true
+		return actSkip
 	case e.opts.Overwrite == Never:
-		release()
 		e.count("keep", path, &e.res.Kept)
 		e.prog.Files.Add(1)
-		return nil, -1, nil, actKeep, true
+		return actKeep
 	case isDir(&st):
-		act := e.dirInTheWay(dfd, d, name, path)
-		release()
-		return nil, -1, nil, act, true
+		return e.dirInTheWay(dfd, d, name, path)
+	case e.opts.Overwrite == Always:
+		return actWrite
 	}
-	return &st, dfd, release, actWrite, false
+	return same(dfd, &st)
 }
 
 // dirInTheWay handles a directory where the snapshot has something else: Delete
@@ -81,12 +80,13 @@ func (e *engine) dirInTheWay(dfd int, d *dirNode, name, path string) action {
 }
 
 func (e *engine) checkFile(f *fileNode) action {
-	st, dfd, release, act, done := e.existing(f.dir, f.name, f.path)
-	if done {
-		return act
-	}
-	defer release()
-	if e.opts.Overwrite != IfChanged || !isReg(st) || st.Size != f.size || st.Mtim.Nano() != f.meta.mtime {
+	return e.existing(f.dir, f.name, f.path, func(dfd int, st *unix.Stat_t) action { return e.sameFile(dfd, f, st) })
+}
+
+// sameFile: a regular file of the snapshot's size and mtime (and with Verify, content)
+// is left in place, its mode and owner corrected.
+func (e *engine) sameFile(dfd int, f *fileNode, st *unix.Stat_t) action {
+	if !isReg(st) || st.Size != f.size || st.Mtim.Nano() != f.meta.mtime {
 		return actWrite
 	}
 	if e.opts.Verify {
@@ -124,19 +124,17 @@ func (e *engine) fixMeta(dfd int, f *fileNode, st *unix.Stat_t) error {
 }
 
 func (e *engine) checkOther(o *otherNode) action {
-	st, dfd, release, act, done := e.existing(o.dir, o.name, o.path)
-	if done {
-		return act
-	}
-	defer release()
-	if e.opts.Overwrite != IfChanged || st.Mtim.Nano() != o.meta.mtime || !e.sameOther(dfd, o, st) {
-		return actWrite
-	}
-	e.count("unchanged", o.path, &e.res.Unchanged)
-	e.prog.Files.Add(1)
-	return actUnchanged
+	return e.existing(o.dir, o.name, o.path, func(dfd int, st *unix.Stat_t) action {
+		if st.Mtim.Nano() != o.meta.mtime || !e.sameOther(dfd, o, st) {
+			return actWrite
+		}
+		e.count("unchanged", o.path, &e.res.Unchanged)
+		e.prog.Files.Add(1)
+		return actUnchanged
+	})
 }
 
+// sameOther: the same type, target (symlinks), mode and device number.
 func (e *engine) sameOther(dfd int, o *otherNode, st *unix.Stat_t) bool {
 	typ := st.Mode & unix.S_IFMT
 	if typ != fileType(o) {

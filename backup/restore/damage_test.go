@@ -188,3 +188,20 @@ func TestTransientFlipIsRetriedNotDamage(t *testing.T) {
 	}
 	checkOthersRestored(t, src, target, nil)
 }
+
+func TestInterruptedRunLeavesNoTemporaryFiles(t *testing.T) {
+	e, _, id, users := damageFixture(t)
+	p := somePack(users)
+	e.store.Add(remotetest.Fault{Op: remotetest.OpGet, Type: remote.Data, Name: p.String(), Kind: remotetest.Hang})
+	r := e.open()
+	snap := e.snapshot(r, id)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	target := t.TempDir()
+	if _, err := Run(ctx, r, snap, Options{Target: target}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run: %v", err)
+	}
+	if names := walkNames(t, target); strings.Contains(names, tempPrefix) {
+		t.Fatalf("temporary files left: %s", names)
+	}
+}

@@ -113,22 +113,59 @@ func (e *engine) fill(ctx context.Context, p *plan) error {
 		}
 		return readers.Wait()
 	})
+	e.dispatch(wctx, w, p, direct)
+	err := feed.Wait()
+	if werr := w.Wait(); err == nil {
+		err = werr
+	}
+	if err != nil {
+		e.abandon(p)
+	}
+	return err
+}
+
+// dispatch hands the writers everything that needs no data: empty files, links of
+// files left in place, symlinks, FIFOs and devices.
+func (e *engine) dispatch(ctx context.Context, w *errgroup.Group, p *plan, direct []*fileNode) {
+	do := func(fn func()) bool {
+		if ctx.Err() != nil {
+			return false
+		}
+		w.Go(func() error { fn(); return nil })
+		return true
+	}
 	for _, f := range direct {
-		w.Go(func() error { e.finishFile(f); return nil })
-	}
-	for _, o := range p.others {
-		w.Go(func() error { e.makeOther(o); return nil })
-	}
-	for _, f := range p.files {
-		if (f.act == actUnchanged || f.act == actKeep) && len(f.links) > 0 {
-			w.Go(func() error { e.linkAll(f); return nil })
+		if !do(func() { e.finishFile(f) }) {
+			return
 		}
 	}
-	ferr := feed.Wait()
-	if err := w.Wait(); err != nil {
-		return err
+	for _, o := range p.others {
+		if !do(func() { e.makeOther(o) }) {
+			return
+		}
 	}
-	return ferr
+	for _, f := range p.files {
+		switch {
+		case len(f.links) == 0:
+		case f.act == actUnchanged || f.act == actKeep:
+			if !do(func() { e.linkAll(f) }) {
+				return
+			}
+		case f.act == actSkip:
+			e.lostLinks(f)
+		}
+	}
+}
+
+// abandon removes the temporary files of an interrupted run's incomplete files (a
+// killed run's are removed by the next one).
+func (e *engine) abandon(p *plan) {
+	for _, f := range p.files {
+		f.w.mu.Lock()
+		e.closeTemp(f)
+		e.discard(f)
+		f.w.mu.Unlock()
+	}
 }
 
 // fetch reads the blobs of one pack and hands each to a writer. Writers run under
@@ -143,6 +180,9 @@ func (e *engine) fetch(ctx, wctx context.Context, w *errgroup.Group, pj *packJob
 			return nil // ReadSealed hands back only what it was given
 		}
 		w.Go(func() error {
+			if wctx.Err() != nil {
+				return wctx.Err() // the file stays incomplete and is discarded
+			}
 			plain, err := e.open(wctx, pj.id, be, sealed, err)
 			for _, u := range j.uses {
 				e.write(u.f, u.off, plain, err)
@@ -191,6 +231,7 @@ func (e *engine) dryFill(p *plan) {
 			e.res.Bytes += f.size
 			e.mu.Unlock()
 		case f.act == actSkip:
+			e.lostLinks(f)
 			continue
 		}
 		e.linkAll(f)

@@ -29,9 +29,7 @@ func (e *engine) finishFile(f *fileNode) {
 	if err != nil {
 		e.discard(f)
 		e.problem(f.path, err)
-		for _, l := range f.links {
-			e.problem(l.path, fmt.Errorf("hard link to %s, which was not restored", f.path))
-		}
+		e.lostLinks(f)
 		return
 	}
 	e.count("restore", f.path, &e.res.Files)
@@ -135,6 +133,15 @@ func (e *engine) discard(f *fileNode) {
 		release()
 	}
 	f.w.tmp = ""
+}
+
+// lostLinks reports the other names of a file that was not restored.
+func (e *engine) lostLinks(f *fileNode) {
+	for _, l := range f.links {
+		if !l.dir.failed {
+			e.problem(l.path, fmt.Errorf("hard link to %s, which was not restored", f.path))
+		}
+	}
 }
 
 // linkAll makes f's other hard-link names once f is in place.

@@ -36,6 +36,31 @@ func Of(name, path string, info fsys.Info) (manifest.Entry, error) {
 	return e, err
 }
 
+// Unchanged reports whether info describes the same inode as prev with no change of
+// metadata since: any change of mode, owner, xattrs, target or content moves ctime,
+// so prev's symlink target and xattrs still hold and need not be read again.
+func Unchanged(prev *manifest.Entry, info fsys.Info) bool {
+	return prev != nil && prev.Type == Type(info.Kind) && prev.CTime == info.CTime &&
+		prev.Inode == info.Inode && prev.Dev == info.Dev && prev.MTime == info.MTime && prev.CTime != 0
+}
+
+// Reuse returns the entry of an Unchanged path without reading it: prev's target and
+// xattrs with what lstat said now.
+func Reuse(name string, info fsys.Info, prev *manifest.Entry) manifest.Entry {
+	e := manifest.Entry{
+		Name: name, Type: Type(info.Kind), Mode: info.Perm, UID: info.UID, GID: info.GID,
+		MTime: info.MTime, CTime: info.CTime, Inode: info.Inode, Dev: info.Dev,
+		Target: prev.Target, Xattrs: prev.Xattrs,
+	}
+	switch info.Kind {
+	case fsys.Regular:
+		e.Size, e.Nlink, e.Sparse = uint64(info.Size), info.Nlink, info.Sparse()
+	case fsys.CharDev, fsys.BlockDev:
+		e.Rdev = info.Rdev
+	}
+	return e
+}
+
 // Type maps a file kind to the manifest's entry type.
 func Type(k fsys.Kind) manifest.Type {
 	switch k {
