@@ -38,7 +38,7 @@ func (e *engine) write(f *fileNode, off int64, data []byte, err error) {
 	}
 	w.pending--
 	done := w.pending == 0
-	if !done && w.open && e.openFiles.Load() > maxOpenFiles {
+	if !done && w.open && !w.anon && e.openFiles.Load() > maxOpenFiles {
 		e.closeTemp(f)
 	}
 	w.mu.Unlock()

@@ -99,6 +99,7 @@ func (e *engine) fill(ctx context.Context, p *plan) error {
 		e.dryFill(p)
 		return nil
 	}
+	e.probeTmpfile()
 	w, wctx := errgroup.WithContext(ctx)
 	w.SetLimit(e.opts.writers())
 	readers, rctx := errgroup.WithContext(wctx)

@@ -104,6 +104,31 @@ func linkFD(fd, dfd int, name string) error {
 	return err
 }
 
+// namedTempsOnly makes every run use named temporary files (tests of that path).
+var namedTempsOnly = false
+
+// probeTmpfile checks once, in the target, that an unnamed file can be made and linked
+// (O_TMPFILE needs file system support, and linking needs a capability or /proc);
+// if not, every file gets a temporary name instead.
+func (e *engine) probeTmpfile() {
+	if namedTempsOnly {
+		e.noTmpfile.Store(true)
+		return
+	}
+	fd, err := unix.Openat(e.tgt.fd, ".", unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		e.noTmpfile.Store(true)
+		return
+	}
+	defer unix.Close(fd)
+	name := tempName()
+	if err := linkFD(fd, e.tgt.fd, name); err != nil {
+		e.noTmpfile.Store(true)
+		return
+	}
+	_ = unix.Unlinkat(e.tgt.fd, name, 0)
+}
+
 func procFD(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
 
 // setTimesFD sets atime and mtime of an open file (the snapshot keeps no atime: it is

@@ -39,8 +39,7 @@ func (e *engine) prepare(ctx context.Context, p *plan) error {
 }
 
 // makeDir creates d with owner-only access (its own mode comes last, so that a
-// read-only directory can still be filled). A directory already there is used; a
-// symlink or file in its place is replaced, unless Never keeps it.
+// read-only directory can still be filled).
 func (e *engine) makeDir(d *dirNode) {
 	if d.parent.failed {
 		d.failed = true
@@ -57,14 +56,31 @@ func (e *engine) makeDir(d *dirNode) {
 		return
 	}
 	defer release()
+	if d.parent.fresh && d.parent.parent != nil && !e.opts.DryRun {
+		// The parent was made by this run: nothing is in the way, and d's files get
+		// the group its files get.
+		d.fresh, d.newGID = true, d.parent.newGID
+		err = unix.Mkdirat(pfd, d.name, 0o700)
+	} else {
+		err = e.makeDirAt(pfd, d)
+	}
+	if err != nil {
+		e.dirFailed(d, err)
+		return
+	}
+	e.logDir(d)
+}
+
+// makeDirAt creates d in a directory that was already there. A directory already
+// there is used; a symlink or file in its place is replaced, unless Never keeps it.
+func (e *engine) makeDirAt(pfd int, d *dirNode) error {
 	st, err := lstatAt(pfd, d.name)
 	switch {
 	case errors.Is(err, unix.ENOENT):
 		d.fresh = true
+		err = nil
 		if !e.opts.DryRun {
 			err = unix.Mkdirat(pfd, d.name, 0o700)
-		} else {
-			err = nil
 		}
 	case err != nil:
 	case isDir(&st):
@@ -78,11 +94,7 @@ func (e *engine) makeDir(d *dirNode) {
 	if err == nil && d.fresh && !e.opts.DryRun {
 		err = e.noteGroup(pfd, d)
 	}
-	if err != nil {
-		e.dirFailed(d, err)
-		return
-	}
-	e.logDir(d)
+	return err
 }
 
 // noteGroup records the group a new file in d gets, so that a chown that would

@@ -11,6 +11,15 @@ import (
 )
 
 func TestRoundTripEveryKindOfEntry(t *testing.T) {
+	t.Run("unnamed temporary files", testRoundTrip)
+	t.Run("named temporary files", func(t *testing.T) {
+		namedTempsOnly = true
+		defer func() { namedTempsOnly = false }()
+		testRoundTrip(t)
+	})
+}
+
+func testRoundTrip(t *testing.T) {
 	e := newEnv(t)
 	src := filepath.Join(t.TempDir(), "src")
 	xattrs := fixture(t, src, 1)
