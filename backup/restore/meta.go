@@ -189,5 +189,8 @@ func (e *engine) dirMeta(d *dirNode) error {
 		return err
 	}
 	defer prelease()
+	if d.meta.mtime == 0 {
+		return nil // a parent of the backed-up paths: backup records no time for it
+	}
 	return setTimes(pfd, d.name, d.meta.mtime)
 }
