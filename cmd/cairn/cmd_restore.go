@@ -49,7 +49,6 @@ Exit codes: 0 ok, 3 finished but some entries (each listed) were not restored,
 	fl.StringArrayVarP(&f.exclude, "exclude", "e", nil, "leave out paths matching GLOB (repeatable)")
 	fl.StringVar(&f.overwrite, "overwrite", "if-changed", "existing files: if-changed, always or never")
 	fl.StringVar(&f.sparse, "sparse", "auto", "write all-zero chunks as holes: auto (files that had holes), always or never")
-	fl.Lookup("sparse").NoOptDefVal = "always"
 	fl.BoolVar(&f.del, "delete", false, "remove what the snapshot does not have, under what is restored")
 	fl.BoolVarP(&f.dryRun, "dry-run", "n", false, "show what would be done, change nothing")
 	fl.BoolVar(&f.verify, "verify", false, "read every written file back and check it; compare unchanged files by content")
