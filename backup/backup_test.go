@@ -10,17 +10,15 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/cairn-backup/cairn/internal/crypto"
 	"github.com/cairn-backup/cairn/internal/digest"
 	"github.com/cairn-backup/cairn/internal/pack"
 	"github.com/cairn-backup/cairn/internal/repo"
+	"github.com/cairn-backup/cairn/internal/repo/repotest"
 	"github.com/cairn-backup/cairn/manifest"
 	"github.com/cairn-backup/cairn/remote"
 	"github.com/cairn-backup/cairn/remote/remotetest"
 	"golang.org/x/sys/unix"
 )
-
-var fastKDF = crypto.KDF{Algorithm: "argon2id", Time: 1, MemoryKiB: 8 << 10, Threads: 1}
 
 type env struct {
 	t     *testing.T
@@ -30,13 +28,8 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, store: remotetest.NewFaulty(remotetest.NewMem()), opts: repo.Options{
-		Password: []byte("pw"), KDF: &fastKDF, StateDir: t.TempDir(), Compression: pack.CompressFastest,
-		TempDir: t.TempDir(), // not a parent of the backed-up trees: its mtime changes
-	}}
-	if _, err := repo.Init(context.Background(), e.store, e.opts); err != nil {
-		t.Fatal(err)
-	}
+	e := &env{t: t, opts: repotest.Options(t, 0)}
+	e.store = repotest.Init(t, e.opts)
 	return e
 }
 

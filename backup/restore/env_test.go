@@ -7,14 +7,11 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/backup"
-	"github.com/cairn-backup/cairn/internal/crypto"
 	"github.com/cairn-backup/cairn/internal/digest"
-	"github.com/cairn-backup/cairn/internal/pack"
 	"github.com/cairn-backup/cairn/internal/repo"
+	"github.com/cairn-backup/cairn/internal/repo/repotest"
 	"github.com/cairn-backup/cairn/remote/remotetest"
 )
-
-var fastKDF = crypto.KDF{Algorithm: "argon2id", Time: 1, MemoryKiB: 8 << 10, Threads: 1}
 
 // env is a repository in memory, reopened for each operation as a new process would.
 type env struct {
@@ -28,13 +25,8 @@ func newEnv(t *testing.T) *env { return newEnvPacks(t, 0) }
 // newEnvPacks makes a repository whose packs are about packSize bytes (0: default).
 func newEnvPacks(t *testing.T, packSize int) *env {
 	t.Helper()
-	e := &env{t: t, store: remotetest.NewFaulty(remotetest.NewMem()), opts: repo.Options{
-		Password: []byte("pw"), KDF: &fastKDF, StateDir: t.TempDir(), Compression: pack.CompressFastest,
-		TempDir: t.TempDir(), PackSize: packSize,
-	}}
-	if _, err := repo.Init(context.Background(), e.store, e.opts); err != nil {
-		t.Fatal(err)
-	}
+	e := &env{t: t, opts: repotest.Options(t, packSize)}
+	e.store = repotest.Init(t, e.opts)
 	return e
 }
 

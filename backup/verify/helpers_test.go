@@ -12,17 +12,14 @@ import (
 	"testing"
 
 	"github.com/cairn-backup/cairn/backup"
-	"github.com/cairn-backup/cairn/internal/crypto"
 	"github.com/cairn-backup/cairn/internal/digest"
 	"github.com/cairn-backup/cairn/internal/index"
-	"github.com/cairn-backup/cairn/internal/pack"
 	"github.com/cairn-backup/cairn/internal/repo"
+	"github.com/cairn-backup/cairn/internal/repo/repotest"
 	"github.com/cairn-backup/cairn/manifest"
 	"github.com/cairn-backup/cairn/remote"
 	"github.com/cairn-backup/cairn/remote/remotetest"
 )
-
-var fastKDF = crypto.KDF{Algorithm: "argon2id", Time: 1, MemoryKiB: 8 << 10, Threads: 1}
 
 // env is a repository in memory behind a fault wrapper, and a source tree to back up.
 type env struct {
@@ -35,14 +32,9 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, store: remotetest.NewFaulty(remotetest.NewMem()), src: filepath.Join(t.TempDir(), "src"),
-		rng: rand.New(rand.NewPCG(7, 7)), opts: repo.Options{
-			Password: []byte("pw"), KDF: &fastKDF, StateDir: t.TempDir(), Compression: pack.CompressFastest,
-			TempDir: t.TempDir(), PackSize: 1 << 20, // small packs: damage hits some files, not all
-		}}
-	if _, err := repo.Init(context.Background(), e.store, e.opts); err != nil {
-		t.Fatal(err)
-	}
+	e := &env{t: t, src: filepath.Join(t.TempDir(), "src"), rng: rand.New(rand.NewPCG(7, 7)),
+		opts: repotest.Options(t, 1<<20)} // small packs: damage hits some files, not all
+	e.store = repotest.Init(t, e.opts)
 	return e
 }
 
