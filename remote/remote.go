@@ -159,20 +159,35 @@ type Storage interface {
 	Close() error
 }
 
-// ReadAll reads an object range into memory. It refuses ranges longer than limit
-// before reading, and fails with io.ErrUnexpectedEOF when the store returns fewer bytes
-// than the range holds.
+// Sent is an object a Confirmer was asked to store, as Confirm checks it.
+type Sent struct {
+	Handle
+	Size int64
+	// MD5 is the hex MD5 of the body when the server's answer showed that it names
+	// objects by it (S3 ETags without server-side KMS), so a listing can check it too;
+	// "" checks the size alone.
+	MD5 string
+}
+
+// Confirmer is a store whose uploads may be checked in bulk. Put checks every object
+// on its own (on S3 a HEAD after each PUT); PutUnconfirmed skips that check, and one
+// Confirm then vouches for many objects with a few requests (on S3 a listing).
+// Nothing may depend on an object (an index naming a pack, a snapshot naming an index
+// segment) before Confirm has vouched for it.
+type Confirmer interface {
+	// PutUnconfirmed stores body under h like Put, but does not check what the
+	// server stored. The Sent it returns is what to confirm.
+	PutUnconfirmed(ctx context.Context, h Handle, body Body) (Sent, error)
+	// Confirm returns the objects that are not stored whole: missing, or of another
+	// size or MD5. An error means the check itself failed.
+	Confirm(ctx context.Context, objs []Sent) (bad []Sent, err error)
+}
+
+// ReadAll reads an object range into memory; length 0 reads to the end. It refuses
+// ranges longer than limit (a read to the end stops at limit+1 bytes), and fails with
+// io.ErrUnexpectedEOF when the store returns fewer bytes than the range holds. A read
+// to the end costs one request: the size comes with the body, not from a Stat.
 func ReadAll(ctx context.Context, s Storage, h Handle, offset, length, limit int64) ([]byte, error) {
-	if length == 0 {
-		info, err := s.Stat(ctx, h)
-		if err != nil {
-			return nil, err
-		}
-		if offset > info.Size {
-			return nil, fmt.Errorf("read %s at %d: %w", h, offset, ErrInvalidRange)
-		}
-		length = info.Size - offset
-	}
 	if length < 0 || length > limit {
 		return nil, fmt.Errorf("read %s: %d bytes exceeds the limit of %d", h, length, limit)
 	}
@@ -181,6 +196,16 @@ func ReadAll(ctx context.Context, s Storage, h Handle, offset, length, limit int
 		return nil, err
 	}
 	defer rd.Close()
+	if length == 0 {
+		buf, err := io.ReadAll(io.LimitReader(rd, limit+1))
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", h, err)
+		}
+		if int64(len(buf)) > limit {
+			return nil, fmt.Errorf("read %s: more than the limit of %d bytes", h, limit)
+		}
+		return buf, nil
+	}
 	buf := make([]byte, length)
 	if _, err := io.ReadFull(rd, buf); err != nil {
 		if errors.Is(err, io.EOF) {

@@ -6,7 +6,6 @@ package config
 import (
 	"context"
 	"errors"
-	"fmt"
 	"path/filepath"
 	"strings"
 	"time"
@@ -29,8 +28,9 @@ type StoreOptions struct {
 func IsS3(location string) bool { return strings.HasPrefix(location, "s3:") }
 
 // OpenStore opens the store at location, or with create makes it (see local.Create
-// and s3.Create). Opening a location that holds no repository fails wrapping
-// remote.ErrNotFound.
+// and s3.Create). Opening a local folder that holds no repository fails wrapping
+// remote.ErrNotFound; opening S3 sends no request, and repo.Open finds a missing
+// repository or bucket when it reads the config.
 func OpenStore(ctx context.Context, location string, opts StoreOptions, create bool) (remote.Storage, error) {
 	if location == "" {
 		return nil, errors.New("no repository location given")
@@ -54,9 +54,7 @@ func OpenStore(ctx context.Context, location string, opts StoreOptions, create b
 	return st, nil
 }
 
-// openS3 opens a bucket and wraps it in retries; a local disk needs none. Opening
-// checks the config through the retries, so that a storage outage at the start of a
-// nightly run is waited out like one in its middle.
+// openS3 opens a bucket and wraps it in retries; a local disk needs none.
 func openS3(ctx context.Context, location string, opts StoreOptions, create bool) (remote.Storage, error) {
 	so := s3.Options{CACerts: opts.CACerts, ClientCert: opts.ClientCert, Region: opts.Region}
 	if create {
@@ -70,14 +68,7 @@ func openS3(ctx context.Context, location string, opts StoreOptions, create bool
 	if err != nil {
 		return nil, err
 	}
-	wrapped := retry.New(st, retry.Options{Budget: opts.RetryBudget})
-	_, err = wrapped.Stat(ctx, remote.Handle{Type: remote.Config})
-	if errors.Is(err, remote.ErrNoBucket) {
-		err = fmt.Errorf("%w: %w", remote.ErrNotFound, err)
-	}
-	if err != nil {
-		wrapped.Close()
-		return nil, fmt.Errorf("open %s: %w", st.Location(), err)
-	}
-	return wrapped, nil
+	// No Stat of the config here: opening the repository reads it through the
+	// retries anyway, so an outage at the start of a nightly run is waited out there.
+	return retry.New(st, retry.Options{Budget: opts.RetryBudget}), nil
 }

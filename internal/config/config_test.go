@@ -87,14 +87,20 @@ func checkS3(t *testing.T, srv *s3test.Server) {
 	t.Helper()
 	loc := location(srv)
 	opts := config.StoreOptions{RetryBudget: time.Minute}
-	if _, err := config.OpenStore(t.Context(), loc, opts, false); !errors.Is(err, remote.ErrNotFound) {
-		t.Errorf("open a missing bucket: got %v, want ErrNotFound", err)
+	// Opening S3 sends no request; the first read finds the repository absent.
+	missing, err := config.OpenStore(t.Context(), loc, opts, false)
+	if err != nil {
+		t.Fatalf("open a missing bucket: %v", err)
+	}
+	_, err = remote.ReadAll(t.Context(), missing, remote.Handle{Type: remote.Config}, 0, 0, 1<<20)
+	if !errors.Is(err, remote.ErrNoBucket) {
+		t.Errorf("read the config in a missing bucket: got %v, want ErrNoBucket", err)
 	}
 	st := initRepo(t, loc, opts)
 	if !isType[*retry.Store](st) {
 		t.Errorf("create: got %T, want S3 inside the retry decorator", st)
 	}
-	st, err := config.OpenStore(t.Context(), loc, opts, false)
+	st, err = config.OpenStore(t.Context(), loc, opts, false)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}

@@ -22,16 +22,24 @@ func (r *Repo) objectAD(t remote.Type, id digest.ID) []byte {
 }
 
 func (r *Repo) saveObject(ctx context.Context, t remote.Type, plain []byte) (digest.ID, error) {
-	id := digest.Of(plain)
-	sealed := r.key.Seal(nil, plain, r.objectAD(t, id))
-	h := remote.Handle{Type: t, Name: id.String()}
+	id, h, sealed := r.sealObject(t, plain)
 	if err := r.store.Put(ctx, h, remote.Bytes(sealed)); err != nil {
 		return id, fmt.Errorf("write %s: %w", h, err)
 	}
+	r.cacheObject(t, h, sealed)
+	return id, nil
+}
+
+// sealObject encrypts an object under its name.
+func (r *Repo) sealObject(t remote.Type, plain []byte) (digest.ID, remote.Handle, []byte) {
+	id := digest.Of(plain)
+	return id, remote.Handle{Type: t, Name: id.String()}, r.key.Seal(nil, plain, r.objectAD(t, id))
+}
+
+func (r *Repo) cacheObject(t remote.Type, h remote.Handle, sealed []byte) {
 	if cacheable(t) {
 		r.cache.put(string(t), h.Name, sealed)
 	}
-	return id, nil
 }
 
 func (r *Repo) openObject(t remote.Type, id digest.ID, sealed []byte) ([]byte, error) {

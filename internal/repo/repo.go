@@ -102,7 +102,7 @@ func Init(ctx context.Context, store remote.Storage, opts Options) (*Repo, error
 // repository against what this client pinned.
 func Open(ctx context.Context, store remote.Storage, opts Options) (*Repo, error) {
 	data, err := remote.ReadAll(ctx, store, remote.Handle{Type: remote.Config}, 0, 0, maxConfigSize)
-	if errors.Is(err, remote.ErrNotFound) {
+	if errors.Is(err, remote.ErrNotFound) || errors.Is(err, remote.ErrNoBucket) {
 		return nil, fmt.Errorf("%w at %s (run 'cairn init' first)", ErrNoRepository, store.Location())
 	}
 	if err != nil {

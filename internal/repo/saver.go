@@ -2,6 +2,7 @@ package repo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -30,14 +31,19 @@ type saver struct {
 	mu       sync.Mutex
 	inflight map[blobKey]struct{} // in an open or uploading pack, not yet indexed
 	pending  []index.Pack         // uploaded, not yet in an index segment
+	conf     remote.Confirmer     // nil: every Put checks its own upload
+	sent     []sentPack           // uploaded, not yet confirmed (conf only)
+	sentSegs []sentSegment        // written, not yet confirmed (conf only)
 	g        *errgroup.Group
 	gctx     context.Context
 	err      error // first upload failure of the current group
 }
 
 func newSaver(r *Repo) *saver {
+	conf, _ := r.store.(remote.Confirmer)
 	return &saver{
-		r: r,
+		conf: conf,
+		r:    r,
 		pools: map[pack.BlobType]*packerPool{
 			pack.Data: newPackerPool(2),
 			pack.Tree: newPackerPool(1),
@@ -49,7 +55,7 @@ func newSaver(r *Repo) *saver {
 func (s *saver) busy() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.inflight) > 0 || len(s.pending) > 0
+	return len(s.inflight) > 0 || len(s.pending) > 0 || len(s.sent) > 0 || len(s.sentSegs) > 0
 }
 
 // group returns the upload errgroup, started on first use with the caller's context.
@@ -161,32 +167,56 @@ func (s *saver) fail(err error, entries []pack.Entry) error {
 	return err
 }
 
-// upload finishes a pack, stores it, and only then makes its blobs known.
+// upload finishes a pack and stores it. Its blobs become known once the upload is
+// checked: at once by Put, or in a batch by the store's Confirm.
 func (s *saver) upload(ctx context.Context, op *openPack) error {
-	defer op.discard()
 	_, id, entries, err := op.w.Finish()
 	if err != nil {
+		op.discard()
 		return s.fail(fmt.Errorf("write pack: %w", err), entries)
 	}
+	sp := sentPack{op: op, entries: entries,
+		pack: index.Pack{ID: id, Size: uint64(op.w.Len()), Blobs: toIndexBlobs(entries)}}
 	h := remote.Handle{Type: remote.Data, Name: id.String()}
-	if err := s.r.store.Put(ctx, h, op.body()); err != nil {
+	if s.conf == nil {
+		err = s.r.store.Put(ctx, h, op.body())
+	} else {
+		sp.sent, err = s.conf.PutUnconfirmed(ctx, h, op.body())
+	}
+	if err != nil {
+		op.discard()
 		return s.fail(fmt.Errorf("upload pack %s: %w", id.Short(), err), entries)
 	}
-	p := index.Pack{ID: id, Size: uint64(op.w.Len()), Blobs: toIndexBlobs(entries)}
-	if entries[0].Type == pack.Tree {
-		s.r.cache.putFrom("packs", id.String(), op.body())
+	if s.conf == nil {
+		return s.indexed(ctx, []sentPack{sp})
 	}
+	packs, segs := s.queue(sp)
+	return s.confirm(ctx, packs, segs)
+}
+
+// indexed makes the blobs of checked packs known, and writes an index segment every
+// checkpointPacks packs.
+func (s *saver) indexed(ctx context.Context, packs []sentPack) error {
+	var err error
 	s.mu.Lock()
-	err = s.r.idx.AddPack(p)
-	for _, e := range entries {
-		delete(s.inflight, blobKey{e.Type, e.ID})
+	for _, sp := range packs {
+		err = errors.Join(err, s.r.idx.AddPack(sp.pack))
+		for _, e := range sp.entries {
+			delete(s.inflight, blobKey{e.Type, e.ID})
+		}
+		s.pending = append(s.pending, sp.pack)
 	}
-	s.pending = append(s.pending, p)
 	var batch []index.Pack
 	if len(s.pending) >= checkpointPacks {
 		batch, s.pending = s.pending, nil
 	}
 	s.mu.Unlock()
+	for _, sp := range packs {
+		if sp.entries[0].Type == pack.Tree {
+			s.r.cache.putFrom("packs", sp.pack.ID.String(), sp.op.body())
+		}
+		sp.op.discard()
+	}
 	if err != nil {
 		return err
 	}
@@ -200,7 +230,7 @@ func (s *saver) writeSegment(ctx context.Context, packs []index.Pack) error {
 		if err := seg.Validate(); err != nil {
 			return err
 		}
-		if _, err := s.r.saveObject(ctx, remote.Index, seg.Encode()); err != nil {
+		if err := s.saveSegment(ctx, seg); err != nil {
 			s.mu.Lock()
 			s.pending = append(s.pending, packs...)
 			s.mu.Unlock()
@@ -208,6 +238,24 @@ func (s *saver) writeSegment(ctx context.Context, packs []index.Pack) error {
 		}
 		packs = packs[n:]
 	}
+	return nil
+}
+
+// saveSegment stores a segment; with a Confirmer, unchecked until the next Confirm.
+func (s *saver) saveSegment(ctx context.Context, seg *index.Segment) error {
+	if s.conf == nil {
+		_, err := s.r.saveObject(ctx, remote.Index, seg.Encode())
+		return err
+	}
+	_, h, sealed := s.r.sealObject(remote.Index, seg.Encode())
+	sent, err := s.conf.PutUnconfirmed(ctx, h, remote.Bytes(sealed))
+	if err != nil {
+		return fmt.Errorf("write %s: %w", h, err)
+	}
+	s.r.cacheObject(remote.Index, h, sealed)
+	s.mu.Lock()
+	s.sentSegs = append(s.sentSegs, sentSegment{sent: sent, sealed: sealed})
+	s.mu.Unlock()
 	return nil
 }
 
@@ -227,6 +275,7 @@ func segmentBatch(packs []index.Pack) int {
 
 // Flush uploads every open pack, waits for all uploads, and writes the index segment
 // that names them. After Flush returns nil every saved blob is durable and indexed.
+// After a failure, what was uploaded waits for Salvage.
 func (r *Repo) Flush(ctx context.Context) error {
 	s := r.saver
 	g, gctx := s.group(ctx)
@@ -238,13 +287,11 @@ func (r *Repo) Flush(ctx context.Context) error {
 	err := g.Wait()
 	s.mu.Lock()
 	s.g, s.err = nil, nil
-	batch := s.pending
-	s.pending = nil
 	s.mu.Unlock()
 	if err != nil {
 		return err
 	}
-	return s.writeSegment(ctx, batch)
+	return s.settle(ctx)
 }
 
 func toIndexBlobs(entries []pack.Entry) []index.Blob {
@@ -272,9 +319,11 @@ func (r *Repo) Salvage(ctx context.Context) error {
 		}
 	}
 	s.mu.Lock()
-	batch := s.pending
-	s.pending, s.g, s.err = nil, nil, nil
+	s.g, s.err = nil, nil
+	s.mu.Unlock()
+	err := s.settle(ctx)
+	s.mu.Lock()
 	s.inflight = map[blobKey]struct{}{}
 	s.mu.Unlock()
-	return s.writeSegment(ctx, batch)
+	return err
 }

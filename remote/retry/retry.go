@@ -53,7 +53,10 @@ type Store struct {
 	lim   *limiter
 }
 
-var _ remote.Storage = (*Store)(nil)
+var (
+	_ remote.Storage   = (*Store)(nil)
+	_ remote.Confirmer = (*Store)(nil)
+)
 
 // New wraps inner.
 func New(inner remote.Storage, opts Options) *Store {
@@ -182,6 +185,37 @@ func round(d time.Duration) time.Duration {
 // Put stores the body, again after a failure: the body reads from its start each time.
 func (s *Store) Put(ctx context.Context, h remote.Handle, body remote.Body) error {
 	return s.do(ctx, func(ctx context.Context) error { return s.Storage.Put(ctx, h, body) })
+}
+
+// PutUnconfirmed puts through the inner store's PutUnconfirmed, retrying; a store
+// that checks each Put itself is put with Put, and its object needs no Confirm.
+func (s *Store) PutUnconfirmed(ctx context.Context, h remote.Handle, body remote.Body) (remote.Sent, error) {
+	c, ok := s.Storage.(remote.Confirmer)
+	if !ok {
+		return remote.Sent{Handle: h, Size: body.Size()}, s.Put(ctx, h, body)
+	}
+	var sent remote.Sent
+	err := s.do(ctx, func(ctx context.Context) error {
+		var err error
+		sent, err = c.PutUnconfirmed(ctx, h, body)
+		return err
+	})
+	return sent, err
+}
+
+// Confirm retries a failed check; see remote.Confirmer.
+func (s *Store) Confirm(ctx context.Context, objs []remote.Sent) ([]remote.Sent, error) {
+	c, ok := s.Storage.(remote.Confirmer)
+	if !ok {
+		return nil, nil // every object was checked by its Put
+	}
+	var bad []remote.Sent
+	err := s.do(ctx, func(ctx context.Context) error {
+		var err error
+		bad, err = c.Confirm(ctx, objs)
+		return err
+	})
+	return bad, err
 }
 
 // Stat returns the object's size.

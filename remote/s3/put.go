@@ -37,31 +37,12 @@ func (s *Store) Put(ctx context.Context, h remote.Handle, body remote.Body) erro
 
 func (s *Store) put(ctx context.Context, h remote.Handle, body remote.Body) error {
 	ctx, hn := withHint(ctx)
-	sum := md5.New()
-	if _, err := io.Copy(sum, remote.Reader(body)); err != nil {
-		return fmt.Errorf("read body: %w", err)
-	}
-	want := hex.EncodeToString(sum.Sum(nil))
 	nonce := newNonce()
-	key := s.key(h)
-	// Core.PutObject is always one request, and takes the Content-MD5 computed here
-	// (what SendContentMd5 would compute again): the server refuses a body that does
-	// not match it, and the ETag can be checked against it.
-	info, err := s.core.PutObject(ctx, s.ep.bucket, key, remote.Reader(body), body.Size(),
-		base64.StdEncoding.EncodeToString(sum.Sum(nil)), "", minio.PutObjectOptions{
-			ContentType: "application/octet-stream",
-			// No payload SHA-256 in the signature: Content-MD5 guards the body already
-			// and cairn authenticates every object, so a second pass buys nothing.
-			DisableContentSha256: true,
-			UserMetadata:         map[string]string{nonceMeta: nonce},
-		})
+	sent, putETag, err := s.send(ctx, hn, h, body, map[string]string{nonceMeta: nonce})
 	if err != nil {
-		return s.translate(ctx, err, hn)
+		return err
 	}
-	if info.ETag == "" {
-		return fmt.Errorf("%w: the answer has no ETag", ErrUnconfirmed)
-	}
-	stat, err := s.client.StatObject(ctx, s.ep.bucket, key, minio.StatObjectOptions{})
+	stat, err := s.client.StatObject(ctx, s.ep.bucket, s.key(h), minio.StatObjectOptions{})
 	if err != nil {
 		err = s.translate(ctx, err, hn)
 		if errors.Is(err, remote.ErrNotFound) {
@@ -70,7 +51,54 @@ func (s *Store) put(ctx context.Context, h remote.Handle, body remote.Body) erro
 		}
 		return fmt.Errorf("confirm upload: %w", err)
 	}
-	return confirm(h, body.Size(), want, info.ETag, nonce, stat)
+	return confirm(h, body.Size(), sent.MD5, putETag, nonce, stat)
+}
+
+// PutUnconfirmed uploads like Put but leaves the check of what was stored to Confirm,
+// which checks many objects with one listing.
+func (s *Store) PutUnconfirmed(ctx context.Context, h remote.Handle, body remote.Body) (remote.Sent, error) {
+	if err := s.check(ctx, h); err != nil {
+		return remote.Sent{}, fmt.Errorf("put %s: %w", h, err)
+	}
+	ctx, hn := withHint(ctx)
+	sent, putETag, err := s.send(ctx, hn, h, body, nil)
+	if err != nil {
+		return remote.Sent{}, fmt.Errorf("put %s: %w", h, err)
+	}
+	if putETag != sent.MD5 {
+		// An ETag that is not the body's MD5 is either a lie or server-side KMS; only
+		// the HEAD of Put can tell them apart, so the listing checks the size alone.
+		sent.MD5 = ""
+	}
+	return sent, nil
+}
+
+// send uploads the body in one request with its Content-MD5 and returns what was sent
+// and the ETag of the answer.
+func (s *Store) send(ctx context.Context, hn *hint, h remote.Handle, body remote.Body, meta map[string]string) (remote.Sent, string, error) {
+	sum := md5.New()
+	if _, err := io.Copy(sum, remote.Reader(body)); err != nil {
+		return remote.Sent{}, "", fmt.Errorf("read body: %w", err)
+	}
+	sent := remote.Sent{Handle: h, Size: body.Size(), MD5: hex.EncodeToString(sum.Sum(nil))}
+	// Core.PutObject is always one request, and takes the Content-MD5 computed here
+	// (what SendContentMd5 would compute again): the server refuses a body that does
+	// not match it, and the ETag can be checked against it.
+	info, err := s.core.PutObject(ctx, s.ep.bucket, s.key(h), remote.Reader(body), body.Size(),
+		base64.StdEncoding.EncodeToString(sum.Sum(nil)), "", minio.PutObjectOptions{
+			ContentType: "application/octet-stream",
+			// No payload SHA-256 in the signature: Content-MD5 guards the body already
+			// and cairn authenticates every object, so a second pass buys nothing.
+			DisableContentSha256: true,
+			UserMetadata:         meta,
+		})
+	if err != nil {
+		return remote.Sent{}, "", s.translate(ctx, err, hn)
+	}
+	if info.ETag == "" {
+		return remote.Sent{}, "", fmt.Errorf("%w: the answer has no ETag", ErrUnconfirmed)
+	}
+	return sent, info.ETag, nil
 }
 
 // confirm compares what the server says it stored with what was sent. The ETag of

@@ -51,6 +51,7 @@ type Store struct {
 	ep         endpoint
 	region     string
 	clientCert string // for messages
+	listPage   int    // keys per listing request of Confirm
 }
 
 var _ remote.Storage = (*Store)(nil)
@@ -66,7 +67,7 @@ func New(location string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3 %s: %w", ep, err)
 	}
-	s := &Store{transport: tr, ep: ep, region: ep.region(opts.Region), clientCert: opts.ClientCert}
+	s := &Store{transport: tr, ep: ep, region: ep.region(opts.Region), clientCert: opts.ClientCert, listPage: listPage}
 	// Path-style for other servers, which rarely have DNS per bucket; for AWS minio-go
 	// picks virtual-host style, except where TLS forbids it (bucket names with dots).
 	lookup := minio.BucketLookupPath
