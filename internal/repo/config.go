@@ -70,8 +70,8 @@ func newConfig(now time.Time, packSize int) (*Config, error) {
 
 // Chunking and packing defaults, fixed per repository at init.
 const (
-	DefaultMinChunk = 256 << 10
-	DefaultAvgBits  = 19 // 512 KiB beyond the minimum
+	DefaultMinChunk = 512 << 10
+	DefaultAvgBits  = 18 // 256 KiB beyond the minimum: even chunks, see docs/benchmarks.md
 	DefaultMaxChunk = 4 << 20
 	DefaultPackSize = 16 << 20
 )
