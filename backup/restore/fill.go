@@ -182,41 +182,70 @@ func (e *engine) fetch(ctx, wctx context.Context, w *errgroup.Group, pj *packJob
 		}
 		w.Go(func() error {
 			if wctx.Err() != nil {
+				free(sealed)
 				return wctx.Err() // the file stays incomplete and is discarded
 			}
-			plain, err := e.open(wctx, pj.id, be, sealed, err)
+			b := e.open(wctx, pj.id, be, sealed, err)
 			for _, u := range j.uses {
-				e.write(u.f, u.off, plain, err)
+				e.write(u.f, u.off, b.plain, b.err)
 			}
+			b.release()
 			return nil
 		})
 		return nil
 	})
 }
 
-// open opens a sealed blob. One that was read but does not open is read once more,
-// so that a transient fault (a byte flipped in transit) is not reported as damage.
-func (e *engine) open(ctx context.Context, p digest.ID, be pack.Entry, sealed []byte, err error) ([]byte, error) {
-	if err != nil {
-		return nil, err
-	}
-	plain, err := e.r.OpenSealed(p, be, sealed) // into a new buffer: sealed can go
-	free(sealed)
-	if err == nil || ctx.Err() != nil {
-		return plain, err
-	}
-	rerr := e.r.ReadSealed(ctx, p, []pack.Entry{be}, alloc, func(_ pack.Entry, again []byte, aerr error) error {
-		if aerr == nil {
-			plain, aerr = e.r.OpenSealed(p, be, again)
-			free(again)
+// opened is a blob opened in place: plain aliases one of bufs, recycled once it is
+// written.
+type opened struct {
+	plain []byte
+	err   error
+	bufs  [2][]byte // the sealed buffer and, for a compressed blob, the decoded one
+}
+
+func (b *opened) release() {
+	for _, buf := range b.bufs {
+		if buf != nil {
+			free(buf)
 		}
-		err = aerr
+	}
+}
+
+// open opens a sealed blob in its own buffer. One that was read but does not open is
+// read once more, so that a transient fault (a byte flipped in transit) is not
+// reported as damage.
+func (e *engine) open(ctx context.Context, p digest.ID, be pack.Entry, sealed []byte, err error) *opened {
+	b := &opened{err: err}
+	if err != nil {
+		return b
+	}
+	b.plain, b.err = e.openInto(b, p, be, sealed)
+	if b.err == nil || ctx.Err() != nil {
+		return b
+	}
+	b.release()
+	b.bufs = [2][]byte{}
+	rerr := e.r.ReadSealed(ctx, p, []pack.Entry{be}, alloc, func(_ pack.Entry, again []byte, aerr error) error {
+		b.plain, b.err = nil, aerr
+		if aerr == nil {
+			b.plain, b.err = e.openInto(b, p, be, again)
+		}
 		return nil
 	})
 	if rerr != nil {
-		return nil, rerr
+		b.err = rerr
 	}
-	return plain, err
+	return b
+}
+
+// openInto opens sealed in place and records the buffers that plain may alias.
+func (e *engine) openInto(b *opened, p digest.ID, be pack.Entry, sealed []byte) ([]byte, error) {
+	b.bufs[0] = sealed
+	return e.r.OpenSealed(p, be, sealed, func(n int) []byte {
+		b.bufs[1] = alloc(n)
+		return b.bufs[1]
+	})
 }
 
 // dryFill counts what fill would do.

@@ -14,6 +14,7 @@ import (
 	"github.com/cairn-backup/cairn/internal/pack"
 	"github.com/cairn-backup/cairn/internal/repo"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
 )
 
 // reader checks whole packs: their bytes hash to their name, their header opens and
@@ -27,7 +28,8 @@ type reader struct {
 	rec    *recorder
 	counts map[digest.ID]int // blobs the index places in each pack
 	done   func()            // called after each pack, for progress
-	slots  chan struct{}     // one per core: runs of blobs being opened
+	slots  chan *pack.Opener // one per core: runs of blobs being opened, and their buffers
+	budget *semaphore.Weighted
 
 	mu      sync.Mutex
 	pending map[digest.ID]bool // selected and not yet taken by a reader or the walk
@@ -38,7 +40,12 @@ type reader struct {
 func newReader(r *repo.Repo, f *fetcher, rec *recorder, ids []digest.ID, done func()) *reader {
 	counts, trees := countBlobs(r.Index())
 	rd := &reader{r: r, idx: r.Index(), f: f, rec: rec, counts: counts, done: done,
-		slots: make(chan struct{}, runtime.GOMAXPROCS(0)), pending: make(map[digest.ID]bool, len(ids))}
+		slots:   make(chan *pack.Opener, runtime.GOMAXPROCS(0)),
+		budget:  semaphore.NewWeighted(packBudget),
+		pending: make(map[digest.ID]bool, len(ids))}
+	for range cap(rd.slots) {
+		rd.slots <- &pack.Opener{}
+	}
 	for _, id := range ids {
 		rd.pending[id] = true
 	}
@@ -64,42 +71,83 @@ func (rd *reader) take(id digest.ID) bool {
 	return ok
 }
 
-// run reads the packs ids (those not taken meanwhile) on workers goroutines.
+// packBudget bounds the bytes of whole packs the readers hold at once (a larger pack is
+// read alone): two packs of the usual 16–17 MiB, so that one is read and hashed while
+// the blobs of the other are opened, but not one per worker.
+const packBudget = 40 << 20
+
+// run reads the packs ids (those not taken meanwhile) on up to workers goroutines, with
+// at most packBudget bytes of packs in flight, in buffers reused from pack to pack.
 func (rd *reader) run(ctx context.Context, ids []digest.ID, workers int) error {
 	g, gctx := errgroup.WithContext(ctx)
-	bufs := make(chan []byte, workers) // one buffer per worker: memory is a few packs
-	for range workers {
-		bufs <- nil
-	}
-loop:
+	g.SetLimit(workers)
+	bufs := &bufStack{size: rd.bufferSize(ids)}
 	for _, id := range ids {
-		var buf []byte
-		select {
-		case buf = <-bufs:
-		case <-gctx.Done():
-			break loop
+		info, _ := rd.f.packs.get(id)
+		weight := min(max(info.listed, 1), packBudget)
+		if rd.budget.Acquire(gctx, weight) != nil {
+			break
 		}
 		g.Go(func() error {
-			defer func() {
-				select {
-				case bufs <- buf:
-				default: // unreachable: the channel has room for every buffer
-				}
-			}()
+			defer rd.budget.Release(weight)
 			if !rd.take(id) {
 				return nil // the walk checked it
 			}
+			buf := bufs.get(info.listed)
 			data, hashOK, err := rd.f.fetch(gctx, id, buf)
 			if err != nil {
+				bufs.put(buf)
 				rd.done()
 				return gctx.Err() // missing or unreadable: recorded by fetch
 			}
-			buf = data
 			rd.inspect(gctx, id, data, hashOK)
+			bufs.put(data)
 			return nil
 		})
 	}
 	return g.Wait()
+}
+
+// bufferSize is the capacity of a new pack buffer: the largest pack to read, so that a
+// buffer is not grown pack by pack, each time leaving garbage as large as a pack; but
+// no more than half the budget, so that an outsized pack does not size them all.
+func (rd *reader) bufferSize(ids []digest.ID) int64 {
+	var largest int64
+	for _, id := range ids {
+		info, _ := rd.f.packs.get(id)
+		largest = max(largest, info.listed)
+	}
+	return min(largest, packBudget/2)
+}
+
+// bufStack keeps the buffers of finished reads for the next ones, last in first out:
+// the budget lets only a few reads run at once, so only that many buffers are made.
+type bufStack struct {
+	mu   sync.Mutex
+	size int64
+	bufs [][]byte
+}
+
+// get returns a buffer with room for n bytes.
+func (s *bufStack) get(n int64) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if k := len(s.bufs); k > 0 && int64(cap(s.bufs[k-1])) >= n {
+		b := s.bufs[k-1]
+		s.bufs = s.bufs[:k-1]
+		return b
+	}
+	return make([]byte, 0, max(n, s.size))
+}
+
+// put keeps b for a later pack, unless it was made for an outsized one.
+func (s *bufStack) put(b []byte) {
+	if int64(cap(b)) > s.size {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.bufs = append(s.bufs, b)
 }
 
 // inspect checks a pack's bytes, as read, and records whether it is whole.
@@ -119,8 +167,9 @@ func (rd *reader) blobs(ctx context.Context, id digest.ID, data []byte) int {
 		rd.rec.problem(PackHeader, "pack "+id.Short(), fmt.Sprintf("pack %s: %v", id, err))
 		// Restore reads blobs where the index places them: judge each one there.
 		n := 1
+		var op pack.Opener // a rare path: no slot taken
 		for _, b := range blobsIn(rd.idx, id) {
-			if !rd.open(id, data, pack.Entry{Type: pack.BlobType(b.Type), ID: b.ID, Offset: b.Offset, Length: b.Length}, true) {
+			if !rd.open(&op, id, data, pack.Entry{Type: pack.BlobType(b.Type), ID: b.ID, Offset: b.Offset, Length: b.Length}, true) {
 				n++
 			}
 		}
@@ -162,14 +211,15 @@ func (rd *reader) openAll(ctx context.Context, id digest.ID, data []byte, entrie
 		}
 		first, last := start, end // start changes below, and the closure would see it
 		g.Go(func() error {
+			var op *pack.Opener
 			select {
-			case rd.slots <- struct{}{}:
+			case op = <-rd.slots:
 			case <-ctx.Done():
 				return ctx.Err()
 			}
-			defer func() { <-rd.slots }() // never blocks: this run holds a slot
+			defer func() { rd.slots <- op }() // never blocks: the slot was taken from it
 			for i := first; i < last; i++ {
-				if !rd.open(id, data, entries[i], used[i]) {
+				if !rd.open(op, id, data, entries[i], used[i]) {
 					bad.Add(1)
 				}
 			}
@@ -185,8 +235,13 @@ const openBatch = 1 << 20
 
 // open opens one blob; a failure is recorded as a bad blob when the index reads this
 // copy (used), and as damage of the pack otherwise.
-func (rd *reader) open(id digest.ID, data []byte, e pack.Entry, used bool) bool {
-	_, err := openAt(rd.r, data, e)
+func (rd *reader) open(op *pack.Opener, id digest.ID, data []byte, e pack.Entry, used bool) bool {
+	var err error
+	if e.End() > int64(len(data)) { // the pack is cut short
+		err = fmt.Errorf("blob ends at byte %d, the pack has %d: %w", e.End(), len(data), pack.ErrCorrupt)
+	} else {
+		_, err = rd.r.OpenWith(op, e, data[e.Offset:e.End()])
+	}
 	if err == nil {
 		return true
 	}

@@ -129,8 +129,8 @@ func appendPayload(dst, raw []byte, c Compression) ([]byte, error) {
 }
 
 // decodePayload reverses appendPayload. A raw payload is returned in place; a zstd one
-// is decoded into a new slice of at most MaxBlobSize bytes.
-func decodePayload(plain []byte) ([]byte, error) {
+// is decoded into a slice of at most MaxBlobSize bytes from alloc (nil: a new one).
+func decodePayload(plain []byte, alloc func(n int) []byte) ([]byte, error) {
 	if len(plain) == 0 {
 		return nil, corrupt("empty payload, no mode byte")
 	}
@@ -146,16 +146,24 @@ func decodePayload(plain []byte) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("zstd decoder: %w", err)
 		}
-		return decodeFrame(dec, payload)
+		return decodeFrame(dec, payload, alloc)
 	}
 	return nil, corrupt("unknown payload mode %d", mode)
 }
 
+// zstdMaxBlock and zstdOverAlloc are the largest zstd block and the bytes the decoder
+// may copy past a match (klauspost/compress zstd: maxCompressedBlockSize,
+// compressedBlockOverAlloc).
+const (
+	zstdMaxBlock  = 128 << 10
+	zstdOverAlloc = 32
+)
+
 // decodeFrame decodes a zstd frame that must declare a content size of at most
-// MaxBlobSize into a buffer of exactly that size. A frame without the size would make
-// the decoder grow its output by doubling, allocating several times the cap before
-// refusing a bomb; with it, memory is bounded by the declared size.
-func decodeFrame(dec *zstd.Decoder, payload []byte) ([]byte, error) {
+// MaxBlobSize into a buffer of that size (and a little slack). A frame without the size
+// would make the decoder grow its output by doubling, allocating several times the cap
+// before refusing a bomb; with it, memory is bounded by the declared size.
+func decodeFrame(dec *zstd.Decoder, payload []byte, alloc func(n int) []byte) ([]byte, error) {
 	var h zstd.Header
 	if err := h.Decode(payload); err != nil {
 		return nil, corrupt("zstd frame header: %v", err)
@@ -163,7 +171,21 @@ func decodeFrame(dec *zstd.Decoder, payload []byte) ([]byte, error) {
 	if h.Skippable || !h.HasFCS || h.FrameContentSize > MaxBlobSize {
 		return nil, corrupt("zstd frame declares no content size of at most %d bytes", MaxBlobSize)
 	}
-	out, err := dec.DecodeAll(payload, make([]byte, 0, h.FrameContentSize))
+	// The decoder copies matches 32 bytes at a time where the buffer has a block of
+	// room to spare, and byte by byte near its end: without slack every block of a
+	// small blob, and the last of a large one, take the slow path (2–2.5× slower).
+	size := int(h.FrameContentSize)
+	size += min(size, zstdMaxBlock) + zstdOverAlloc
+	var buf []byte
+	if alloc != nil {
+		buf = alloc(size)
+	}
+	if cap(buf) < size {
+		buf = make([]byte, 0, size)
+	}
+	// The decoder appends, and with its cap limit never grows buf past size; the
+	// frame's declared size is checked below.
+	out, err := dec.DecodeAll(payload, buf[:0:size])
 	if err != nil {
 		return nil, corrupt("decompress: %v", err)
 	}

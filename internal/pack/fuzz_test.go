@@ -94,6 +94,7 @@ func FuzzOpenBlob(f *testing.F) {
 		}
 		e.Length = uint32(len(sealed))
 		out, err := OpenBlob(key, testRepo, e, sealed)
+		sameOpen(t, key, e, sealed, out, err)
 		switch {
 		case err != nil && !isSentinel(err):
 			t.Fatalf("unclassified error: %v", err)
@@ -142,4 +143,21 @@ func FuzzDecodeHeader(f *testing.F) {
 			t.Fatalf("blobs end at %d in a %d-byte pack", end, packSize)
 		}
 	})
+}
+
+// sameOpen checks that OpenBlobInPlace and an Opener agree with OpenBlob (out, err) on
+// sealed, which is left as it was.
+func sameOpen(t *testing.T, key *crypto.Key, e Entry, sealed, out []byte, err error) {
+	t.Helper()
+	inPlace := slices.Clone(sealed)
+	var op Opener
+	for name, open := range map[string]func() ([]byte, error){
+		"in place": func() ([]byte, error) { return OpenBlobInPlace(key, testRepo, e, inPlace, nil) },
+		"opener":   func() ([]byte, error) { return op.Open(key, testRepo, e, sealed) },
+	} {
+		got, gerr := open()
+		if (gerr == nil) != (err == nil) || !bytes.Equal(got, out) {
+			t.Fatalf("%s: %d bytes, %v; OpenBlob: %d bytes, %v", name, len(got), gerr, len(out), err)
+		}
+	}
 }

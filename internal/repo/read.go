@@ -63,13 +63,21 @@ func (r *Repo) ReadSealed(ctx context.Context, p digest.ID, blobs []pack.Entry, 
 	return nil
 }
 
-// OpenSealed authenticates, decompresses and checks a blob read by ReadSealed.
-func (r *Repo) OpenSealed(p digest.ID, e pack.Entry, sealed []byte) ([]byte, error) {
-	plain, err := pack.OpenBlob(r.key, r.cfg.ID, e, sealed)
+// OpenSealed authenticates, decompresses and checks a blob read by ReadSealed, in
+// place (pack.OpenBlobInPlace): sealed is overwritten, and the result aliases it or a
+// buffer from alloc (nil: a new one), into which a compressed blob is decoded.
+func (r *Repo) OpenSealed(p digest.ID, e pack.Entry, sealed []byte, alloc func(n int) []byte) ([]byte, error) {
+	plain, err := pack.OpenBlobInPlace(r.key, r.cfg.ID, e, sealed, alloc)
 	if err != nil {
 		return nil, fmt.Errorf("pack %s: %w", p.Short(), err)
 	}
 	return plain, nil
+}
+
+// OpenWith authenticates, decompresses and checks a sealed blob into o's reused
+// buffers (pack.Opener), leaving sealed as it is.
+func (r *Repo) OpenWith(o *pack.Opener, e pack.Entry, sealed []byte) ([]byte, error) {
+	return o.Open(r.key, r.cfg.ID, e, sealed)
 }
 
 // splitRuns cuts blobs sorted by offset into runs read by one request each: a new run

@@ -75,7 +75,7 @@ func readAllSealed(t *testing.T, r *Repo, p digest.ID, es []pack.Entry) (map[dig
 		func(e pack.Entry, sealed []byte, err error) error {
 			if err == nil {
 				var plain []byte
-				if plain, err = r.OpenSealed(p, e, sealed); err == nil {
+				if plain, err = r.OpenSealed(p, e, sealed, nil); err == nil {
 					got[e.ID] = plain
 				}
 			}
