@@ -22,24 +22,40 @@ const maxReads = 3
 var errChanged = errors.New("file changed while it was read")
 
 // file reuses the parent's content when the file is unchanged, and otherwise hands it
-// to a reader.
-func (b *run) file(ctx context.Context, path string, info fsys.Info, e manifest.Entry, prev *manifest.Entry) *entrySlot {
+// to a reader that fills in s.
+func (b *run) file(ctx context.Context, s *entrySlot, path string, info fsys.Info, e manifest.Entry, prev *manifest.Entry) {
 	b.stats.Files.Add(1)
 	b.stats.Bytes.Add(info.Size)
 	if b.reusable(ctx, info, prev) {
 		b.stats.Unchanged.Add(1)
 		e.Content, e.Chunks, e.Lists = prev.Content, prev.Chunks, prev.Lists
-		return doneSlot(e)
+		s.fill(e)
+		return
 	}
 	if prev != nil {
 		b.stats.Changed.Add(1)
 	} else {
 		b.stats.NewFiles.Add(1)
 	}
-	slot := newSlot()
-	if leader := b.links.join(info, slot); leader != nil {
-		return followSlot(leader, e) // another name of a file already being read
+	slot := s
+	if info.Nlink >= 2 {
+		// The first name's read gets a slot of its own, so that the link table keeps
+		// no directory's slots alive.
+		slot = newSlot()
+		if leader := b.links.join(info, slot); leader != nil {
+			s.follow(leader, e) // another name of a file already being read
+			return
+		}
+		s.from, s.whole = slot, true
+	} else {
+		s.start()
 	}
+	b.read(slot, path, e)
+}
+
+// read fills in slot from a reader. A function of its own, so that the closure's
+// copy of e is allocated only for files that are read, not for every file.
+func (b *run) read(slot *entrySlot, path string, e manifest.Entry) {
 	b.files.Go(func() error {
 		ce, err := b.readFile(b.gctx, path, e)
 		if err != nil && !errors.Is(err, errSkipped) && b.gctx.Err() == nil && !isFatal(err) {
@@ -53,7 +69,6 @@ func (b *run) file(ctx context.Context, path string, info fsys.Info, e manifest.
 		}
 		return nil
 	})
-	return slot
 }
 
 // reusable: same size, mtime, ctime and inode as in the parent, and its data still indexed.

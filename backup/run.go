@@ -74,13 +74,7 @@ func newRun(ctx context.Context, r *repo.Repo, opts Options, parent *repo.Snapsh
 // absolute parents, as restic does, so that several paths share one tree.
 func (b *run) top(ctx context.Context) (root, tree digest.ID, err error) {
 	t := newPathTrie(b.opts.Paths)
-	var prev *manifest.Node
-	if b.parent != nil {
-		if prev, err = manifest.ReadDir(ctx, b.store, b.parent.Tree, b.parent.Root); err != nil {
-			prev = nil // a damaged parent only costs the reuse
-		}
-	}
-	e, err := b.virtualDir(ctx, "/", t, prev)
+	e, err := b.virtualDir(ctx, "/", t, b.rootNode(ctx))
 	if werr := b.wait(); err == nil {
 		err = werr
 	}
@@ -130,7 +124,7 @@ func newPathTrie(paths []string) *pathTrie {
 
 // virtualDir records a parent directory of the backed-up paths with its own metadata
 // but only the children that lead to them.
-func (b *run) virtualDir(ctx context.Context, path string, t *pathTrie, prev *manifest.Node) (manifest.Entry, error) {
+func (b *run) virtualDir(ctx context.Context, path string, t *pathTrie, prev *nodeRef) (manifest.Entry, error) {
 	info, err := fsys.Lstat(path)
 	if err != nil {
 		return manifest.Entry{}, fmt.Errorf("backup %s: %w", path, err)
@@ -143,12 +137,12 @@ func (b *run) virtualDir(ctx context.Context, path string, t *pathTrie, prev *ma
 	var entries []manifest.Entry
 	for _, name := range sortedKeys(t.children) {
 		child, sub := filepath.Join(path, name), t.children[name]
-		pe := lookup(prev, name)
+		pe := prev.child(name)
 		var ce manifest.Entry
 		if sub.leaf {
 			ce, err = b.pathEntry(ctx, child, pe)
 		} else {
-			ce, err = b.virtualDir(ctx, child, sub, b.prevDir(ctx, pe))
+			ce, err = b.virtualDir(ctx, child, sub, b.nodeOf(ctx, pe))
 		}
 		if err != nil {
 			return e, err

@@ -14,41 +14,48 @@ import (
 var errSkipped = errors.New("skipped")
 
 // entrySlot is a one-shot future: the directory that owns an entry waits on it while
-// a reader fills it in.
+// a reader fills it in. A directory keeps its slots in one slice, and most entries
+// (unchanged files, symlinks, subdirectories walked inline) are filled in at once:
+// they need neither a channel nor an allocation of their own.
 type entrySlot struct {
-	done  chan struct{}
+	done  chan struct{} // nil: filled in already
 	entry manifest.Entry
 	err   error
 	from  *entrySlot // a hard link: the content comes from the first name read
+	whole bool       // from is this name's own read: take its entry whole
 }
 
-func newSlot() *entrySlot { return &entrySlot{done: make(chan struct{})} }
+func newSlot() *entrySlot { return (&entrySlot{}).start() }
 
-func doneSlot(e manifest.Entry) *entrySlot {
-	s := newSlot()
-	s.set(e, nil)
+// start makes s a slot that set fills in later.
+func (s *entrySlot) start() *entrySlot {
+	s.done = make(chan struct{})
 	return s
 }
 
-func skippedSlot() *entrySlot {
-	s := newSlot()
-	s.set(manifest.Entry{}, errSkipped)
-	return s
-}
+func (s *entrySlot) fill(e manifest.Entry) { s.entry = e }
 
+func (s *entrySlot) skip() { s.err = errSkipped }
+
+// set fills in a started slot.
 func (s *entrySlot) set(e manifest.Entry, err error) {
 	s.entry, s.err = e, err
 	close(s.done)
 }
 
 func (s *entrySlot) wait(ctx context.Context) (manifest.Entry, error) {
-	select {
-	case <-s.done:
-	case <-ctx.Done():
-		return manifest.Entry{}, ctx.Err()
+	if s.done != nil {
+		select {
+		case <-s.done:
+		case <-ctx.Done():
+			return manifest.Entry{}, ctx.Err()
+		}
 	}
-	if s.from == nil {
+	switch {
+	case s.from == nil:
 		return s.entry, s.err
+	case s.whole:
+		return s.from.wait(ctx)
 	}
 	le, err := s.from.wait(ctx)
 	if err != nil {
@@ -59,11 +66,9 @@ func (s *entrySlot) wait(ctx context.Context) (manifest.Entry, error) {
 	return e, nil
 }
 
-// followSlot is a slot for another name of a hard-linked file.
-func followSlot(leader *entrySlot, e manifest.Entry) *entrySlot {
-	s := doneSlot(e)
-	s.from = leader
-	return s
+// follow makes s another name of a hard-linked file whose first name is leader.
+func (s *entrySlot) follow(leader *entrySlot, e manifest.Entry) {
+	s.entry, s.from = e, leader
 }
 
 // linkTable finds the first name of each multiply-linked file, so that its other

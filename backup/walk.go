@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/cairn-backup/cairn/internal/fsentry"
 	"github.com/cairn-backup/cairn/internal/fsys"
@@ -13,7 +14,7 @@ import (
 )
 
 // pathEntry backs up one of the paths given on the command line.
-func (b *run) pathEntry(ctx context.Context, path string, prev *manifest.Entry) (manifest.Entry, error) {
+func (b *run) pathEntry(ctx context.Context, path string, prev *prevRef) (manifest.Entry, error) {
 	info, err := fsys.Lstat(path)
 	if err != nil {
 		return manifest.Entry{}, err
@@ -21,65 +22,106 @@ func (b *run) pathEntry(ctx context.Context, path string, prev *manifest.Entry) 
 	if info.Kind == fsys.Dir {
 		return b.dir(ctx, path, info, prev, info.Dev)
 	}
-	slot := b.entry(ctx, path, info, prev, info.Dev)
+	var slot entrySlot
+	b.entry(ctx, &slot, path, info, prev.get())
 	return slot.wait(ctx)
 }
 
-// dir walks one directory: it reads the entries, starts reading changed files in the
-// background, descends into subdirectories, then writes the node once all are done.
-func (b *run) dir(ctx context.Context, path string, info fsys.Info, prev *manifest.Entry, rootDev uint64) (manifest.Entry, error) {
+// dir walks one directory: it lists and describes the entries, starts walking the
+// subdirectories, then (with the parent snapshot's node at hand) reuses or reads the
+// files, and writes the node once all are done.
+func (b *run) dir(ctx context.Context, path string, info fsys.Info, prev *prevRef, rootDev uint64) (manifest.Entry, error) {
 	b.stats.Dirs.Add(1)
-	e := b.baseEntry(filepath.Base(path), path, info, prev)
-	if b.opts.OneFileSystem && info.Dev != rootDev {
-		return b.writeDir(ctx, e, nil) // a mount point: recorded, not entered
+	var kids []child
+	var err error
+	if !b.opts.OneFileSystem || info.Dev == rootDev { // else a mount point: recorded, not entered
+		kids, err = b.children(path)
 	}
-	names, err := fsys.ReadDirNames(path)
+	node := b.nodeOf(ctx, prev)
+	slots := make([]entrySlot, len(kids))
+	for i, k := range kids { // subdirectories first: they need no parent node yet
+		if err := ctx.Err(); err != nil {
+			return manifest.Entry{}, err
+		}
+		if k.info.Kind == fsys.Dir {
+			b.subdir(ctx, &slots[i], k.path, k.info, node.child(k.name), rootDev)
+		}
+	}
+	pe := prev.get()
+	e := b.baseEntry(filepath.Base(path), path, info, pe)
 	if err != nil {
 		b.sourceError(path, err)
 		return b.writeDir(ctx, e, nil)
 	}
-	prevNode := b.prevDir(ctx, prev)
-	cacheTagged := b.excl.caches && isCacheDir(path, names)
-	slots := make([]*entrySlot, 0, len(names))
-	for _, name := range names {
-		if err := ctx.Err(); err != nil {
-			return e, err
+	prevNode := node.get()
+	for i, k := range kids {
+		if k.info.Kind != fsys.Dir {
+			b.entry(ctx, &slots[i], k.path, k.info, lookup(prevNode, k.name))
 		}
-		child := filepath.Join(path, name)
-		if cacheTagged && name != cacheTagName {
-			continue
-		}
-		ci, err := fsys.Lstat(child)
-		if err != nil {
-			b.sourceError(child, err)
-			continue
-		}
-		if b.excl.excluded(child, name, ci.Kind == fsys.Dir) {
-			continue
-		}
-		pe := lookup(prevNode, name)
-		if ci.Kind == fsys.Dir {
-			slots = append(slots, b.subdir(ctx, child, ci, pe, rootDev))
-			continue
-		}
-		slots = append(slots, b.entry(ctx, child, ci, pe, rootDev))
 	}
+	entries, err := waitAll(ctx, slots)
+	if err != nil {
+		return e, err
+	}
+	if b.unchangedDir(ctx, pe, prevNode, entries) {
+		e.Content, e.Subtree = pe.Content, pe.Subtree // same node: no encoding, no hashing
+		return e, nil
+	}
+	return b.writeDir(ctx, e, entries)
+}
+
+// waitAll collects the entries of the slots, leaving out the skipped ones.
+func waitAll(ctx context.Context, slots []entrySlot) ([]manifest.Entry, error) {
 	entries := make([]manifest.Entry, 0, len(slots))
-	for _, s := range slots {
-		ce, err := s.wait(ctx)
+	for i := range slots {
+		ce, err := slots[i].wait(ctx)
 		if errors.Is(err, errSkipped) {
 			continue
 		}
 		if err != nil {
-			return e, err
+			return nil, err
 		}
 		entries = append(entries, ce)
 	}
-	if b.unchangedDir(ctx, prev, prevNode, entries) {
-		e.Content, e.Subtree = prev.Content, prev.Subtree // same node: no encoding, no hashing
-		return e, nil
+	return entries, nil
+}
+
+// child is one entry of a directory being walked, as lstat described it.
+type child struct {
+	name, path string
+	info       fsys.Info
+}
+
+// children describes the entries of the directory path that are not excluded, and
+// reports those it cannot. Each is described relative to the open directory, which
+// is closed before any is walked: a deep tree holds no descriptor per level.
+func (b *run) children(path string) ([]child, error) {
+	d, err := fsys.OpenDirectory(path)
+	if err != nil {
+		return nil, err
 	}
-	return b.writeDir(ctx, e, entries)
+	defer d.Close()
+	names, err := d.Names()
+	if err != nil {
+		return nil, err
+	}
+	cacheTagged := b.excl.caches && isCacheDir(path, names)
+	kids := make([]child, 0, len(names))
+	for _, name := range names {
+		if cacheTagged && name != cacheTagName {
+			continue
+		}
+		p := childPath(path, name)
+		info, err := d.Lstat(name)
+		if err != nil {
+			b.sourceError(p, err)
+			continue
+		}
+		if !b.excl.excluded(p, name, info.Kind == fsys.Dir) {
+			kids = append(kids, child{name, p, info})
+		}
+	}
+	return kids, nil
 }
 
 // unchangedDir reports whether a directory's entries equal its parent snapshot's,
@@ -100,17 +142,16 @@ func (b *run) unchangedDir(ctx context.Context, prev *manifest.Entry, prevNode *
 // subdir walks a subdirectory on another goroutine when one is free, and in this one
 // otherwise: TryGo never waits, so parents waiting for children cannot starve the pool
 // (stat-bound walks of many small files gain most from this).
-func (b *run) subdir(ctx context.Context, path string, info fsys.Info, prev *manifest.Entry, rootDev uint64) *entrySlot {
-	slot := newSlot()
+func (b *run) subdir(ctx context.Context, s *entrySlot, path string, info fsys.Info, prev *prevRef, rootDev uint64) {
+	s.start()
 	walk := func() error {
 		de, err := b.dir(ctx, path, info, prev, rootDev)
-		slot.set(de, err)
+		s.set(de, err)
 		return nil
 	}
 	if !b.dirs.TryGo(walk) {
 		_ = walk()
 	}
-	return slot
 }
 
 func (b *run) writeDir(ctx context.Context, e manifest.Entry, entries []manifest.Entry) (manifest.Entry, error) {
@@ -122,17 +163,27 @@ func (b *run) writeDir(ctx context.Context, e manifest.Entry, entries []manifest
 	return e, nil
 }
 
-// entry records a non-directory. Regular files come back as a slot filled in by a
-// reader in the background; a symlink whose target cannot be read is left out.
-func (b *run) entry(ctx context.Context, path string, info fsys.Info, prev *manifest.Entry, rootDev uint64) *entrySlot {
+// entry records a non-directory in s. Regular files may be filled in by a reader in
+// the background; a symlink whose target cannot be read is left out.
+func (b *run) entry(ctx context.Context, s *entrySlot, path string, info fsys.Info, prev *manifest.Entry) {
 	e, ok := b.entryOf(filepath.Base(path), path, info, prev)
-	if !ok {
-		return skippedSlot()
+	switch {
+	case !ok:
+		s.skip()
+	case info.Kind == fsys.Regular:
+		b.file(ctx, s, path, info, e, prev)
+	default:
+		s.fill(e)
 	}
-	if info.Kind == fsys.Regular {
-		return b.file(ctx, path, info, e, prev)
+}
+
+// childPath joins a clean directory path and an entry name, as filepath.Join would
+// but without cleaning again: the walk joins a path for every entry.
+func childPath(dir, name string) string {
+	if strings.HasSuffix(dir, "/") {
+		return dir + name
 	}
-	return doneSlot(e)
+	return dir + "/" + name
 }
 
 // baseEntry fills the metadata every entry has; what cannot be read is reported.
@@ -157,29 +208,6 @@ func (b *run) entryOf(name, path string, info fsys.Info, prev *manifest.Entry) (
 		return e, !(info.Kind == fsys.Symlink && e.Target == "")
 	}
 	return e, true
-}
-
-// prevDir loads the parent snapshot's node for a directory, if it has one.
-func (b *run) prevDir(ctx context.Context, prev *manifest.Entry) *manifest.Node {
-	if prev == nil || prev.Type != manifest.Dir {
-		return nil
-	}
-	n, err := manifest.ReadDir(ctx, b.store, prev.Subtree, prev.Content)
-	if err != nil {
-		return nil // a damaged parent node only costs the reuse of its files
-	}
-	return n
-}
-
-func lookup(n *manifest.Node, name string) *manifest.Entry {
-	if n == nil {
-		return nil
-	}
-	i := sort.Search(len(n.Entries), func(i int) bool { return n.Entries[i].Name >= name })
-	if i < len(n.Entries) && n.Entries[i].Name == name {
-		return &n.Entries[i]
-	}
-	return nil
 }
 
 func (b *run) sourceError(path string, err error) {

@@ -23,6 +23,22 @@ type reader struct {
 	lim  int // reads stop here: the end of b, or of the hashed part being decoded
 	what string
 	err  error
+
+	// Chunks are carved from a slab shared by a node's entries, one allocation per
+	// node rather than one per file. A new slab holds what is asked for, or as many
+	// chunks as entries are left (a count already checked against the bytes left).
+	slab     []Chunk
+	slabHint int
+}
+
+// chunkSlice returns n chunks from the slab; capacity n, so an append copies.
+func (r *reader) chunkSlice(n int) []Chunk {
+	if len(r.slab) < n {
+		r.slab = make([]Chunk, max(n, r.slabHint))
+	}
+	cs := r.slab[:n:n]
+	r.slab = r.slab[n:]
+	return cs
 }
 
 func newReader(b []byte, what string) *reader {
@@ -37,18 +53,22 @@ func (r *reader) failf(format string, args ...any) {
 
 func (r *reader) left() int { return r.lim - r.off }
 
-func (r *reader) uvarint(field string) uint64 {
+func (r *reader) uvarint(field string) uint64 { return r.uvarintOf(field, "") }
+
+// uvarintOf names the field field+suffix, joined only in an error: joining them for
+// every read cost more than the read.
+func (r *reader) uvarintOf(field, suffix string) uint64 {
 	if r.err != nil {
 		return 0
 	}
 	v, n := binary.Uvarint(r.b[r.off:r.lim])
 	switch {
 	case n == 0:
-		r.failf("%s: truncated", field)
+		r.failf("%s%s: truncated", field, suffix)
 	case n < 0:
-		r.failf("%s: overflows 64 bits", field)
+		r.failf("%s%s: overflows 64 bits", field, suffix)
 	case n > 1 && r.b[r.off+n-1] == 0:
-		r.failf("%s: varint not in shortest form", field)
+		r.failf("%s%s: varint not in shortest form", field, suffix)
 	default:
 		r.off += n
 		return v
@@ -94,7 +114,7 @@ func (r *reader) id(field string) (id digest.ID) {
 
 // bytes reads uvarint length ‖ bytes, the length at most max, and returns a sub-slice.
 func (r *reader) bytes(field string, max int) []byte {
-	n := r.uvarint(field + " length")
+	n := r.uvarintOf(field, " length")
 	switch {
 	case r.err != nil:
 		return nil
@@ -111,7 +131,7 @@ func (r *reader) bytes(field string, max int) []byte {
 
 // count reads the count of items that follow, each at least minSize bytes long.
 func (r *reader) count(field string, minSize int) int {
-	n := r.uvarint(field + " count")
+	n := r.uvarintOf(field, " count")
 	if r.err == nil && n > uint64(r.left()/minSize) {
 		r.failf("%s count %d cannot fit in %d bytes", field, n, r.left())
 		return 0
@@ -200,6 +220,7 @@ func (r *reader) entries(wantLeaves bool) ([]Entry, []digest.ID) {
 		leaves = make([]digest.ID, n)
 	}
 	for i := range es {
+		r.slabHint = n - i
 		hashed := r.entry(&es[i])
 		if r.err == nil && i > 0 && es[i].Name <= es[i-1].Name {
 			r.failf("entry %d: name %q not after %q", i, es[i].Name, es[i-1].Name)

@@ -101,7 +101,7 @@ func (r *reader) chunks(max int) []Chunk {
 	if r.err != nil || n == 0 {
 		return nil
 	}
-	cs := make([]Chunk, n)
+	cs := r.chunkSlice(n)
 	for i := range cs {
 		cs[i].ID = r.id("chunk id")
 		if cs[i].Size = r.uint32("chunk size"); r.err == nil && cs[i].Size == 0 {

@@ -65,7 +65,10 @@ func (p KDF) validate() error {
 }
 
 func (p KDF) derive(password []byte) []byte {
-	key := argon2.IDKey(password, p.Salt, p.Time, p.MemoryKiB, p.Threads, chacha20poly1305.KeySize)
+	var key []byte
+	withPrefault(int(p.MemoryKiB)<<10, func() {
+		key = argon2.IDKey(password, p.Salt, p.Time, p.MemoryKiB, p.Threads, chacha20poly1305.KeySize)
+	})
 	// The KDF's 64 MiB are garbage now; left to the collector they would set its
 	// heap goal, and so the whole command's peak memory, to twice that.
 	debug.FreeOSMemory()

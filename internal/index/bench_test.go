@@ -118,3 +118,37 @@ func BenchmarkAddPack(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(p.Blobs)), "ns/blob")
 }
+
+// BenchmarkLoad fills an empty index from segments of 100,000 blobs in all, as
+// loading a repository's index does: one sort (AddSegments) against a merge every few
+// thousand blobs (AddPack).
+func BenchmarkLoad(b *testing.B) {
+	r := rand.New(rand.NewPCG(7, 8))
+	segs := make([]*Segment, 4)
+	for i := range segs {
+		segs[i] = &Segment{Packs: make([]Pack, 5)}
+		for j := range segs[i].Packs {
+			segs[i].Packs[j].Blobs = make([]Blob, 5000)
+			synthPack(r, &segs[i].Packs[j])
+		}
+	}
+	b.Run("AddSegments", func(b *testing.B) {
+		for b.Loop() {
+			if err := New().AddSegments(segs); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("AddPack", func(b *testing.B) {
+		for b.Loop() {
+			ix := New()
+			for _, s := range segs {
+				for _, p := range s.Packs {
+					if err := ix.AddPack(p); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		}
+	})
+}

@@ -21,9 +21,10 @@ type Location struct {
 // Entries live in three tiers, newest first: a small map, a sorted table "recent" and
 // a sorted table "base". The map is merged into recent when it reaches 1/256 of the
 // index, and recent into base when it passes 1/8 of base, so every add costs O(1)
-// record copies amortised while nearly all entries sit in the compact tables. Lookups
-// wait while a merge runs: at ten million blobs, a fraction of a second every million
-// or so adds.
+// record copies amortised while nearly all entries sit in the compact tables. Segments
+// (AddSegments) skip the map: their blobs are sorted at once and merged like a flush.
+// Lookups wait while a merge runs: at ten million blobs, a fraction of a second every
+// million or so adds.
 type Index struct {
 	mu             sync.RWMutex
 	packs          packTable
@@ -63,32 +64,12 @@ func (ix *Index) AddPack(p Pack) error {
 
 // AddSegment adds every pack of s. It checks the whole segment first; if a pack then
 // conflicts with one already in the index, the packs before it stay added.
-func (ix *Index) AddSegment(s *Segment) error {
-	for i := range s.Packs {
-		if err := checkPack(&s.Packs[i]); err != nil {
-			return fmt.Errorf("add index segment: %w", err)
-		}
-	}
-	for i := range s.Packs {
-		ix.mu.Lock() // per pack, so that lookups are not held up for a whole segment
-		err := ix.addPack(&s.Packs[i])
-		ix.mu.Unlock()
-		if err != nil {
-			return fmt.Errorf("add index segment: %w", err)
-		}
-	}
-	return nil
-}
+func (ix *Index) AddSegment(s *Segment) error { return ix.AddSegments([]*Segment{s}) }
 
 func (ix *Index) addPack(p *Pack) error {
-	n, ok := ix.packs.find(p.ID)
-	switch {
-	case ok && ix.packs.sizes[n] != p.Size:
-		return fmt.Errorf("add pack %s: listed with sizes %d and %d: %w", p.ID.Short(), ix.packs.sizes[n], p.Size, ErrCorrupt)
-	case !ok && uint64(len(ix.packs.ids)) >= MaxPacks:
-		return fmt.Errorf("add pack %s: %w", p.ID.Short(), ErrFull)
-	case !ok:
-		n = ix.packs.add(p.ID, p.Size)
+	n, err := ix.packNumber(p)
+	if err != nil {
+		return err
 	}
 	if ix.fresh == nil { // the zero Index
 		ix.fresh, ix.freshMin = make(map[blobKey]loc), defaultFreshMin
@@ -107,7 +88,7 @@ func (ix *Index) addPack(p *Pack) error {
 	return nil
 }
 
-// flush merges the map into recent, and recent into base once it is large enough.
+// flush merges the map into the tables.
 func (ix *Index) flush() {
 	adds := make([]entry, 0, len(ix.fresh))
 	for k, l := range ix.fresh {
@@ -115,13 +96,7 @@ func (ix *Index) flush() {
 	}
 	slices.SortFunc(adds, compareEntries)
 	ix.fresh = make(map[blobKey]loc) // not clear: let the map's memory go
-	// Recent is laid out for the size at which it joins base, so that its layout,
-	// and with it the cheap way to merge, holds while it grows.
-	ix.recent.merge(ix.layout(max(ix.recent.n+len(adds), ix.base.n/8)), byShard(adds))
-	if ix.recent.n > ix.base.n/8 {
-		ix.base.merge(ix.layout(ix.base.n+ix.recent.n), ix.recent.entries)
-		ix.recent = table{}
-	}
+	ix.insertSorted(adds)
 }
 
 // byShard splits sorted entries by their first byte, for shards asked in order.

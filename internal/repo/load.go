@@ -36,7 +36,30 @@ func (r *Repo) loadIndex(ctx context.Context) error {
 	r.cache.retain(string(remote.Index), keep)
 	idx := index.New()
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(4)
+	segs := make(chan *index.Segment, segmentLoaders)
+	g.Go(func() error {
+		defer close(segs)
+		return r.decodeSegments(gctx, ids, segs)
+	})
+	g.Go(func() error { return addBatches(idx, segs) })
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	r.idx = idx
+	return nil
+}
+
+// segmentLoaders bounds the segments read, opened and decoded at once.
+const segmentLoaders = 4
+
+// batchBlobs is how many blobs are sorted into the index at once: one sort per batch
+// instead of a merge every few thousand blobs, with memory for a batch, not the index.
+const batchBlobs = 1 << 18
+
+// decodeSegments reads, opens and decodes the segments ids in parallel into out.
+func (r *Repo) decodeSegments(ctx context.Context, ids []digest.ID, out chan<- *index.Segment) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(segmentLoaders)
 	for _, id := range ids {
 		g.Go(func() error {
 			plain, err := r.loadObject(gctx, remote.Index, id, index.MaxSegmentSize)
@@ -47,14 +70,35 @@ func (r *Repo) loadIndex(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("index/%s: %w", id, err)
 			}
-			return idx.AddSegment(seg)
+			select {
+			case out <- seg:
+				return nil
+			case <-gctx.Done():
+				return gctx.Err()
+			}
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return err
+	return g.Wait()
+}
+
+// addBatches adds the segments from segs to idx, batchBlobs blobs at a time. On an
+// error it returns at once: the errgroup's cancellation stops the decoders.
+func addBatches(idx *index.Index, segs <-chan *index.Segment) error {
+	var batch []*index.Segment
+	n := 0
+	for seg := range segs {
+		batch = append(batch, seg)
+		for _, p := range seg.Packs {
+			n += len(p.Blobs)
+		}
+		if n >= batchBlobs {
+			if err := idx.AddSegments(batch); err != nil {
+				return err
+			}
+			batch, n = nil, 0
+		}
 	}
-	r.idx = idx
-	return nil
+	return idx.AddSegments(batch)
 }
 
 // Index returns the loaded index (LoadIndex first).
