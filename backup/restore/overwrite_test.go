@@ -34,7 +34,7 @@ func TestOverwriteModes(t *testing.T) {
 	target := t.TempDir()
 	opts := Options{Target: target, Path: src}
 	e.mustRestore(id, opts)
-	a := filepath.Join(target, "src", "a")
+	a := filepath.Join(target, "a")
 
 	// Same size and mtime, other content: if-changed trusts them, --verify does not.
 	st, _ := os.Lstat(a)
@@ -66,9 +66,10 @@ func TestDeleteOnlyUnderRestoredSubtree(t *testing.T) {
 	id := e.backup(time.Time{}, src)
 	outside := t.TempDir()
 	writeFile(t, filepath.Join(outside, "precious"), []byte("p"), 0o644)
-	target := t.TempDir()
-	root := filepath.Join(target, "src")
-	writeFile(t, filepath.Join(target, "sibling"), []byte("not restored, not deleted"), 0o644)
+	base := t.TempDir()
+	target := filepath.Join(base, "target")
+	root := target // the restored directory's contents land in the target itself
+	writeFile(t, filepath.Join(base, "sibling"), []byte("not restored, not deleted"), 0o644)
 	writeFile(t, filepath.Join(root, "extra"), []byte("x"), 0o644)
 	writeFile(t, filepath.Join(root, "d", "sub", "deep"), []byte("x"), 0o644)
 	must(t, os.Symlink(outside, filepath.Join(root, "d", "out")))
@@ -86,7 +87,7 @@ func TestDeleteOnlyUnderRestoredSubtree(t *testing.T) {
 	if res.Deleted != 4 || read(t, filepath.Join(root, "b")) != "bravo" {
 		t.Errorf("result %+v", res)
 	}
-	if read(t, filepath.Join(outside, "precious")) != "p" || read(t, filepath.Join(target, "sibling")) == "" {
+	if read(t, filepath.Join(outside, "precious")) != "p" || read(t, filepath.Join(base, "sibling")) == "" {
 		t.Fatal("--delete reached outside the restored subtree")
 	}
 }
@@ -107,17 +108,17 @@ func TestDryRunWritesNothing(t *testing.T) {
 	if _, err := os.Lstat(target); !os.IsNotExist(err) {
 		t.Fatalf("a dry run created the target: %v", err)
 	}
-	if res.Files != 3 || res.Dirs != 2 || res.Bytes != 17 || !res.DryRun || len(logged) != 5 {
+	if res.Files != 3 || res.Dirs != 1 || res.Bytes != 17 || !res.DryRun || len(logged) != 4 { // src itself is the target
 		t.Fatalf("dry run: %+v, logged %v", res, logged)
 	}
 	e.mustRestore(id, Options{Target: target, Path: src})
-	writeFile(t, filepath.Join(target, "src", "extra"), nil, 0o644)
+	writeFile(t, filepath.Join(target, "extra"), nil, 0o644)
 	logged = nil
 	res = e.mustRestore(id, Options{Target: target, Path: src, DryRun: true, Delete: true, Log: log})
-	if res.Unchanged != 3 || res.Deleted != 1 || !strings.Contains(strings.Join(logged, "\n"), "delete "+filepath.Join(target, "src", "extra")) {
+	if res.Unchanged != 3 || res.Deleted != 1 || !strings.Contains(strings.Join(logged, "\n"), "delete "+filepath.Join(target, "extra")) {
 		t.Fatalf("dry run over a restore: %+v %v", res, logged)
 	}
-	if _, err := os.Lstat(filepath.Join(target, "src", "extra")); err != nil {
+	if _, err := os.Lstat(filepath.Join(target, "extra")); err != nil {
 		t.Fatal("a dry run deleted")
 	}
 }
@@ -128,11 +129,11 @@ func TestLeftoversOfAKilledRunAreRemoved(t *testing.T) {
 	id := e.backup(time.Time{}, src)
 	target := t.TempDir()
 	e.mustRestore(id, Options{Target: target, Path: src})
-	left := filepath.Join(target, "src", "d", tempName())
+	left := filepath.Join(target, "d", tempName())
 	writeFile(t, left, []byte("half"), 0o600)
-	must(t, unix.Mkfifo(filepath.Join(target, "src", tempName()), 0o600))
+	must(t, unix.Mkfifo(filepath.Join(target, tempName()), 0o600))
 	e.mustRestore(id, Options{Target: target, Path: src})
-	if got := walkNames(t, filepath.Join(target, "src")); got != "a,b,d,d/c" {
+	if got := walkNames(t, target); got != "a,b,d,d/c" {
 		t.Fatalf("leftovers not removed: %s", got)
 	}
 }

@@ -114,6 +114,15 @@ func (e *engine) plan(ctx context.Context, snap repo.Snapshot) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if entry.Type == manifest.Dir {
+		// As restic does: the directory's contents land in the target itself, so
+		// "restore latest:/home/u --target /home/u" puts things back where they were.
+		pl.p.root = &dirNode{path: sub, restored: true}
+		if _, err := pl.dir(ctx, pl.p.root, entry.Subtree, entry.Content, false); err != nil {
+			return nil, err
+		}
+		return pl.p, nil
+	}
 	parent := sub[:strings.LastIndexByte(sub, '/')]
 	pl.p.root = &dirNode{path: parent, listed: true, names: []string{entry.Name}}
 	if _, err := pl.entry(ctx, pl.p.root, entry, false); err != nil {
