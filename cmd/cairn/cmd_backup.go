@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/cairn-backup/cairn/backup"
@@ -57,6 +58,12 @@ func runBackup(cmd *cobra.Command, g *globals, f *backupFlags, paths []string) e
 		return err
 	}
 	g.uploads = f.uploads
+	// A backup's live heap is mostly buffers in flight (chunks, compressor windows):
+	// collecting at 1.5 times it rather than twice keeps peak memory near the key
+	// derivation's for about 5 % more CPU. An explicit GOGC still wins.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(50)
+	}
 	r, err := g.open(ctx)
 	if err != nil {
 		return err
