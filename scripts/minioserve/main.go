@@ -44,7 +44,7 @@ func run(mode s3test.Mode, dir string, count bool) error {
 	envFile := filepath.Join(dir, string(mode)+".env")
 	env := append(srv.Env(), fmt.Sprintf("CAIRN_TEST_S3_HELPER_PID=%d", os.Getpid()))
 	if count && mode == s3test.Plain {
-		proxy, err := s3test.StartFaultProxy(ctx, s3test.Config{Upstream: srv.Endpoint})
+		proxy, err := s3test.StartFaultProxy(ctx, s3test.Config{Upstream: srv.Endpoint, CountOnly: true})
 		if err != nil {
 			return errors.Join(err, srv.Stop())
 		}

@@ -83,6 +83,10 @@ type Config struct {
 	Hang time.Duration
 	// RetryAfter is the seconds a SlowDown asks the client to wait (default 1).
 	RetryAfter int
+	// CountOnly makes a proxy that never breaks a request (Script panics) and so
+	// streams bodies in large buffers without a flush per write: a benchmark's counting
+	// proxy should cost the tools it measures as little as it can.
+	CountOnly bool
 }
 
 const maxHang = 10 * time.Second

@@ -46,6 +46,9 @@ func StartFaultProxy(ctx context.Context, cfg Config) (*FaultProxy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start fault proxy: %w", err)
 	}
+	if cfg.CountOnly {
+		cfg.Rate = 0
+	}
 	p := &FaultProxy{
 		URL:       "http://" + l.Addr().String(),
 		pick:      newPicker(cfg),
@@ -61,13 +64,30 @@ func StartFaultProxy(ctx context.Context, cfg Config) (*FaultProxy, error) {
 	p.fwd = forwarder(target, p.transport)
 	p.fwd.ModifyResponse = p.modify
 	p.fwd.FlushInterval = -1 // send what a Truncate fault lets through before the cut
+	if cfg.CountOnly {
+		p.fwd.FlushInterval = 0
+		p.fwd.BufferPool = bufferPool{}
+	}
 	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
 	p.g.Go(func() error { return serve(p.srv, l) })
 	return p, nil
 }
 
 // Script makes the next request of op fail with k, ahead of any random fault.
-func (p *FaultProxy) Script(op Op, k Kind) { p.pick.script(op, k) }
+func (p *FaultProxy) Script(op Op, k Kind) {
+	if p.pick.cfg.CountOnly {
+		panic("s3test: Script on a CountOnly proxy")
+	}
+	p.pick.script(op, k)
+}
+
+// bufferPool lends the 256 KiB buffers a CountOnly proxy copies bodies through.
+type bufferPool struct{}
+
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+
+func (bufferPool) Get() []byte  { return *copyBuffers.Get().(*[]byte) }
+func (bufferPool) Put(b []byte) { copyBuffers.Put(&b) }
 
 // Counts returns the requests and faults so far.
 func (p *FaultProxy) Counts() Counts {
