@@ -126,12 +126,13 @@ func TestInterruptMakesNoSnapshot(t *testing.T) {
 	c := newCLI(t)
 	c.ok("init")
 	src := filepath.Join(t.TempDir(), "src")
-	bigRandomFiles(t, src, 40, 2<<20, 7)
+	bigRandomFiles(t, src, 40, 4<<20, 7)
 	cmd := c.cmd("backup", "--compression", "max", src)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(700 * time.Millisecond)
+	// Interrupt once the first pack is stored: mid-run, whatever the machine's speed.
+	waitForPack(t, c.repo)
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
@@ -143,6 +144,17 @@ func TestInterruptMakesNoSnapshot(t *testing.T) {
 	if out := c.ok("snapshots"); !strings.Contains(out, "0 snapshots") {
 		t.Fatalf("an interrupted backup left a snapshot:\n%s", out)
 	}
+}
+
+// waitForPack waits until the local repository holds a data pack.
+func waitForPack(t *testing.T, repo string) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if packs, _ := filepath.Glob(filepath.Join(repo, "data", "*", "*")); len(packs) > 0 {
+			return
+		}
+	}
+	t.Fatal("no pack stored within 30 s")
 }
 
 func bigRandomFiles(t *testing.T, dir string, n, size int, seed uint64) {
