@@ -8,36 +8,30 @@ import (
 	"github.com/cairn-backup/cairn/manifest"
 )
 
-// prevRef finds the parent snapshot's entry for a path when it is first needed. A
-// directory is listed and described before its parent entry is needed, so that this
+// lazy computes a value of the parent snapshot when it is first needed. A directory
+// is listed and described before its parent's entry and node are needed, so that this
 // work overlaps with loading the index and the parent's nodes instead of waiting for
 // them.
-type prevRef struct {
-	once  sync.Once
-	find  func() *manifest.Entry
-	entry *manifest.Entry
-}
-
-func (p *prevRef) get() *manifest.Entry {
-	p.once.Do(func() { p.entry, p.find = p.find(), nil })
-	return p.entry
-}
-
-// nodeRef loads the parent snapshot's node for a directory when it is first needed.
-type nodeRef struct {
+type lazy[T any] struct {
 	once sync.Once
-	load func() *manifest.Node
-	node *manifest.Node
+	load func() T
+	v    T
 }
 
-func (n *nodeRef) get() *manifest.Node {
-	n.once.Do(func() { n.node, n.load = n.load(), nil })
-	return n.node
+func (l *lazy[T]) get() T {
+	l.once.Do(func() { l.v, l.load = l.load(), nil })
+	return l.v
 }
 
-// child refers to the entry name of n's directory.
-func (n *nodeRef) child(name string) *prevRef {
-	return &prevRef{find: func() *manifest.Entry { return lookup(n.get(), name) }}
+// prevRef is the parent snapshot's entry for a path; nodeRef its node for a directory.
+type (
+	prevRef = lazy[*manifest.Entry]
+	nodeRef = lazy[*manifest.Node]
+)
+
+// childOf refers to the entry name of n's directory.
+func childOf(n *nodeRef, name string) *prevRef {
+	return &prevRef{load: func() *manifest.Entry { return lookup(n.get(), name) }}
 }
 
 // nodeOf refers to the node of the directory whose entry p refers to.

@@ -137,7 +137,7 @@ func (b *run) virtualDir(ctx context.Context, path string, t *pathTrie, prev *no
 	var entries []manifest.Entry
 	for _, name := range sortedKeys(t.children) {
 		child, sub := filepath.Join(path, name), t.children[name]
-		pe := prev.child(name)
+		pe := childOf(prev, name)
 		var ce manifest.Entry
 		if sub.leaf {
 			ce, err = b.pathEntry(ctx, child, pe)

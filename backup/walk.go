@@ -44,7 +44,7 @@ func (b *run) dir(ctx context.Context, path string, info fsys.Info, prev *prevRe
 			return manifest.Entry{}, err
 		}
 		if k.info.Kind == fsys.Dir {
-			b.subdir(ctx, &slots[i], k.path, k.info, node.child(k.name), rootDev)
+			b.subdir(ctx, &slots[i], k.path, k.info, childOf(node, k.name), rootDev)
 		}
 	}
 	pe := prev.get()
