@@ -33,14 +33,7 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-func (e *env) open() *repo.Repo {
-	e.t.Helper()
-	r, err := repo.Open(context.Background(), e.store, e.opts)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return r
-}
+func (e *env) open() *repo.Repo { return repotest.Open(e.t, e.store, e.opts) }
 
 func (e *env) backup(opts Options) (*Result, *repo.Repo) {
 	e.t.Helper()

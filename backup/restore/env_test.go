@@ -30,14 +30,7 @@ func newEnvPacks(t *testing.T, packSize int) *env {
 	return e
 }
 
-func (e *env) open() *repo.Repo {
-	e.t.Helper()
-	r, err := repo.Open(context.Background(), e.store, e.opts)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return r
-}
+func (e *env) open() *repo.Repo { return repotest.Open(e.t, e.store, e.opts) }
 
 // backup makes a snapshot of paths; a zero at means now.
 func (e *env) backup(at time.Time, paths ...string) digest.ID {

@@ -38,14 +38,7 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-func (e *env) open() *repo.Repo {
-	e.t.Helper()
-	r, err := repo.Open(context.Background(), e.store, e.opts)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return r
-}
+func (e *env) open() *repo.Repo { return repotest.Open(e.t, e.store, e.opts) }
 
 // write adds files of random content under the source tree.
 func (e *env) write(files map[string]int) {

@@ -9,6 +9,7 @@ import (
 	"github.com/cairn-backup/cairn/internal/crypto"
 	"github.com/cairn-backup/cairn/internal/pack"
 	"github.com/cairn-backup/cairn/internal/repo"
+	"github.com/cairn-backup/cairn/remote"
 	"github.com/cairn-backup/cairn/remote/remotetest"
 )
 
@@ -33,4 +34,14 @@ func Init(t testing.TB, opts repo.Options) *remotetest.Faulty {
 		t.Fatal(err)
 	}
 	return store
+}
+
+// Open opens the repository in store as a new client session would.
+func Open(t testing.TB, store remote.Storage, opts repo.Options) *repo.Repo {
+	t.Helper()
+	r, err := repo.Open(context.Background(), store, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
