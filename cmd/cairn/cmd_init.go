@@ -9,7 +9,7 @@ import (
 )
 
 func newInitCmd(g *globals) *cobra.Command {
-	var packMiB int
+	var packMiB, version int
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Create a new repository",
@@ -25,6 +25,7 @@ func newInitCmd(g *globals) *cobra.Command {
 				return err
 			}
 			opts.PackSize = packMiB << 20
+			opts.Format = version
 			st, err := g.store(ctx, true)
 			if err != nil {
 				return err
@@ -42,6 +43,8 @@ func newInitCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().IntVar(&packMiB, "pack-size", 16, "target pack size in MiB (1-128)")
+	cmd.Flags().IntVar(&version, "repository-version", repo.FormatVersion,
+		"repository format: 2 (XAES-256-GCM), or 1 (XChaCha20-Poly1305) for older cairn releases")
 	return cmd
 }
 

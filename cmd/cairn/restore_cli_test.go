@@ -294,3 +294,23 @@ func TestRestoreAsUser(t *testing.T) {
 		t.Errorf("d/g has %d bytes", len(b))
 	}
 }
+
+// TestFormat1Repository: a repository in the previous format (XChaCha20-Poly1305),
+// which earlier cairn releases wrote, still backs up, verifies and restores exactly.
+func TestFormat1Repository(t *testing.T) {
+	c := newCLI(t)
+	if r := c.run("init", "--repository-version", "3"); r.code != exitFatal || !strings.Contains(r.stderr, "format version 3") {
+		t.Fatalf("init --repository-version 3: exit %d, %s", r.code, r.stderr)
+	}
+	c.ok("init", "--repository-version", "1")
+	src := filepath.Join(t.TempDir(), "src")
+	writeFiles(t, src, map[string]string{"a": strings.Repeat("alpha", 1e5), "d/b": "beta"})
+	c.ok("backup", src)
+	c.ok("verify", "--read-data")
+	if cfg, err := os.ReadFile(filepath.Join(c.repo, "config")); err != nil || len(cfg) < 9 || cfg[8] != 1 {
+		t.Fatalf("config is not format 1: %v", err)
+	}
+	target := filepath.Join(t.TempDir(), "t")
+	c.ok("restore", "latest:"+src, "--target", target)
+	sameState(t, treeState(t, src), treeState(t, target))
+}

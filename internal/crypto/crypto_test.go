@@ -12,17 +12,27 @@ import (
 // testKDF keeps tests fast; production strength is checked in TestDefaultKDFStrength.
 func testKDF() KDF { return KDF{Algorithm: "argon2id", Time: 1, MemoryKiB: minMemoryKiB, Threads: 1} }
 
-func mustKey(t *testing.T) *Key {
+func mustKey(t *testing.T) *Key { return mustKeyFor(t, XAES256GCM) }
+
+func mustKeyFor(t *testing.T, c Cipher) *Key {
 	t.Helper()
-	k, err := NewRandomKey()
+	k, err := NewRandomKey(c)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return k
 }
 
+var ciphers = map[string]Cipher{"xchacha20poly1305": XChaCha20Poly1305, "xaes256gcm": XAES256GCM}
+
 func TestSealOpenBindsAD(t *testing.T) {
-	k := mustKey(t)
+	for name, c := range ciphers {
+		t.Run(name, func(t *testing.T) { testSealOpenBindsAD(t, c) })
+	}
+}
+
+func testSealOpenBindsAD(t *testing.T, c Cipher) {
+	k := mustKeyFor(t, c)
 	repo := digest.Of([]byte("repo"))
 	id := digest.Of([]byte("obj"))
 	ad := AD(repo, "snapshot", id[:])
@@ -46,8 +56,18 @@ func TestSealOpenBindsAD(t *testing.T) {
 			t.Errorf("%s: err = %v, want ErrAuth", name, err)
 		}
 	}
-	if _, err := mustKey(t).Open(nil, sealed, ad); !errors.Is(err, ErrAuth) {
+	if _, err := mustKeyFor(t, c).Open(nil, sealed, ad); !errors.Is(err, ErrAuth) {
 		t.Errorf("other key: err = %v, want ErrAuth", err)
+	}
+	if _, err := mustKeyFor(t, 3-c).Open(nil, sealed, ad); !errors.Is(err, ErrAuth) {
+		t.Errorf("other cipher, other key: err = %v, want ErrAuth", err)
+	}
+	rebound, err := k.WithCipher(3 - c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rebound.Open(nil, sealed, ad); !errors.Is(err, ErrAuth) {
+		t.Errorf("same key, other cipher: err = %v, want ErrAuth", err)
 	}
 	for i := range sealed {
 		flipped := bytes.Clone(sealed)
@@ -64,11 +84,35 @@ func TestSealOpenBindsAD(t *testing.T) {
 }
 
 func TestNoncesDiffer(t *testing.T) {
-	k := mustKey(t)
-	a := k.Seal(nil, []byte("same"), nil)
-	b := k.Seal(nil, []byte("same"), nil)
-	if bytes.Equal(a[:NonceSize], b[:NonceSize]) || bytes.Equal(a, b) {
-		t.Fatal("two seals of the same plaintext share a nonce")
+	for name, c := range ciphers {
+		k := mustKeyFor(t, c)
+		a := k.Seal(nil, []byte("same"), nil)
+		b := k.Seal(nil, []byte("same"), nil)
+		if bytes.Equal(a[:NonceSize], b[:NonceSize]) || bytes.Equal(a, b) {
+			t.Fatalf("%s: two seals of the same plaintext share a nonce", name)
+		}
+	}
+}
+
+// TestOpenInPlace checks the exact overlap pack.OpenBlobInPlace relies on.
+func TestOpenInPlace(t *testing.T) {
+	for name, c := range ciphers {
+		k := mustKeyFor(t, c)
+		plain := bytes.Repeat([]byte("cairn "), 1000)
+		sealed := k.Seal(nil, plain, nil)
+		got, err := k.Open(sealed[NonceSize:NonceSize], sealed, nil)
+		if err != nil || !bytes.Equal(got, plain) {
+			t.Fatalf("%s: in-place open = %v", name, err)
+		}
+	}
+}
+
+func TestUnknownCipher(t *testing.T) {
+	if _, err := NewRandomKey(0); err == nil {
+		t.Fatal("cipher 0 accepted")
+	}
+	if _, err := mustKey(t).WithCipher(9); err == nil {
+		t.Fatal("cipher 9 accepted")
 	}
 }
 
@@ -94,14 +138,18 @@ func TestKeyFileRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := back.Unwrap([]byte("secret"))
+	got, err := back.Unwrap([]byte("secret"), XAES256GCM)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.Fingerprint() != master.Fingerprint() {
 		t.Fatal("unwrapped key differs from the master key")
 	}
-	if _, err := back.Unwrap([]byte("Secret")); !errors.Is(err, ErrWrongPassword) {
+	sealed := master.Seal(nil, []byte("x"), nil)
+	if _, err := got.Open(nil, sealed, nil); err != nil {
+		t.Fatalf("the unwrapped key does not open what the master sealed: %v", err)
+	}
+	if _, err := back.Unwrap([]byte("Secret"), XAES256GCM); !errors.Is(err, ErrWrongPassword) {
 		t.Fatalf("wrong password: err = %v", err)
 	}
 }
@@ -114,12 +162,12 @@ func TestKeyFileBindsRepoAndParams(t *testing.T) {
 	}
 	moved := *kf
 	moved.Repo = digest.Of([]byte("elsewhere"))
-	if _, err := moved.Unwrap([]byte("pw")); !errors.Is(err, ErrWrongPassword) {
+	if _, err := moved.Unwrap([]byte("pw"), XAES256GCM); !errors.Is(err, ErrWrongPassword) {
 		t.Errorf("key file claiming another repository opened: %v", err)
 	}
 	weakened := *kf
 	weakened.KDF.Time = 2
-	if _, err := weakened.Unwrap([]byte("pw")); !errors.Is(err, ErrWrongPassword) {
+	if _, err := weakened.Unwrap([]byte("pw"), XAES256GCM); !errors.Is(err, ErrWrongPassword) {
 		t.Errorf("key file with altered parameters opened: %v", err)
 	}
 }

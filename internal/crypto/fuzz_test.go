@@ -8,7 +8,7 @@ import (
 )
 
 func FuzzDecodeKeyFile(f *testing.F) {
-	k, _ := NewRandomKey()
+	k, _ := NewRandomKey(XAES256GCM)
 	kf, _ := WrapKey(k, []byte("pw"), digest.ID{}, testKDF(), time.Unix(0, 0), "h", "u")
 	good, _ := kf.Encode()
 	f.Add(good)
@@ -20,7 +20,7 @@ func FuzzDecodeKeyFile(f *testing.F) {
 		}
 		// Whatever decodes is within bounds, so unwrapping it is safe to attempt.
 		if kf.KDF.MemoryKiB <= 64<<10 && kf.KDF.Time <= 2 {
-			_, _ = kf.Unwrap([]byte("pw"))
+			_, _ = kf.Unwrap([]byte("pw"), XAES256GCM)
 		}
 	})
 }

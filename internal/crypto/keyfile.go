@@ -96,7 +96,7 @@ func WrapKey(master *Key, password []byte, repo digest.ID, kdf KDF, created time
 	if err := kdf.validate(); err != nil {
 		return nil, err
 	}
-	kek, err := keyFrom(kdf.derive(password))
+	kek, err := keyFrom(kdf.derive(password), XChaCha20Poly1305)
 	if err != nil {
 		return nil, err
 	}
@@ -112,12 +112,13 @@ func (kf *KeyFile) ad() []byte {
 	return AD(kf.Repo, "key", p)
 }
 
-// Unwrap derives the key-encryption key from password and opens the master key.
-func (kf *KeyFile) Unwrap(password []byte) (*Key, error) {
+// Unwrap derives the key-encryption key from password and opens the master key, bound
+// to cipher c (the one the repository's format names).
+func (kf *KeyFile) Unwrap(password []byte, c Cipher) (*Key, error) {
 	if err := kf.KDF.validate(); err != nil {
 		return nil, err
 	}
-	kek, err := keyFrom(kf.KDF.derive(password))
+	kek, err := keyFrom(kf.KDF.derive(password), XChaCha20Poly1305)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +126,7 @@ func (kf *KeyFile) Unwrap(password []byte) (*Key, error) {
 	if err != nil {
 		return nil, ErrWrongPassword
 	}
-	return keyFrom(raw)
+	return keyFrom(raw, c)
 }
 
 // Encode returns the key file's bytes; its object name is their SHA-256.

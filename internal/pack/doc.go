@@ -5,8 +5,9 @@
 //
 // All integers are little-endian; uvarint is encoding/binary's unsigned varint in its
 // shortest form (readers reject longer forms, so every header has one encoding).
-// Seal is XChaCha20-Poly1305 as in package crypto: a 24-byte random nonce, the
-// ciphertext, a 16-byte tag (crypto.Overhead = 40 bytes added); AD is crypto.AD.
+// Seal is the repository's AEAD as in package crypto (XAES-256-GCM in format 2,
+// XChaCha20-Poly1305 in format 1): a 24-byte random nonce, the ciphertext, a 16-byte
+// tag (crypto.Overhead = 40 bytes added); AD is crypto.AD.
 //
 //	pack          = blob_0 ‖ blob_1 ‖ … ‖ blob_{n-1} ‖ sealed_header ‖ header_len
 //	header_len    = uint32, the length of sealed_header

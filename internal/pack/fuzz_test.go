@@ -14,7 +14,7 @@ import (
 // fuzzKey is fixed for the process, so seeds sealed under it stay meaningful while the
 // fuzzer mutates them.
 var fuzzKey = sync.OnceValue(func() *crypto.Key {
-	k, err := crypto.NewRandomKey()
+	k, err := crypto.NewRandomKey(crypto.XAES256GCM)
 	if err != nil {
 		panic(err)
 	}

@@ -17,7 +17,7 @@ var testRepo = digest.Of([]byte("test repository"))
 
 func mustKey(t testing.TB) *crypto.Key {
 	t.Helper()
-	k, err := crypto.NewRandomKey()
+	k, err := crypto.NewRandomKey(crypto.XAES256GCM)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,8 +14,23 @@ import (
 	"github.com/restic/chunker"
 )
 
-// FormatVersion is the repository format this build reads and writes.
-const FormatVersion = 1
+// FormatVersion is the repository format init writes; this build reads formats
+// MinFormatVersion to FormatVersion. They differ only in the cipher (cipherFor).
+const (
+	FormatVersion    = 2
+	MinFormatVersion = 1
+)
+
+// cipherFor names the cipher that seals every object of a repository of format version.
+func cipherFor(version int) (crypto.Cipher, error) {
+	switch version {
+	case 1:
+		return crypto.XChaCha20Poly1305, nil
+	case 2:
+		return crypto.XAES256GCM, nil
+	}
+	return 0, fmt.Errorf("%w: format version %d (this cairn reads %d to %d)", ErrVersion, version, MinFormatVersion, FormatVersion)
+}
 
 // configMagic starts the config object; the repository id follows in clear text so a
 // reader knows which associated data to open the sealed part with.
@@ -51,7 +66,7 @@ func (c Config) Pol() (chunker.Pol, error) {
 	return pol, nil
 }
 
-func newConfig(now time.Time, packSize int) (*Config, error) {
+func newConfig(now time.Time, packSize, version int) (*Config, error) {
 	var id digest.ID
 	if _, err := rand.Read(id[:]); err != nil {
 		return nil, err
@@ -61,7 +76,7 @@ func newConfig(now time.Time, packSize int) (*Config, error) {
 		return nil, err
 	}
 	return &Config{
-		Version: FormatVersion, ID: id, Created: now.UTC(),
+		Version: cmp.Or(version, FormatVersion), ID: id, Created: now.UTC(),
 		Polynomial: fmt.Sprintf("%x", uint64(pol)),
 		MinChunk:   DefaultMinChunk, AvgBits: DefaultAvgBits, MaxChunk: DefaultMaxChunk,
 		PackSize: cmp.Or(packSize, DefaultPackSize),
@@ -77,9 +92,10 @@ const (
 )
 
 func (c *Config) validate() error {
+	if _, err := cipherFor(c.Version); err != nil {
+		return err
+	}
 	switch {
-	case c.Version != FormatVersion:
-		return fmt.Errorf("%w: format version %d (this cairn reads %d)", ErrVersion, c.Version, FormatVersion)
 	case c.MinChunk < 1<<10 || c.MaxChunk > 8<<20 || c.MinChunk >= c.MaxChunk:
 		return fmt.Errorf("%w: chunk bounds %d..%d", ErrCorrupt, c.MinChunk, c.MaxChunk)
 	case c.AvgBits < 10 || c.AvgBits > 23:
@@ -106,37 +122,50 @@ func encodeConfig(c *Config, key *crypto.Key) ([]byte, error) {
 	return key.Seal(out, plain, configAD(c.ID)), nil
 }
 
-// configID reads the clear-text header of a config object.
-func configID(data []byte) (digest.ID, error) {
-	var id digest.ID
-	if len(data) > maxConfigSize {
-		return id, fmt.Errorf("%w: config has %d bytes", ErrCorrupt, len(data))
-	}
-	if len(data) < configHeaderSize+crypto.Overhead || !bytes.Equal(data[:8], configMagic) {
-		return id, fmt.Errorf("%w: config is not a cairn config", ErrCorrupt)
-	}
-	if data[8] != FormatVersion {
-		return id, fmt.Errorf("%w: format version %d (this cairn reads %d)", ErrVersion, data[8], FormatVersion)
-	}
-	copy(id[:], data[9:configHeaderSize])
-	return id, nil
+// configHeader is the clear-text start of a config object: what a reader needs before
+// it can open the rest (the cipher comes from the version).
+type configHeader struct {
+	ID      digest.ID
+	Version int
+	Cipher  crypto.Cipher
 }
 
-// decodeConfig opens and validates a config object with key.
+// readConfigHeader checks and reads the clear-text header of a config object.
+func readConfigHeader(data []byte) (configHeader, error) {
+	var h configHeader
+	if len(data) > maxConfigSize {
+		return h, fmt.Errorf("%w: config has %d bytes", ErrCorrupt, len(data))
+	}
+	if len(data) < configHeaderSize+crypto.Overhead || !bytes.Equal(data[:8], configMagic) {
+		return h, fmt.Errorf("%w: config is not a cairn config", ErrCorrupt)
+	}
+	h.Version = int(data[8])
+	c, err := cipherFor(h.Version)
+	if err != nil {
+		return h, err
+	}
+	h.Cipher = c
+	copy(h.ID[:], data[9:configHeaderSize])
+	return h, nil
+}
+
+// decodeConfig opens and validates a config object with key, which must be bound to
+// the cipher the header names.
 func decodeConfig(data []byte, key *crypto.Key) (*Config, error) {
-	id, err := configID(data)
+	h, err := readConfigHeader(data)
 	if err != nil {
 		return nil, err
 	}
-	plain, err := key.Open(nil, data[configHeaderSize:], configAD(id))
+	plain, err := key.Open(nil, data[configHeaderSize:], configAD(h.ID))
 	if err != nil {
 		return nil, fmt.Errorf("open config: %w", err)
 	}
-	return parseConfig(plain, id)
+	return parseConfig(plain, h)
 }
 
-// parseConfig decodes the opened JSON and checks it against the clear-text id.
-func parseConfig(plain []byte, id digest.ID) (*Config, error) {
+// parseConfig decodes the opened JSON and checks it against the clear-text header.
+func parseConfig(plain []byte, h configHeader) (*Config, error) {
+	id := h.ID
 	dec := json.NewDecoder(bytes.NewReader(plain))
 	dec.DisallowUnknownFields()
 	var c Config
@@ -145,6 +174,9 @@ func parseConfig(plain []byte, id digest.ID) (*Config, error) {
 	}
 	if c.ID != id {
 		return nil, fmt.Errorf("%w: config names repository %s inside, %s outside", ErrCorrupt, c.ID.Short(), id.Short())
+	}
+	if c.Version != h.Version {
+		return nil, fmt.Errorf("%w: config says format %d inside, %d outside", ErrCorrupt, c.Version, h.Version)
 	}
 	if err := c.validate(); err != nil {
 		return nil, err

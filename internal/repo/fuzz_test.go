@@ -9,8 +9,8 @@ import (
 )
 
 func FuzzDecodeConfig(f *testing.F) {
-	key, _ := crypto.NewRandomKey()
-	cfg, _ := newConfig(time.Unix(0, 0), 0)
+	key, _ := crypto.NewRandomKey(crypto.XAES256GCM)
+	cfg, _ := newConfig(time.Unix(0, 0), 0, 0)
 	good, _ := encodeConfig(cfg, key)
 	f.Add(good)
 	f.Add(good[:configHeaderSize])
@@ -24,12 +24,12 @@ func FuzzDecodeConfig(f *testing.F) {
 
 // FuzzParseConfig reaches the JSON decoder behind the seal.
 func FuzzParseConfig(f *testing.F) {
-	cfg, _ := newConfig(time.Unix(0, 0), 0)
+	cfg, _ := newConfig(time.Unix(0, 0), 0, 0)
 	plain, _ := json.Marshal(cfg)
 	f.Add(plain)
 	f.Add([]byte(`{"version":1}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := parseConfig(data, cfg.ID)
+		c, err := parseConfig(data, configHeader{ID: cfg.ID, Version: cfg.Version})
 		if err != nil {
 			return
 		}

@@ -30,6 +30,7 @@ type Options struct {
 	KDF         *crypto.KDF // nil means crypto.DefaultKDF()
 	TempDir     string      // for packs being filled; "" is the system's
 	PackSize    int         // target pack size for Init; 0 means DefaultPackSize
+	Format      int         // format version for Init; 0 means FormatVersion
 }
 
 func (o *Options) now() time.Time {
@@ -70,14 +71,15 @@ func Init(ctx context.Context, store remote.Storage, opts Options) (*Repo, error
 	} else if !errors.Is(err, remote.ErrNotFound) {
 		return nil, fmt.Errorf("init %s: %w", store.Location(), err)
 	}
-	cfg, err := newConfig(opts.now(), opts.PackSize)
+	cfg, err := newConfig(opts.now(), opts.PackSize, opts.Format)
 	if err != nil {
 		return nil, err
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	key, err := crypto.NewRandomKey()
+	c, _ := cipherFor(cfg.Version) // validate checked it
+	key, err := crypto.NewRandomKey(c)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +110,7 @@ func Open(ctx context.Context, store remote.Storage, opts Options) (*Repo, error
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	id, err := configID(data)
+	h, err := readConfigHeader(data)
 	if err != nil {
 		return nil, err
 	}
@@ -117,15 +119,15 @@ func Open(ctx context.Context, store remote.Storage, opts Options) (*Repo, error
 	if err != nil {
 		return nil, err
 	}
-	if pn != nil && pn.ID != id {
-		return nil, pn.check(id, digest.ID{}, FormatVersion)
+	if pn != nil && pn.ID != h.ID {
+		return nil, pn.check(h.ID, digest.ID{}, h.Version)
 	}
 	r := &Repo{store: store, opts: opts}
 	hint := ""
 	if pn != nil {
 		hint = pn.KeyName
 	}
-	if err := r.unlock(ctx, data, id, hint); err != nil {
+	if err := r.unlock(ctx, data, h, hint); err != nil {
 		return nil, err
 	}
 	if err := r.finishOpen(ctx, pn); err != nil {
@@ -136,7 +138,8 @@ func Open(ctx context.Context, store remote.Storage, opts Options) (*Repo, error
 
 // unlock tries each key file (the pinned one first) until the password opens one whose
 // master key also opens the config.
-func (r *Repo) unlock(ctx context.Context, config []byte, id digest.ID, hint string) error {
+func (r *Repo) unlock(ctx context.Context, config []byte, h configHeader, hint string) error {
+	id := h.ID
 	names, err := r.keyNames(ctx)
 	if err != nil {
 		return err
@@ -154,7 +157,7 @@ func (r *Repo) unlock(ctx context.Context, config []byte, id digest.ID, hint str
 			foreign++ // a key file of another repository
 			continue
 		}
-		key, err := kf.Unwrap(r.opts.Password)
+		key, err := kf.Unwrap(r.opts.Password, h.Cipher)
 		if err != nil {
 			continue
 		}
