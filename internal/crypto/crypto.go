@@ -76,12 +76,6 @@ func keyFrom(raw []byte, c Cipher) (*Key, error) {
 	return k, nil
 }
 
-// WithCipher returns the same key bound to cipher c. A repository uses its master key
-// with the one cipher its format names.
-func (k *Key) WithCipher(c Cipher) (*Key, error) {
-	return keyFrom(k.raw[:], c)
-}
-
 // Fingerprint identifies the key without revealing it; clients pin it per repository.
 func (k *Key) Fingerprint() digest.ID {
 	return sha256.Sum256(append([]byte("cairn key fingerprint v1\x00"), k.raw[:]...))

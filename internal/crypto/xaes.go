@@ -59,7 +59,7 @@ func (x *xaes) aead(nonce []byte) cipher.AEAD {
 	return g
 }
 
-// Seal and Open make xaes a cipher.AEAD with a 24-byte nonce.
+// NonceSize, Overhead, Seal and Open make xaes a cipher.AEAD with a 24-byte nonce.
 func (x *xaes) NonceSize() int { return 24 }
 func (x *xaes) Overhead() int  { return 16 }
 
