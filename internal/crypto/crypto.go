@@ -1,8 +1,8 @@
 // Package crypto seals repository objects with XAES-256-GCM (format 2) or
 // XChaCha20-Poly1305 (format 1) and wraps master keys under passwords with argon2id.
-// Nonces are 192-bit random values: random nonces this long stay collision-free far
-// beyond 2^32 messages, so no counter state is needed across processes or hosts (see
-// docs/format.md).
+// Nonces are 192 bits drawn at random (format 2 keeps a writer's first 96 for up to
+// 2^12 messages): they stay collision-free far beyond 2^32 messages, so no counter
+// state is needed across processes or hosts (see docs/format.md).
 package crypto
 
 import (
@@ -93,11 +93,11 @@ func (k *Key) Open(dst, sealed, ad []byte) ([]byte, error) {
 }
 
 func seal(aead cipher.AEAD, dst, plaintext, ad []byte) []byte {
-	var nonce [NonceSize]byte
-	if _, err := rand.Read(nonce[:]); err != nil {
-		// crypto/rand.Read never fails on supported platforms (Go 1.24+ panics itself).
-		panic(fmt.Sprintf("crypto/rand: %v", err))
+	if x, ok := aead.(*xaes); ok {
+		return x.sealFresh(dst, plaintext, ad)
 	}
+	var nonce [NonceSize]byte
+	randomBytes(nonce[:])
 	dst = append(dst, nonce[:]...)
 	return aead.Seal(dst, nonce[:], plaintext, ad)
 }
