@@ -64,6 +64,7 @@ type Bar struct {
 	bar    *progressbar.ProgressBar
 	ticker *Ticker
 	sample func() Sample
+	max    int64 // the bar's length; -1 while the total is unknown (a spinner)
 }
 
 // Start begins drawing when enabled; a disabled Bar does nothing.
@@ -71,27 +72,35 @@ func Start(w io.Writer, enabled bool, desc string, sample func() Sample) *Bar {
 	if !enabled {
 		return &Bar{}
 	}
-	s := sample()
-	bar := progressbar.NewOptions64(max(s.Total, -1),
+	b := &Bar{sample: sample, max: -1}
+	if s := sample(); s.Total > 0 {
+		b.max = s.Total
+	}
+	// The bar must start as a spinner (-1), not at 0, when the total is unknown: a bar
+	// of length 0 counts as finished at once and, cleared on finish, never draws.
+	b.bar = progressbar.NewOptions64(b.max,
 		progressbar.OptionSetWriter(w),
 		progressbar.OptionSetDescription(desc),
 		progressbar.OptionShowBytes(true),
 		progressbar.OptionUseIECUnits(true),
-		progressbar.OptionSetPredictTime(s.Total > 0),
+		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionShowElapsedTimeOnFinish(),
 		progressbar.OptionThrottle(200*time.Millisecond),
 		progressbar.OptionFullWidth(),
 		progressbar.OptionClearOnFinish(),
+		// Our ticker redraws the spinner; the library's own spinner goroutine reads
+		// the bar's state without its lock (a data race under -race).
+		progressbar.OptionSetSpinnerChangeInterval(0),
 	)
-	b := &Bar{bar: bar, sample: sample}
 	b.ticker = Tick(250*time.Millisecond, func() { b.draw(desc) })
 	return b
 }
 
 func (b *Bar) draw(desc string) {
 	s := b.sample()
-	if s.Total > 0 && s.Done > s.Total {
-		b.bar.ChangeMax64(s.Done)
+	if s.Total > 0 && (b.max < 0 || s.Done > b.max || s.Total > b.max) {
+		b.max = max(s.Total, s.Done)
+		b.bar.ChangeMax64(b.max)
 	}
 	b.bar.Describe(desc + " " + s.Detail)
 	_ = b.bar.Set64(s.Done)
