@@ -205,3 +205,49 @@ func TestInterruptedRunLeavesNoTemporaryFiles(t *testing.T) {
 		t.Fatalf("temporary files left: %s", names)
 	}
 }
+
+// A damaged byte in one directory's node costs that directory and nothing else, even
+// without a cache: the other nodes of its pack still load, and every other file is
+// restored.
+func TestDamagedTreeNodeCostsOnlyItsDirectory(t *testing.T) {
+	e, src, id, _ := damageFixture(t)
+	r := e.open()
+	must(t, r.LoadIndex(context.Background()))
+	s := e.snapshot(r, id)
+	var dir string
+	var node digest.ID
+	must(t, manifest.Walk(context.Background(), r, s.Tree, s.Root, func(p string, en *manifest.Entry) error {
+		if en.Type == manifest.Dir && en.Name == "db" {
+			dir, node = "/"+p, en.Subtree
+		}
+		return nil
+	}))
+	loc, ok := r.Index().Lookup(index.Tree, node)
+	if node.IsZero() || !ok {
+		t.Fatalf("no node for directory db (%s)", dir)
+	}
+	h := remote.Handle{Type: remote.Data, Name: loc.Pack.String()}
+	rd, err := e.store.Get(context.Background(), h, 0, 0)
+	must(t, err)
+	data, err := io.ReadAll(rd)
+	rd.Close()
+	must(t, err)
+	data[loc.Offset+loc.Length/2] ^= 0x01
+	must(t, e.store.Put(context.Background(), h, remote.Bytes(data)))
+
+	target := t.TempDir()
+	res, err := e.restore(id, Options{Target: target})
+	if !errors.Is(err, ErrPartial) {
+		t.Fatalf("restore with a damaged directory node: %v", err)
+	}
+	if got := problemPaths(res, true); len(got) != 1 || got[0] != dir {
+		t.Fatalf("damage reported at %v, want only %s (problems %v)", got, dir, res.Problems)
+	}
+	var lost []string
+	entries, err := os.ReadDir(filepath.Join(src, "db"))
+	must(t, err)
+	for _, en := range entries {
+		lost = append(lost, filepath.Join(dir, en.Name()))
+	}
+	checkOthersRestored(t, src, target, lost)
+}

@@ -55,6 +55,7 @@ type Repo struct {
 	keyName string
 	opts    Options
 	cache   *objectCache
+	damaged damagedPacks
 
 	indexOnce sync.Once
 	indexErr  error

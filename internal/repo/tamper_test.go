@@ -215,3 +215,46 @@ func TestPinRefusesSwappedRepository(t *testing.T) {
 		t.Fatalf("after forget-pin: %v", err)
 	}
 }
+
+// One damaged byte in a pack of manifest nodes costs only the node it is in: the other
+// nodes of the pack still load, with no cache to fall back on, and the damaged one is
+// reported as damage naming the pack.
+func TestDamagedTreePackLosesOneNode(t *testing.T) {
+	ctx := context.Background()
+	st := remotetest.NewMem()
+	opts := testOptions(t, "pw")
+	w := initRepo(t, st, opts)
+	var ids []digest.ID
+	for i := range 5 {
+		id, _, err := w.SaveBlob(ctx, pack.Tree, bytes.Repeat([]byte{byte('a' + i)}, 3000))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if err := w.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	opts.CacheDir = ""
+	r, err := Open(ctx, st, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.LoadIndex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	bad, _ := r.Index().Lookup(1, ids[2])
+	h := remote.Handle{Type: remote.Data, Name: bad.Pack.String()}
+	data, _ := remote.ReadAll(ctx, st, h, 0, 0, 1<<30)
+	data[bad.Offset+bad.Length/2] ^= 1
+	put(t, st, h, data)
+	for i, id := range ids {
+		plain, err := r.LoadBlob(ctx, pack.Tree, id)
+		switch {
+		case i == 2 && (!IsDamage(err) || !bytes.Contains([]byte(err.Error()), []byte(h.Name[:8]))):
+			t.Errorf("damaged node: err = %v, want damage naming pack %s", err, h.Name[:8])
+		case i != 2 && (err != nil || !bytes.Equal(plain, bytes.Repeat([]byte{byte('a' + i)}, 3000))):
+			t.Errorf("sound node %d of the damaged pack: %v", i, err)
+		}
+	}
+}
