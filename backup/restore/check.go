@@ -68,11 +68,11 @@ func (e *engine) existing(d *dirNode, name, path string, same func(dfd int, st *
 	return same(dfd, &st)
 }
 
-// dirInTheWay handles a directory where the snapshot has something else: Delete
-// removes it, otherwise the entry is not restored.
+// dirInTheWay handles a directory where the snapshot has something else: Delete or
+// Overwrite always removes it, otherwise the entry is not restored.
 func (e *engine) dirInTheWay(dfd int, d *dirNode, name, path string) action {
-	if !e.opts.Delete {
-		e.problem(path, errors.New("a directory is in the way (--delete replaces it)"))
+	if !e.opts.Delete && e.opts.Overwrite != Always {
+		e.problem(path, errors.New("a directory is in the way (--overwrite always or --delete replaces it)"))
 		return actSkip
 	}
 	e.remove(dfd, d, name)
@@ -83,16 +83,15 @@ func (e *engine) checkFile(f *fileNode) action {
 	return e.existing(f.dir, f.name, f.path, func(dfd int, st *unix.Stat_t) action { return e.sameFile(dfd, f, st) })
 }
 
-// sameFile: a regular file of the snapshot's size and mtime (and with Verify, content)
-// is left in place, its mode and owner corrected.
+// sameFile: a regular file of the snapshot's size, mtime and content is left in place,
+// its mode and owner corrected. Size and mtime alone would keep a file whose content
+// was changed behind them; reading it back is cheaper than fetching it again.
 func (e *engine) sameFile(dfd int, f *fileNode, st *unix.Stat_t) action {
 	if !isReg(st) || st.Size != f.size || st.Mtim.Nano() != f.meta.mtime {
 		return actWrite
 	}
-	if e.opts.Verify {
-		if err := verifyAt(dfd, f.name, f.chunks); err != nil {
-			return actWrite
-		}
+	if err := verifyAt(dfd, f.name, f.chunks); err != nil {
+		return actWrite
 	}
 	if err := e.fixMeta(dfd, f, st); err != nil {
 		e.problem(f.path, err)

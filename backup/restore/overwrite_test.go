@@ -1,6 +1,7 @@
 package restore
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,18 +37,17 @@ func TestOverwriteModes(t *testing.T) {
 	e.mustRestore(id, opts)
 	a := filepath.Join(target, "a")
 
-	// Same size and mtime, other content: if-changed trusts them, --verify does not.
+	// if-changed leaves identical files alone, and rewrites a file whose content
+	// changed behind the same size and mtime.
+	if res := e.mustRestore(id, opts); res.Files != 0 || res.Unchanged != 3 {
+		t.Fatalf("if-changed rewrote identical files: %+v", res)
+	}
 	st, _ := os.Lstat(a)
 	must(t, os.WriteFile(a, []byte("ALPHA"), 0o644))
 	must(t, os.Chtimes(a, st.ModTime(), st.ModTime()))
-	if res := e.mustRestore(id, opts); res.Files != 0 || read(t, a) != "ALPHA" {
-		t.Fatalf("if-changed rewrote a file of the same size and mtime: %+v", res)
+	if res := e.mustRestore(id, opts); res.Files != 1 || res.Unchanged != 2 || read(t, a) != "alpha" {
+		t.Fatalf("if-changed kept other content of the same size and mtime: %+v", res)
 	}
-	opts.Verify = true
-	if res := e.mustRestore(id, opts); res.Files != 1 || read(t, a) != "alpha" {
-		t.Fatalf("--verify did not catch other content: %+v", res)
-	}
-	opts.Verify = false
 
 	must(t, os.WriteFile(a, []byte("mine"), 0o600))
 	opts.Overwrite = Never
@@ -57,6 +57,26 @@ func TestOverwriteModes(t *testing.T) {
 	opts.Overwrite = Always
 	if res := e.mustRestore(id, opts); res.Files != 3 || read(t, a) != "alpha" {
 		t.Fatalf("--overwrite always: %+v", res)
+	}
+}
+
+// A directory where the snapshot has a file is reported and kept by default, and
+// replaced with --overwrite always.
+func TestDirectoryInTheWay(t *testing.T) {
+	e := newEnv(t)
+	src := smallTree(t)
+	id := e.backup(time.Time{}, src)
+	target := t.TempDir()
+	writeFile(t, filepath.Join(target, "b", "mine"), []byte("mine"), 0o644)
+	opts := Options{Target: target, Path: src}
+	res, err := e.restore(id, opts)
+	if !errors.Is(err, ErrPartial) || len(res.Problems) != 1 || read(t, filepath.Join(target, "b", "mine")) != "mine" {
+		t.Fatalf("if-changed with a directory in the way: %v, %+v", err, res)
+	}
+	opts.Overwrite = Always
+	e.mustRestore(id, opts)
+	if read(t, filepath.Join(target, "b")) != "bravo" {
+		t.Fatal("--overwrite always did not replace the directory")
 	}
 }
 

@@ -34,7 +34,7 @@ type Overwrite int
 
 // The overwrite modes; IfChanged is the default.
 const (
-	IfChanged Overwrite = iota // replace unless size and mtime (and with Verify, content) match
+	IfChanged Overwrite = iota // replace unless size, mtime and content match
 	Always                     // always replace
 	Never                      // keep whatever exists
 )

@@ -33,7 +33,8 @@ func newRestoreCmd(g *globals) *cobra.Command {
 		Long: `Restore a snapshot into DIR: "latest", a snapshot id or unique prefix, or with
 --at TIME the newest snapshot taken at or before TIME (RFC 3339, or YYYY-MM-DD[ HH:MM]
 in local time). A whole snapshot lands under DIR at its absolute paths (DIR/home/u/…);
-SNAPSHOT:/home/u/docs restores that directory (or file) as DIR/docs.
+SNAPSHOT:/home/u/docs restores that directory's contents into DIR itself (DIR/…),
+and SNAPSHOT:/etc/hosts the file as DIR/hosts.
 
 Exit codes: 0 ok, 3 finished but some entries (each listed) were not restored,
 1 nothing restored (no such snapshot, target unusable, repository error), 130 interrupted.`,
@@ -47,11 +48,11 @@ Exit codes: 0 ok, 3 finished but some entries (each listed) were not restored,
 	fl.StringVar(&f.at, "at", "", "restore the newest snapshot taken at or before TIME")
 	fl.StringArrayVarP(&f.include, "include", "i", nil, "restore only paths matching GLOB, and the directories above them (repeatable)")
 	fl.StringArrayVarP(&f.exclude, "exclude", "e", nil, "leave out paths matching GLOB (repeatable)")
-	fl.StringVar(&f.overwrite, "overwrite", "if-changed", "existing files: if-changed, always or never")
+	fl.StringVar(&f.overwrite, "overwrite", "if-changed", "existing files: if-changed (kept when size, mtime and content match), always or never")
 	fl.StringVar(&f.sparse, "sparse", "auto", "write all-zero chunks as holes: auto (files that had holes), always or never")
 	fl.BoolVar(&f.del, "delete", false, "remove what the snapshot does not have, under what is restored")
 	fl.BoolVarP(&f.dryRun, "dry-run", "n", false, "show what would be done, change nothing")
-	fl.BoolVar(&f.verify, "verify", false, "read every written file back and check it; compare unchanged files by content")
+	fl.BoolVar(&f.verify, "verify", false, "read every written file back and check it")
 	fl.BoolVar(&f.fsync, "fsync", false, "flush every file to disk before it is renamed into place")
 	fl.BoolVarP(&f.verb, "verbose", "v", false, "list every change")
 	fl.BoolVar(&f.owner, "owner", root, "restore owners and groups (the default for root)")
