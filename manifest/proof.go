@@ -35,14 +35,15 @@ var ErrProof = errors.New("proof does not verify")
 
 // Proof is the inclusion proof of one entry in a snapshot.
 type Proof struct {
-	Format   string      `json:"format"`
-	Snapshot digest.ID   `json:"snapshot"` // for the reader; not proven
-	Time     time.Time   `json:"time"`     // for the reader; not proven
-	Host     string      `json:"host"`     // for the reader; not proven
-	Path     string      `json:"path"`     // "/" + the entry names on the way down
-	Root     digest.ID   `json:"root"`     // the snapshot's root the steps lead to
-	File     *ProofFile  `json:"file,omitempty"`
-	Steps    []ProofStep `json:"steps"` // from the entry itself up to the top directory
+	Format    string      `json:"format"`
+	Snapshot  digest.ID   `json:"snapshot"`             // for the reader; not proven
+	Time      time.Time   `json:"time"`                 // for the reader; not proven
+	Host      string      `json:"host"`                 // for the reader; not proven
+	Path      string      `json:"path"`                 // "/" + the entry names on the way down
+	PathBytes []byte      `json:"path_bytes,omitempty"` // Path exactly, when it is not UTF-8 (proofpath.go)
+	Root      digest.ID   `json:"root"`                 // the snapshot's root the steps lead to
+	File      *ProofFile  `json:"file,omitempty"`
+	Steps     []ProofStep `json:"steps"` // from the entry itself up to the top directory
 }
 
 // ProofFile holds what checks a local copy of a proven file: its content root and its
@@ -101,7 +102,8 @@ func BuildProof(ctx context.Context, l BlobLoader, tree, root digest.ID, path st
 	if names[0] == "" {
 		return nil, fmt.Errorf("build proof: the path names the top directory, which has no entry: %w", ErrInvalid)
 	}
-	p := &Proof{Format: ProofFormat, Path: "/" + strings.Join(names, "/"), Root: root}
+	p := &Proof{Format: ProofFormat, Root: root}
+	p.setPath("/" + strings.Join(names, "/"))
 	t, r := tree, root
 	for i, name := range names {
 		at := strings.Join(names[:i+1], "/")
@@ -251,8 +253,9 @@ func (p *Proof) verify(root *digest.ID, file io.Reader) error {
 		return fmt.Errorf("the steps lead to root %s, the proof names %s", top, p.Root)
 	case root != nil && *root != p.Root:
 		return fmt.Errorf("the proof is for root %s, not %s", p.Root, *root)
-	case p.Path != "/"+strings.Join(names, "/"):
-		return fmt.Errorf("the entries spell %q, the proof names %q", "/"+strings.Join(names, "/"), p.Path)
+	}
+	if err := p.checkPath("/" + strings.Join(names, "/")); err != nil {
+		return err
 	}
 	e, err := DecodeHashed(p.Steps[0].Entry)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/cairn-backup/cairn/internal/digest"
 )
@@ -57,6 +58,7 @@ func newProofTree(t testing.TB) *proofTree {
 	}
 	ann := dirEntry(t, p.s, "ann", []Entry{
 		fileEntry("a-first", 10),
+		fileEntry("latin1-\xe9\xff", 4),
 		chunked(t, p.s, "long.bin", p.long, []int{37}),
 		chunked(t, p.s, "notes.txt", p.content, []int{300, 250}),
 		fileEntry("z-last", 3),
@@ -228,6 +230,40 @@ func TestProofFailsForAlteredLocalFile(t *testing.T) {
 	for _, alt := range [][]byte{p.content[:len(p.content)-1], append(bytes.Clone(p.content), 0), nil} {
 		if err := pr.Verify(&p.root, bytes.NewReader(alt)); !errors.Is(err, ErrProof) {
 			t.Fatalf("local file of %d bytes: %v", len(alt), err)
+		}
+	}
+}
+
+// A name that is not UTF-8 cannot be JSON text: the proof names it exactly in
+// path_bytes, verifies after a round trip through JSON, and fails if either form of
+// the path is altered or path_bytes is dropped.
+func TestProofOfNonUTF8Name(t *testing.T) {
+	p := newProofTree(t)
+	const path = "/home/ann/latin1-\xe9\xff"
+	b, err := p.prove(t, path).Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !utf8.Valid(b) {
+		t.Fatal("the proof is not UTF-8 JSON")
+	}
+	good, err := DecodeProof(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := good.Verify(&p.root, nil); err != nil || good.ExactPath() != path {
+		t.Fatalf("proof of %q: %v (names %q)", path, err, good.ExactPath())
+	}
+	for name, mut := range map[string]func(*Proof){
+		"path_bytes": func(p *Proof) { p.PathBytes[len(p.PathBytes)-1] = 0xfe },
+		"path":       func(p *Proof) { p.Path = "/home/ann/latin1-??" },
+		"dropped":    func(p *Proof) { p.PathBytes = nil },
+		"utf-8":      func(p *Proof) { p.PathBytes = []byte(p.Path) },
+	} {
+		c := cloneProof(good)
+		mut(c)
+		if err := c.Verify(&p.root, nil); !errors.Is(err, ErrProof) {
+			t.Errorf("%s altered: %v", name, err)
 		}
 	}
 }

@@ -137,7 +137,7 @@ func checkProof(pr *manifest.Proof, root *digest.ID, file string) error {
 
 func printProofResult(w io.Writer, pr *manifest.Proof, res proofResult, file string) {
 	fmt.Fprintf(w, "proof holds: %s is in snapshot %s (%s, host %s) with root %s\n",
-		quoteName(pr.Path), pr.Snapshot.Short(), pr.Time.Format("2006-01-02 15:04:05 MST"), pr.Host, pr.Root)
+		quoteName(pr.ExactPath()), pr.Snapshot.Short(), pr.Time.Format("2006-01-02 15:04:05 MST"), pr.Host, pr.Root)
 	if file != "" {
 		fmt.Fprintf(w, "the local file %s is the proven file (%d bytes, %d chunks)\n", quoteName(file), pr.File.Size, len(pr.File.Chunks))
 	}
