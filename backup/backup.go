@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/internal/digest"
+	"github.com/cairn-backup/cairn/internal/fsys"
 	"github.com/cairn-backup/cairn/internal/repo"
 	"github.com/cairn-backup/cairn/manifest"
 )
@@ -66,6 +67,9 @@ func Run(ctx context.Context, r *repo.Repo, opts Options) (*Result, error) {
 		return nil, err
 	}
 	opts.Paths = paths
+	if err := somePresent(paths); err != nil {
+		return nil, err
+	}
 	snaps, _, err := r.LoadSnapshots(ctx)
 	if err != nil {
 		return nil, err
@@ -129,6 +133,20 @@ func cleanPaths(in []string) ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// somePresent fails when none of the paths can be looked at: a snapshot of nothing
+// would hide the mistake.
+func somePresent(paths []string) error {
+	var errs []error
+	for _, p := range paths {
+		_, err := fsys.Lstat(p)
+		if err == nil {
+			return nil
+		}
+		errs = append(errs, err)
+	}
+	return fmt.Errorf("%w: %w", ErrNoPaths, errors.Join(errs...))
 }
 
 // finish flushes the data, then writes the snapshot record chained to its predecessor.

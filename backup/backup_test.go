@@ -3,11 +3,14 @@ package backup
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/cairn-backup/cairn/internal/digest"
@@ -289,5 +292,28 @@ func TestSameEntryCoversEveryField(t *testing.T) {
 		if sameEntry(&base, &c) {
 			t.Errorf("entries differing in %s compare equal", v.Type().Field(i).Name)
 		}
+	}
+}
+
+// A path given to back up that does not exist is reported as unreadable and the others
+// are still backed up (a nightly job with one unmounted disk keeps its snapshot); when
+// none exists there is no snapshot.
+func TestMissingPathIsUnreadable(t *testing.T) {
+	e := newEnv(t)
+	src := t.TempDir()
+	writeTree(t, src, 3)
+	missing := filepath.Join(t.TempDir(), "unmounted")
+	res, r := e.backup(Options{Paths: []string{src, missing}})
+	if len(res.Unreadable) != 1 || res.Unreadable[0].Path != missing || !errors.Is(res.Unreadable[0].Err, fs.ErrNotExist) {
+		t.Fatalf("unreadable = %v, want only %s", res.Unreadable, missing)
+	}
+	s := snapshotTree(t, r, res.Snapshot)
+	ids := subtree(t, r, res, s.Tree, src)
+	if _, ok := ids[strings.TrimPrefix(src, "/")+"/sub/deep/c.txt"]; !ok {
+		t.Fatalf("the present path was not backed up: %d entries", len(ids))
+	}
+	_, err := Run(context.Background(), e.open(), Options{Paths: []string{missing}, Host: "test-host"})
+	if !errors.Is(err, ErrNoPaths) || !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("backup of only a missing path: %v, want ErrNoPaths naming it", err)
 	}
 }
