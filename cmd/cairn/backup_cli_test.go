@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"math/rand/v2"
 	"os"
@@ -128,6 +129,8 @@ func TestInterruptMakesNoSnapshot(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "src")
 	bigRandomFiles(t, src, 40, 4<<20, 7)
 	cmd := c.cmd("backup", "--compression", "max", src)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -140,6 +143,9 @@ func TestInterruptMakesNoSnapshot(t *testing.T) {
 	ee, ok := err.(*exec.ExitError)
 	if !ok || ee.ExitCode() != exitInterrupted {
 		t.Fatalf("interrupted backup: %v, want exit %d", err, exitInterrupted)
+	}
+	if !strings.Contains(stderr.String(), "cairn: interrupted") {
+		t.Fatalf("interrupted backup said %q", stderr.String())
 	}
 	if out := c.ok("snapshots"); !strings.Contains(out, "0 snapshots") {
 		t.Fatalf("an interrupted backup left a snapshot:\n%s", out)

@@ -105,6 +105,11 @@ func TestInitKeyListAndExitCodes(t *testing.T) {
 	if r.code != exitWrongPass || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 || !strings.Contains(r.stderr, "wrong password") {
 		t.Fatalf("wrong password: exit %d, stderr %q; want exit %d and one line", r.code, r.stderr, exitWrongPass)
 	}
+	// Set but empty is a mistake in the job's setup, not a wrong password.
+	c.env = append(c.env, "CAIRN_PASSWORD=")
+	if r := c.run("key", "list"); r.code != exitFatal || !strings.Contains(r.stderr, "CAIRN_PASSWORD is set but empty") {
+		t.Fatalf("empty password: exit %d, stderr %q; want exit %d naming CAIRN_PASSWORD", r.code, r.stderr, exitFatal)
+	}
 }
 
 func TestKeyAddPasswdRemove(t *testing.T) {

@@ -139,7 +139,7 @@ func printProofResult(w io.Writer, pr *manifest.Proof, res proofResult, file str
 	fmt.Fprintf(w, "proof holds: %s is in snapshot %s (%s, host %s) with root %s\n",
 		quoteName(pr.ExactPath()), pr.Snapshot.Short(), pr.Time.Format("2006-01-02 15:04:05 MST"), pr.Host, pr.Root)
 	if file != "" {
-		fmt.Fprintf(w, "the local file %s is the proven file (%d bytes, %d chunks)\n", quoteName(file), pr.File.Size, len(pr.File.Chunks))
+		fmt.Fprintf(w, "the local file %s is the proven file (%d bytes, %s)\n", quoteName(file), pr.File.Size, count(len(pr.File.Chunks), "chunk", "chunks"))
 	}
 	if !res.RootChecked {
 		fmt.Fprintf(w, "warning: no --root given: only the proof's own consistency was checked; it proves\n"+

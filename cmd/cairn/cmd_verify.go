@@ -104,10 +104,11 @@ func runVerify(cmd *cobra.Command, g *globals, f *verifyFlags) error {
 }
 
 func printReport(w io.Writer, rep *verify.Report) {
-	fmt.Fprintf(w, "checked %d snapshots in %d histories: %d directories, %d files; %d packs indexed\n",
-		rep.Snapshots, rep.Groups, rep.Trees, rep.Files, rep.Packs)
+	fmt.Fprintf(w, "checked %s in %s: %s, %s; %s indexed\n",
+		count(rep.Snapshots, "snapshot", "snapshots"), count(rep.Groups, "history", "histories"),
+		count(rep.Trees, "directory", "directories"), count(rep.Files, "file", "files"), count(rep.Packs, "pack", "packs"))
 	if rep.Selection != "" {
-		fmt.Fprintf(w, "read %s: %d packs, %s\n", rep.Selection, rep.PacksRead, bytesIEC(uint64(rep.BytesRead)))
+		fmt.Fprintf(w, "read %s: %s, %s\n", rep.Selection, count(rep.PacksRead, "pack", "packs"), bytesIEC(uint64(rep.BytesRead)))
 	}
 	if rep.Retried > 0 {
 		fmt.Fprintf(w, "%d reads failed once and succeeded when repeated (not damage)\n", rep.Retried)
@@ -129,8 +130,8 @@ func printReport(w io.Writer, rep *verify.Report) {
 	printAffected(w, rep.Affected)
 	switch {
 	case rep.Damaged():
-		fmt.Fprintf(w, "\nDAMAGE: %d problems, %d files or directories of %d snapshots affected\n",
-			len(rep.Problems), len(rep.Affected), countSnapshots(rep.Affected))
+		fmt.Fprintf(w, "\nDAMAGE: %s, %s of %s affected\n", count(len(rep.Problems), "problem", "problems"),
+			count(len(rep.Affected), "file or directory", "files or directories"), count(countSnapshots(rep.Affected), "snapshot", "snapshots"))
 	case len(rep.Problems) > 0:
 		fmt.Fprintf(w, "\nno damage found, but %d objects could not be read\n", len(rep.Problems))
 	default:
@@ -163,7 +164,7 @@ func printAffected(w io.Writer, as []verify.Affected) {
 		if a.Type == "dir" {
 			what = "directory: everything under it"
 		}
-		fmt.Fprintf(w, "    %s  (%s, %d bad blobs)\n", quoteName(a.Path), what, len(a.Blobs))
+		fmt.Fprintf(w, "    %s  (%s, %s)\n", quoteName(a.Path), what, count(len(a.Blobs), "bad blob", "bad blobs"))
 	}
 }
 

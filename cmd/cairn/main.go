@@ -40,7 +40,11 @@ func main() {
 	interrupted := ctx.Err() != nil
 	stop()
 	code := exitCode(err, interrupted)
-	if err != nil && code != exitPartial {
+	switch {
+	case code == exitInterrupted:
+		// "context canceled" says nothing to a person who pressed Ctrl-C.
+		fmt.Fprintln(os.Stderr, "cairn: interrupted; run the command again to finish (what was done is kept)")
+	case err != nil && code != exitPartial:
 		fmt.Fprintf(os.Stderr, "cairn: %v\n", err)
 	}
 	os.Exit(code)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"strconv"
 
 	"github.com/spf13/cobra"
 )
@@ -14,4 +15,12 @@ func (g *globals) print(cmd *cobra.Command, v any, text func()) error {
 	}
 	text()
 	return nil
+}
+
+// count writes n and the noun, in the plural unless n is 1: "1 snapshot", "3 packs".
+func count(n int, singular, plural string) string {
+	if n == 1 {
+		return "1 " + singular
+	}
+	return strconv.Itoa(n) + " " + plural
 }

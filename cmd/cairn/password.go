@@ -18,7 +18,7 @@ func (g *globals) password(prompt string) ([]byte, error) {
 		return readPasswordFile(g.passwordFile)
 	}
 	if pw, ok := os.LookupEnv("CAIRN_PASSWORD"); ok {
-		return []byte(pw), nil
+		return envPassword("CAIRN_PASSWORD", pw)
 	}
 	return promptPassword(prompt, false)
 }
@@ -30,9 +30,18 @@ func newPassword(file string) ([]byte, error) {
 		return readPasswordFile(file)
 	}
 	if pw, ok := os.LookupEnv("CAIRN_NEW_PASSWORD"); ok {
-		return []byte(pw), nil
+		return envPassword("CAIRN_NEW_PASSWORD", pw)
 	}
 	return promptPassword("enter new password: ", true)
+}
+
+// envPassword refuses a variable that is set but empty: no key has an empty password,
+// so it would only be reported as a wrong one.
+func envPassword(name, pw string) ([]byte, error) {
+	if pw == "" {
+		return nil, fmt.Errorf("%s is set but empty: an empty password is not allowed", name)
+	}
+	return []byte(pw), nil
 }
 
 func readPasswordFile(path string) ([]byte, error) {

@@ -137,7 +137,7 @@ func readConfigHeader(data []byte) (configHeader, error) {
 		return h, fmt.Errorf("%w: config has %d bytes", ErrCorrupt, len(data))
 	}
 	if len(data) < configHeaderSize+crypto.Overhead || !bytes.Equal(data[:8], configMagic) {
-		return h, fmt.Errorf("%w: config is not a cairn config", ErrCorrupt)
+		return h, fmt.Errorf("%w: the config is not a cairn repository's (another tool's repository, or damaged)", ErrCorrupt)
 	}
 	h.Version = int(data[8])
 	c, err := cipherFor(h.Version)
