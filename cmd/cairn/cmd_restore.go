@@ -86,7 +86,7 @@ func runRestore(cmd *cobra.Command, g *globals, f *restoreFlags, args []string) 
 	if err != nil {
 		return err
 	}
-	if (f.dryRun || f.verb) && !g.json {
+	if f.verb && !g.json {
 		opts.Log = actionLogger(cmd.OutOrStdout(), f.dryRun)
 	}
 	prog := &restore.Progress{}
@@ -136,6 +136,9 @@ func actionLogger(w io.Writer, dry bool) func(action, path string) {
 		prefix = "would "
 	}
 	return func(action, path string) {
+		if dry && action == "unchanged" {
+			action = "skip" // "would skip", not "would unchanged"
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		fmt.Fprintf(w, "%s%-9s %s\n", prefix, action, showName(path))

@@ -95,8 +95,12 @@ func TestRestoreCLI(t *testing.T) {
 
 	dry := filepath.Join(t.TempDir(), "dry")
 	out := c.ok("restore", "latest", "--target", dry, "--dry-run")
+	if strings.Contains(out, "would restore") || !strings.Contains(out, "would be restored (dry run)") {
+		t.Fatalf("dry run output without -v:\n%s", out)
+	}
+	out = c.ok("restore", "latest", "--target", dry, "--dry-run", "-v")
 	if !strings.Contains(out, "would restore") || !strings.Contains(out, src+"/d/e/c") {
-		t.Fatalf("dry run output:\n%s", out)
+		t.Fatalf("dry run output with -v:\n%s", out)
 	}
 	if _, err := os.Lstat(dry); !os.IsNotExist(err) {
 		t.Fatalf("--dry-run created the target: %v", err)
