@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/unix"
@@ -127,12 +128,30 @@ func (e *engine) writable(pfd int, d *dirNode, st *unix.Stat_t) error {
 	if e.opts.DryRun || st.Mode&0o700 == 0o700 {
 		return nil
 	}
+	mode := st.Mode&0o7777 | 0o700
 	fd, err := openDir(pfd, d.name)
+	if errors.Is(err, unix.EACCES) {
+		// Without read permission (a mode 000 directory left by an earlier run) it
+		// cannot be opened to read: chmod it through an O_PATH descriptor, which
+		// names this very directory and never a symlink put in its place.
+		return chmodPath(pfd, d.name, mode)
+	}
 	if err != nil {
 		return err
 	}
 	defer unix.Close(fd)
-	return unix.Fchmod(fd, st.Mode&0o7777|0o700)
+	return unix.Fchmod(fd, mode)
+}
+
+func chmodPath(pfd int, name string, mode uint32) error {
+	fd, err := retry(func() (int, error) {
+		return unix.Openat(pfd, name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	})
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	return unix.Chmod("/proc/self/fd/"+strconv.Itoa(fd), mode)
 }
 
 func (e *engine) logDir(d *dirNode) {

@@ -170,7 +170,7 @@ func reportProblems(w io.Writer, quiet bool, res *restore.Result) {
 		fmt.Fprintf(w, "cairn: %s: %s: %v\n", what, showName(p.Path), p.Err)
 	}
 	if n := len(res.Problems); n > 0 {
-		fmt.Fprintf(w, "cairn: %d entries not restored exactly (%d from damaged or missing repository data); everything else was restored\n", n, res.Damaged())
+		fmt.Fprintf(w, "cairn: %s not restored exactly (%d from damaged or missing repository data); everything else was restored\n", count(n, "entry", "entries"), res.Damaged())
 	}
 }
 
