@@ -138,3 +138,20 @@ func TestKeyAddPasswdRemove(t *testing.T) {
 		t.Fatal("removing the key in use succeeded")
 	}
 }
+
+// init with an empty password leaves nothing behind, and init -q says one line.
+func TestInitEmptyPasswordAndQuiet(t *testing.T) {
+	c := newCLI(t)
+	good := c.env
+	c.env = append(c.env, "CAIRN_PASSWORD=")
+	if r := c.run("init"); r.code != exitFatal || !strings.Contains(r.stderr, "empty") {
+		t.Fatalf("init with an empty password: exit %d, %s", r.code, r.stderr)
+	}
+	if _, err := os.Lstat(c.repo); !os.IsNotExist(err) {
+		t.Fatalf("a refused init left %s behind: %v", c.repo, err)
+	}
+	c.env = good
+	if out := c.ok("init", "-q"); strings.Count(strings.TrimSpace(out), "\n") != 0 {
+		t.Fatalf("init -q printed more than one line:\n%s", out)
+	}
+}

@@ -38,7 +38,9 @@ func newInitCmd(g *globals) *cobra.Command {
 			defer r.Close()
 			return g.print(cmd, map[string]any{"repository": r.ID(), "location": r.Location()}, func() {
 				fmt.Fprintf(cmd.OutOrStdout(), "created cairn repository %s at %s\n", r.ID().Short(), r.Location())
-				fmt.Fprintln(cmd.OutOrStdout(), "Keep the password safe: without it the data cannot be read back.")
+				if !g.quiet {
+					fmt.Fprintln(cmd.OutOrStdout(), "Keep the password safe: without it the data cannot be read back.")
+				}
 			})
 		},
 	}
@@ -54,7 +56,7 @@ func (g *globals) initPassword() ([]byte, error) {
 		return readPasswordFile(g.passwordFile)
 	}
 	if pw, ok := os.LookupEnv("CAIRN_PASSWORD"); ok {
-		return []byte(pw), nil
+		return envPassword("CAIRN_PASSWORD", pw) // before anything is created
 	}
 	return promptPassword("enter password for new repository: ", true)
 }
