@@ -32,11 +32,11 @@ func (b *run) file(ctx context.Context, s *entrySlot, path string, info fsys.Inf
 		s.fill(e)
 		return
 	}
+	counted := &b.stats.NewFiles
 	if prev != nil {
-		b.stats.Changed.Add(1)
-	} else {
-		b.stats.NewFiles.Add(1)
+		counted = &b.stats.Changed
 	}
+	counted.Add(1)
 	slot := s
 	if info.Nlink >= 2 {
 		// The first name's read gets a slot of its own, so that the link table keeps
@@ -50,16 +50,21 @@ func (b *run) file(ctx context.Context, s *entrySlot, path string, info fsys.Inf
 	} else {
 		s.start()
 	}
-	b.read(slot, path, e)
+	b.read(slot, path, e, func() { // an unreadable file is in no count but the errors
+		counted.Add(-1)
+		b.stats.Files.Add(-1)
+		b.stats.Bytes.Add(-info.Size)
+	})
 }
 
 // read fills in slot from a reader. A function of its own, so that the closure's
 // copy of e is allocated only for files that are read, not for every file.
-func (b *run) read(slot *entrySlot, path string, e manifest.Entry) {
+func (b *run) read(slot *entrySlot, path string, e manifest.Entry, uncount func()) {
 	b.files.Go(func() error {
 		ce, err := b.readFile(b.gctx, path, e)
 		if err != nil && !errors.Is(err, errSkipped) && b.gctx.Err() == nil && !isFatal(err) {
 			b.sourceError(path, err)
+			uncount()
 			err = errSkipped
 		}
 		slot.set(ce, err)

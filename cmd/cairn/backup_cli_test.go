@@ -96,6 +96,10 @@ func TestUnreadableFileExit3(t *testing.T) {
 	if !strings.Contains(r.stdout, "snapshot ") {
 		t.Fatalf("no snapshot made:\n%s", r.stdout)
 	}
+	// The unreadable file is not counted as backed up: one file (ok), 8 bytes.
+	if !strings.Contains(r.stdout, "Files:      1 new,") || !strings.Contains(r.stdout, "of 8 B,") {
+		t.Errorf("summary counts the unreadable file:\n%s", r.stdout)
+	}
 }
 
 // asNobody makes cmd run as uid/gid 65534 with everything it needs owned by it.
