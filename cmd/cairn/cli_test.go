@@ -155,3 +155,37 @@ func TestInitEmptyPasswordAndQuiet(t *testing.T) {
 		t.Fatalf("init -q printed more than one line:\n%s", out)
 	}
 }
+
+// --password-command (or CAIRN_PASSWORD_COMMAND) reads the password from a command's
+// output, as restic's does; a failing command or one with no output is an error, and
+// giving both a file and a command is refused.
+func TestPasswordCommand(t *testing.T) {
+	c := newCLI(t)
+	c.ok("init")
+	var env []string
+	for _, kv := range c.env {
+		if !strings.HasPrefix(kv, "CAIRN_PASSWORD=") {
+			env = append(env, kv)
+		}
+	}
+	c.env = env
+	c.ok("snapshots", "--password-command", "printf 'correct horse\\n'")
+	c.env = append(env, "CAIRN_PASSWORD_COMMAND=echo correct horse")
+	c.ok("snapshots")
+	c.env = env
+	if r := c.run("snapshots", "--password-command", "echo wrong"); r.code != exitWrongPass {
+		t.Fatalf("wrong password from a command: exit %d, %s", r.code, r.stderr)
+	}
+	for cmd, want := range map[string]string{"exit 3": "password command failed", "true": "output is empty"} {
+		if r := c.run("snapshots", "--password-command", cmd); r.code != exitFatal || !strings.Contains(r.stderr, want) {
+			t.Errorf("--password-command %q: exit %d, %q; want %q", cmd, r.code, r.stderr, want)
+		}
+	}
+	pwFile := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pwFile, []byte("correct horse\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := c.run("snapshots", "--password-file", pwFile, "--password-command", "true"); r.code != exitFatal || !strings.Contains(r.stderr, "not both") {
+		t.Errorf("file and command: exit %d, %s", r.code, r.stderr)
+	}
+}

@@ -52,8 +52,8 @@ func newInitCmd(g *globals) *cobra.Command {
 
 // initPassword asks twice when it prompts: a typo here would lock the user out.
 func (g *globals) initPassword() ([]byte, error) {
-	if g.passwordFile != "" {
-		return readPasswordFile(g.passwordFile)
+	if pw, ok, err := g.passwordFromSource(); ok || err != nil {
+		return pw, err
 	}
 	if pw, ok := os.LookupEnv("CAIRN_PASSWORD"); ok {
 		return envPassword("CAIRN_PASSWORD", pw) // before anything is created

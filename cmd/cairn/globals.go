@@ -22,6 +22,7 @@ import (
 type globals struct {
 	repo         string
 	passwordFile string
+	passwordCmd  string
 	cacheDir     string
 	noCache      bool
 	json         bool
@@ -40,6 +41,7 @@ func (g *globals) register(root *cobra.Command) {
 	f := root.PersistentFlags()
 	f.StringVarP(&g.repo, "repo", "r", os.Getenv("CAIRN_REPO"), "repository: a directory, or s3:… (env CAIRN_REPO)")
 	f.StringVar(&g.passwordFile, "password-file", os.Getenv("CAIRN_PASSWORD_FILE"), "read the password from this file (env CAIRN_PASSWORD_FILE)")
+	f.StringVar(&g.passwordCmd, "password-command", os.Getenv("CAIRN_PASSWORD_COMMAND"), "run this shell command and read the password from its output (env CAIRN_PASSWORD_COMMAND)")
 	f.StringVar(&g.cacheDir, "cache-dir", "", "cache folder (default: $XDG_CACHE_HOME/cairn)")
 	f.BoolVar(&g.noCache, "no-cache", false, "use no local cache")
 	f.BoolVar(&g.json, "json", false, "print machine-readable JSON")

@@ -5,17 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 
 	"golang.org/x/term"
 )
 
 const maxPasswordFile = 4 << 10
 
-// password returns the repository password: --password-file, CAIRN_PASSWORD_FILE,
-// CAIRN_PASSWORD, then a prompt when stdin is a terminal. It is never echoed or logged.
+// password returns the repository password: --password-file (CAIRN_PASSWORD_FILE),
+// --password-command (CAIRN_PASSWORD_COMMAND), CAIRN_PASSWORD, then a prompt when stdin
+// is a terminal. It is never echoed or logged.
 func (g *globals) password(prompt string) ([]byte, error) {
-	if g.passwordFile != "" {
-		return readPasswordFile(g.passwordFile)
+	if pw, ok, err := g.passwordFromSource(); ok || err != nil {
+		return pw, err
 	}
 	if pw, ok := os.LookupEnv("CAIRN_PASSWORD"); ok {
 		return envPassword("CAIRN_PASSWORD", pw)
@@ -44,18 +46,52 @@ func envPassword(name, pw string) ([]byte, error) {
 	return []byte(pw), nil
 }
 
+// passwordFromSource reads the password from the file or the command given, if any.
+func (g *globals) passwordFromSource() ([]byte, bool, error) {
+	switch {
+	case g.passwordFile != "" && g.passwordCmd != "":
+		return nil, true, errors.New("give --password-file or --password-command, not both")
+	case g.passwordFile != "":
+		pw, err := readPasswordFile(g.passwordFile)
+		return pw, true, err
+	case g.passwordCmd != "":
+		pw, err := runPasswordCommand(g.passwordCmd)
+		return pw, true, err
+	}
+	return nil, false, nil
+}
+
+// runPasswordCommand runs command with sh -c, as a secret manager's CLI is usually
+// given ("pass show backup"), and takes its output, one trailing newline dropped. Its
+// stderr goes to ours, so that it can ask for its own unlock; its output is never shown.
+func runPasswordCommand(command string) ([]byte, error) {
+	cmd := exec.Command("sh", "-c", command)
+	cmd.Stdin, cmd.Stderr = os.Stdin, os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("password command failed: %w", err)
+	}
+	return trimPassword(out, "the password command's output")
+}
+
 func readPasswordFile(path string) ([]byte, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read password file: %w", err)
 	}
+	return trimPassword(data, "password file "+path)
+}
+
+// trimPassword drops one trailing newline (and carriage return) and refuses an empty
+// password; what names the source for the error.
+func trimPassword(data []byte, what string) ([]byte, error) {
 	if len(data) > maxPasswordFile {
-		return nil, fmt.Errorf("password file %s is larger than %d bytes", path, maxPasswordFile)
+		return nil, fmt.Errorf("%s is larger than %d bytes", what, maxPasswordFile)
 	}
 	data = bytes.TrimSuffix(data, []byte("\n"))
 	data = bytes.TrimSuffix(data, []byte("\r"))
 	if len(data) == 0 {
-		return nil, fmt.Errorf("password file %s is empty", path)
+		return nil, fmt.Errorf("%s is empty", what)
 	}
 	return data, nil
 }
