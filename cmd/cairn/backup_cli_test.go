@@ -183,3 +183,30 @@ func bigRandomFiles(t *testing.T, dir string, n, size int, seed uint64) {
 		}
 	}
 }
+
+// --files-from adds the paths a file lists (comments and blank lines skipped) to the
+// arguments, as restic's does; with neither, backup refuses to run.
+func TestBackupFilesFrom(t *testing.T) {
+	c := newCLI(t)
+	c.ok("init")
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"a/x": "x", "b/y": "y", "c/z": "z", " spaced/w": "w"})
+	list := filepath.Join(t.TempDir(), "list")
+	verbatim := filepath.Join(t.TempDir(), "verbatim")
+	if err := os.WriteFile(list, []byte("# what to keep\n"+dir+"/a\n\n  "+dir+"/b  \n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(verbatim, []byte(dir+"/ spaced\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.ok("backup", "--files-from", list, "--files-from-verbatim", verbatim, dir+"/c")
+	out := c.ok("ls", "latest")
+	for _, want := range []string{dir + "/a/x", dir + "/b/y", dir + "/c/z", dir + "/ spaced/w"} {
+		if !strings.Contains(out, want+"\n") {
+			t.Errorf("ls does not show %s:\n%s", want, out)
+		}
+	}
+	if r := c.run("backup"); r.code != exitFatal || !strings.Contains(r.stderr, "nothing to back up") {
+		t.Fatalf("backup without paths: exit %d, %s", r.code, r.stderr)
+	}
+}

@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/cairn-backup/cairn/backup"
@@ -20,6 +22,7 @@ type backupFlags struct {
 	tags                 []string
 	force, dryRun        bool
 	excludes, exclFiles  []string
+	filesFrom, verbatim  []string
 	excludeCaches, oneFS bool
 	uploads              int
 }
@@ -27,14 +30,13 @@ type backupFlags struct {
 func newBackupCmd(g *globals) *cobra.Command {
 	var f backupFlags
 	cmd := &cobra.Command{
-		Use:   "backup PATH...",
+		Use:   "backup [PATH...]",
 		Short: "Back up files and directories into a new snapshot",
 		Long: `Back up the given paths into a new snapshot. Files unchanged since the parent
 snapshot (the latest of the same host and paths) are not read again.
 
 Exit codes: 0 ok, 3 snapshot made but some files were unreadable (each listed),
 1 repository error (no snapshot), 130 interrupted (no snapshot).`,
-		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runBackup(cmd, g, &f, args) },
 	}
 	fl := cmd.Flags()
@@ -46,6 +48,8 @@ Exit codes: 0 ok, 3 snapshot made but some files were unreadable (each listed),
 	fl.BoolVarP(&f.dryRun, "dry-run", "n", false, "show what would be stored, store nothing")
 	fl.StringArrayVarP(&f.excludes, "exclude", "e", nil, "exclude paths matching GLOB (repeatable)")
 	fl.StringArrayVar(&f.exclFiles, "exclude-file", nil, "read exclude patterns from FILE (repeatable)")
+	fl.StringArrayVar(&f.filesFrom, "files-from", nil, "also back up the paths listed in FILE, one a line; blank lines and # comments skipped (repeatable)")
+	fl.StringArrayVar(&f.verbatim, "files-from-verbatim", nil, "like --files-from, every non-empty line taken as it is (repeatable)")
 	fl.BoolVar(&f.excludeCaches, "exclude-caches", false, "skip the contents of directories with a CACHEDIR.TAG")
 	fl.BoolVarP(&f.oneFS, "one-file-system", "x", false, "do not cross file system boundaries")
 	fl.IntVar(&f.uploads, "upload-concurrency", 2, "packs uploaded in parallel")
@@ -109,6 +113,10 @@ func (g *globals) statusLines(w io.Writer, s *backup.Progress) func() {
 func skippedBytes(s *backup.Progress) int64 { return s.Bytes.Load() - s.BytesRead.Load() }
 
 func (f *backupFlags) options(g *globals, paths []string) (backup.Options, error) {
+	paths, err := f.allPaths(paths)
+	if err != nil {
+		return backup.Options{}, err
+	}
 	opts := backup.Options{
 		Paths: paths, Host: f.host, Tags: f.tags, Force: f.force, DryRun: f.dryRun,
 		Excludes: f.excludes, ExcludeCaches: f.excludeCaches, OneFileSystem: f.oneFS,
@@ -208,4 +216,31 @@ func lowerGCWhenReading(ctx context.Context, stats *backup.Progress) {
 			}
 		}
 	}()
+}
+
+// allPaths adds the paths of --files-from and --files-from-verbatim to the arguments.
+func (f *backupFlags) allPaths(args []string) ([]string, error) {
+	paths := append([]string(nil), args...)
+	for _, file := range f.filesFrom {
+		lines, err := backup.ReadExcludeFile(file) // the same rules: trimmed, # comments
+		if err != nil {
+			return nil, fmt.Errorf("--files-from: %w", err)
+		}
+		paths = append(paths, lines...)
+	}
+	for _, file := range f.verbatim {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("--files-from-verbatim: %w", err)
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			if line != "" {
+				paths = append(paths, line)
+			}
+		}
+	}
+	if len(paths) == 0 {
+		return nil, errors.New("nothing to back up: give paths, or --files-from FILE")
+	}
+	return paths, nil
 }
