@@ -47,7 +47,7 @@ func TestBackupSnapshotsLsDiff(t *testing.T) {
 		t.Fatalf("second backup summary:\n%s", out)
 	}
 	snaps := c.ok("snapshots", "--tag", "nightly")
-	if !strings.Contains(snaps, first.Snapshot[:8]) || !strings.Contains(snaps, "1 snapshots") {
+	if !strings.Contains(snaps, first.Snapshot[:8]) || !strings.Contains(snaps, "1 snapshot\n") {
 		t.Fatalf("snapshots --tag nightly:\n%s", snaps)
 	}
 	ls := c.ok("ls", "latest", src)

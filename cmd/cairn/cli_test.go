@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -187,5 +188,28 @@ func TestPasswordCommand(t *testing.T) {
 	}
 	if r := c.run("snapshots", "--password-file", pwFile, "--password-command", "true"); r.code != exitFatal || !strings.Contains(r.stderr, "not both") {
 		t.Errorf("file and command: exit %d, %s", r.code, r.stderr)
+	}
+}
+
+// snapshots --latest N shows the newest N snapshots of each host and set of paths.
+func TestSnapshotsLatest(t *testing.T) {
+	c := newCLI(t)
+	c.ok("init")
+	a, b := t.TempDir(), t.TempDir()
+	writeFiles(t, a, map[string]string{"f": "1"})
+	writeFiles(t, b, map[string]string{"g": "1"})
+	for i := range 3 {
+		writeFiles(t, a, map[string]string{"f": strings.Repeat("x", i+2)})
+		c.ok("backup", a)
+	}
+	c.ok("backup", b)
+	for n, want := range map[string]int{"1": 2, "2": 3, "5": 4} {
+		var got []snapshotJSON
+		if err := json.Unmarshal([]byte(c.ok("snapshots", "--latest", n, "--json")), &got); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != want || got[len(got)-1].Paths[0] != b {
+			t.Errorf("--latest %s: %d snapshots (%+v), want %d ending with %s", n, len(got), got, want, b)
+		}
 	}
 }

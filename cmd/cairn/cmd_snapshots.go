@@ -87,6 +87,7 @@ type snapshotJSON struct {
 
 func newSnapshotsCmd(g *globals) *cobra.Command {
 	var f filterFlags
+	var latest int
 	cmd := &cobra.Command{
 		Use:   "snapshots",
 		Short: "List snapshots",
@@ -101,6 +102,9 @@ func newSnapshotsCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if latest > 0 {
+				snaps = latestPerGroup(snaps, latest)
+			}
 			out := make([]snapshotJSON, len(snaps))
 			for i, s := range snaps {
 				out[i] = toSnapshotJSON(s)
@@ -109,7 +113,29 @@ func newSnapshotsCmd(g *globals) *cobra.Command {
 		},
 	}
 	f.register(cmd)
+	cmd.Flags().IntVar(&latest, "latest", 0, "only the newest N snapshots of each host and set of paths")
 	return cmd
+}
+
+// latestPerGroup keeps the newest n snapshots of each host and set of paths, in the
+// order given (oldest first).
+func latestPerGroup(snaps []repo.Snapshot, n int) []repo.Snapshot {
+	seen := map[string]int{}
+	keep := make([]bool, len(snaps))
+	for i := len(snaps) - 1; i >= 0; i-- {
+		k := snaps[i].Host + "\x00" + strings.Join(snaps[i].Paths, "\x00")
+		if seen[k] < n {
+			seen[k]++
+			keep[i] = true
+		}
+	}
+	var out []repo.Snapshot
+	for i, s := range snaps {
+		if keep[i] {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func toSnapshotJSON(s repo.Snapshot) snapshotJSON {
@@ -129,5 +155,5 @@ func printSnapshots(cmd *cobra.Command, snaps []snapshotJSON) {
 			s.Host, strings.Join(s.Tags, ","), bytesIEC(s.Bytes), strings.Join(s.Paths, " "))
 	}
 	tw.Flush()
-	fmt.Fprintf(cmd.OutOrStdout(), "%d snapshots\n", len(snaps))
+	fmt.Fprintln(cmd.OutOrStdout(), count(len(snaps), "snapshot", "snapshots"))
 }
