@@ -50,11 +50,17 @@ func TestBackupSnapshotsLsDiff(t *testing.T) {
 	if !strings.Contains(snaps, first.Snapshot[:8]) || !strings.Contains(snaps, "1 snapshot\n") {
 		t.Fatalf("snapshots --tag nightly:\n%s", snaps)
 	}
-	ls := c.ok("ls", "latest", src)
-	for _, want := range []string{src + "/d/b", src + "/e"} {
-		if !strings.Contains(ls, want+"\n") {
+	ls := c.ok("ls", "latest", src) // PATH and one level under it, as restic
+	for _, want := range []string{src + "\n", src + "/d\n", src + "/e\n"} {
+		if !strings.Contains(ls, want) {
 			t.Fatalf("ls lacks %s:\n%s", want, ls)
 		}
+	}
+	if strings.Contains(ls, src+"/d/b") {
+		t.Fatalf("ls without --recursive went two levels down:\n%s", ls)
+	}
+	if ls := c.ok("ls", "latest", src, "--recursive"); !strings.Contains(ls, src+"/d/b\n") {
+		t.Fatalf("ls --recursive lacks %s/d/b:\n%s", src, ls)
 	}
 	diff := c.ok("diff", first.Snapshot[:10], "latest")
 	for _, want := range []string{"-  " + src + "/a", "+  " + src + "/e", "M  " + src + "/d/b"} {

@@ -15,10 +15,10 @@ import (
 )
 
 func newLsCmd(g *globals) *cobra.Command {
-	var long bool
+	var long, recursive bool
 	cmd := &cobra.Command{
 		Use:   "ls SNAPSHOT [PATH]",
-		Short: "List the files of a snapshot (under PATH)",
+		Short: "List the files of a snapshot, or PATH and what it holds (all levels with --recursive)",
 		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -43,11 +43,18 @@ func newLsCmd(g *globals) *cobra.Command {
 				if p == "" || !under(p, prefix) {
 					return nil
 				}
-				return printEntry(w, g.json, long, "/"+p, e)
+				if err := printEntry(w, g.json, long, "/"+p, e); err != nil {
+					return err
+				}
+				if prefix != "" && !recursive && p != prefix && e.Type == manifest.Dir {
+					return manifest.SkipDir // one level under PATH, as restic's ls
+				}
+				return nil
 			})
 		},
 	}
 	cmd.Flags().BoolVarP(&long, "long", "l", false, "show mode, owner, size and time")
+	cmd.Flags().BoolVar(&recursive, "recursive", false, "with PATH, list everything under it, not one level")
 	return cmd
 }
 
