@@ -216,3 +216,35 @@ func TestBackupFilesFrom(t *testing.T) {
 		t.Fatalf("backup without paths: exit %d, %s", r.code, r.stderr)
 	}
 }
+
+// diff tells content changes (M) from metadata-only ones (U), and marks directories
+// with a trailing "/", as restic does.
+func TestDiffMetadataOnly(t *testing.T) {
+	c := newCLI(t)
+	c.ok("init")
+	src := filepath.Join(t.TempDir(), "src")
+	writeFiles(t, src, map[string]string{"mode": "m", "content": "one", "d/x": "x"})
+	c.ok("backup", src)
+	first := strings.Fields(strings.Split(c.ok("snapshots"), "\n")[1])[0]
+	must := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.Chmod(filepath.Join(src, "mode"), 0o600))
+	must(os.Chmod(filepath.Join(src, "d"), 0o700))
+	st, err := os.Stat(filepath.Join(src, "content"))
+	must(err)
+	must(os.WriteFile(filepath.Join(src, "content"), []byte("two"), 0o644)) // same size
+	must(os.Chtimes(filepath.Join(src, "content"), st.ModTime(), st.ModTime()))
+	c.ok("backup", src)
+	out := c.ok("diff", first, "latest")
+	for _, want := range []string{"U  " + src + "/mode\n", "U  " + src + "/d/\n", "M  " + src + "/content\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("diff lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(out, "1 modified, 2 with only metadata changed") {
+		t.Errorf("diff summary:\n%s", out)
+	}
+}
