@@ -67,8 +67,9 @@ func Run(ctx context.Context, r *repo.Repo, opts Options) (*Result, error) {
 		return nil, err
 	}
 	opts.Paths = paths
-	if err := somePresent(paths); err != nil {
-		return nil, err
+	present, missing := splitPresent(paths)
+	if len(present) == 0 {
+		return nil, fmt.Errorf("%w: %w", ErrNoPaths, errors.Join(errorsOf(missing)...))
 	}
 	snaps, _, err := r.LoadSnapshots(ctx)
 	if err != nil {
@@ -83,7 +84,10 @@ func Run(ctx context.Context, r *repo.Repo, opts Options) (*Result, error) {
 		return nil, err
 	}
 	defer b.cancel()
-	root, tree, err := b.top(b.gctx)
+	for _, m := range missing {
+		b.errs.add(m.Path, m.Err)
+	}
+	root, tree, err := b.top(b.gctx, present)
 	if err != nil {
 		b.salvage()
 		return nil, err
@@ -135,18 +139,26 @@ func cleanPaths(in []string) ([]string, error) {
 	return out, nil
 }
 
-// somePresent fails when none of the paths can be looked at: a snapshot of nothing
-// would hide the mistake.
-func somePresent(paths []string) error {
-	var errs []error
+// splitPresent sorts the paths to back up into those that can be looked at and the
+// others: as with restic, one unmounted path must not cost a nightly job the snapshot
+// of the rest (it is reported as unreadable), but none at all is an error.
+func splitPresent(paths []string) (present []string, missing []SourceError) {
 	for _, p := range paths {
-		_, err := fsys.Lstat(p)
-		if err == nil {
-			return nil
+		if _, err := fsys.Lstat(p); err != nil {
+			missing = append(missing, SourceError{Path: p, Err: err})
+			continue
 		}
-		errs = append(errs, err)
+		present = append(present, p)
 	}
-	return fmt.Errorf("%w: %w", ErrNoPaths, errors.Join(errs...))
+	return present, missing
+}
+
+func errorsOf(ses []SourceError) []error {
+	errs := make([]error, len(ses))
+	for i, se := range ses {
+		errs[i] = se.Err
+	}
+	return errs
 }
 
 // finish flushes the data, then writes the snapshot record chained to its predecessor.

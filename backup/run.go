@@ -72,8 +72,8 @@ func newRun(ctx context.Context, r *repo.Repo, opts Options, parent *repo.Snapsh
 
 // top builds the snapshot's root directory: the backed-up paths under their
 // absolute parents, as restic does, so that several paths share one tree.
-func (b *run) top(ctx context.Context) (root, tree digest.ID, err error) {
-	t := newPathTrie(b.existingPaths())
+func (b *run) top(ctx context.Context, paths []string) (root, tree digest.ID, err error) {
+	t := newPathTrie(paths)
 	e, err := b.virtualDir(ctx, "/", t, b.rootNode(ctx))
 	if werr := b.wait(); err == nil {
 		err = werr
@@ -96,21 +96,6 @@ func (b *run) wait() error {
 		err = berr
 	}
 	return err
-}
-
-// existingPaths returns the paths to back up that can be looked at, and reports the others
-// as unreadable sources: as with restic, one unmounted path must not cost a nightly
-// job the snapshot of the rest. Run has checked that one at least is present.
-func (b *run) existingPaths() []string {
-	var out []string
-	for _, p := range b.opts.Paths {
-		if _, err := fsys.Lstat(p); err != nil {
-			b.errs.add(p, err)
-			continue
-		}
-		out = append(out, p)
-	}
-	return out
 }
 
 // pathTrie holds the absolute paths to back up, split into components.
