@@ -61,9 +61,9 @@ func (x *excluder) excluded(path, name string, isDir bool) bool {
 	return false
 }
 
-// ReadExcludeFile reads patterns, one a line; blank lines and lines starting with '#'
-// are ignored.
-func ReadExcludeFile(path string) ([]string, error) {
+// ReadListFile reads a list, one entry a line, each trimmed of spaces; blank lines and
+// lines starting with '#' are ignored. Exclude files and --files-from use it.
+func ReadListFile(path string) ([]string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err

@@ -124,7 +124,7 @@ func (f *backupFlags) options(g *globals, paths []string) (backup.Options, error
 	}
 	opts.User = currentUser()
 	for _, file := range f.exclFiles {
-		pats, err := backup.ReadExcludeFile(file)
+		pats, err := backup.ReadListFile(file)
 		if err != nil {
 			return opts, fmt.Errorf("exclude file: %w", err)
 		}
@@ -222,7 +222,7 @@ func lowerGCWhenReading(ctx context.Context, stats *backup.Progress) {
 func (f *backupFlags) allPaths(args []string) ([]string, error) {
 	paths := append([]string(nil), args...)
 	for _, file := range f.filesFrom {
-		lines, err := backup.ReadExcludeFile(file) // the same rules: trimmed, # comments
+		lines, err := backup.ReadListFile(file)
 		if err != nil {
 			return nil, fmt.Errorf("--files-from: %w", err)
 		}
