@@ -75,18 +75,27 @@ func somePack(users map[digest.ID][]string) digest.ID {
 func flipEveryBlob(t *testing.T, e *env, p digest.ID) {
 	r := e.open()
 	must(t, r.LoadIndex(context.Background()))
+	var locs []index.Location
+	r.Index().EachBlob(func(_ index.BlobType, _ digest.ID, loc index.Location) bool {
+		if loc.Pack == p {
+			locs = append(locs, loc)
+		}
+		return true
+	})
+	flipBlobs(t, e, p, locs...)
+}
+
+// flipBlobs flips a byte in the middle of each blob at locs, in pack p of the store.
+func flipBlobs(t *testing.T, e *env, p digest.ID, locs ...index.Location) {
 	h := remote.Handle{Type: remote.Data, Name: p.String()}
 	rd, err := e.store.Get(context.Background(), h, 0, 0)
 	must(t, err)
 	data, err := io.ReadAll(rd)
 	rd.Close()
 	must(t, err)
-	r.Index().EachBlob(func(_ index.BlobType, _ digest.ID, loc index.Location) bool {
-		if loc.Pack == p {
-			data[loc.Offset+loc.Length/2] ^= 0x01
-		}
-		return true
-	})
+	for _, loc := range locs {
+		data[loc.Offset+loc.Length/2] ^= 0x01
+	}
 	must(t, e.store.Put(context.Background(), h, remote.Bytes(data)))
 }
 
@@ -226,14 +235,7 @@ func TestDamagedTreeNodeCostsOnlyItsDirectory(t *testing.T) {
 	if node.IsZero() || !ok {
 		t.Fatalf("no node for directory db (%s)", dir)
 	}
-	h := remote.Handle{Type: remote.Data, Name: loc.Pack.String()}
-	rd, err := e.store.Get(context.Background(), h, 0, 0)
-	must(t, err)
-	data, err := io.ReadAll(rd)
-	rd.Close()
-	must(t, err)
-	data[loc.Offset+loc.Length/2] ^= 0x01
-	must(t, e.store.Put(context.Background(), h, remote.Bytes(data)))
+	flipBlobs(t, e, loc.Pack, loc)
 
 	target := t.TempDir()
 	res, err := e.restore(id, Options{Target: target})
