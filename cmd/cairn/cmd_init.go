@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/cairn-backup/cairn/internal/repo"
 	"github.com/spf13/cobra"
@@ -50,13 +49,8 @@ func newInitCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// initPassword asks twice when it prompts: a typo here would lock the user out.
+// initPassword asks twice when it prompts: a typo here would lock the user out. It
+// runs before anything is created, so a refused password leaves nothing behind.
 func (g *globals) initPassword() ([]byte, error) {
-	if pw, ok, err := g.passwordFromSource(); ok || err != nil {
-		return pw, err
-	}
-	if pw, ok := os.LookupEnv("CAIRN_PASSWORD"); ok {
-		return envPassword("CAIRN_PASSWORD", pw) // before anything is created
-	}
-	return promptPassword("enter password for new repository: ", true)
+	return g.passwordFrom("enter password for new repository: ", true)
 }

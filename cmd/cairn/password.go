@@ -16,13 +16,18 @@ const maxPasswordFile = 4 << 10
 // --password-command (CAIRN_PASSWORD_COMMAND), CAIRN_PASSWORD, then a prompt when stdin
 // is a terminal. It is never echoed or logged.
 func (g *globals) password(prompt string) ([]byte, error) {
+	return g.passwordFrom(prompt, false)
+}
+
+// passwordFrom tries the sources in order; confirm asks twice at a prompt.
+func (g *globals) passwordFrom(prompt string, confirm bool) ([]byte, error) {
 	if pw, ok, err := g.passwordFromSource(); ok || err != nil {
 		return pw, err
 	}
 	if pw, ok := os.LookupEnv("CAIRN_PASSWORD"); ok {
 		return envPassword("CAIRN_PASSWORD", pw)
 	}
-	return promptPassword(prompt, false)
+	return promptPassword(prompt, confirm)
 }
 
 // newPassword returns a password for a new key: --new-password-file, CAIRN_NEW_PASSWORD,
