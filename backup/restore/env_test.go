@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cairn-backup/cairn/backup"
+	"github.com/cairn-backup/cairn/backup/archive"
 	"github.com/cairn-backup/cairn/internal/digest"
 	"github.com/cairn-backup/cairn/internal/repo"
 	"github.com/cairn-backup/cairn/internal/repo/repotest"
@@ -35,11 +35,11 @@ func (e *env) open() *repo.Repo { return repotest.Open(e.t, e.store, e.opts) }
 // backup makes a snapshot of paths; a zero at means now.
 func (e *env) backup(at time.Time, paths ...string) digest.ID {
 	e.t.Helper()
-	opts := backup.Options{Paths: paths, Host: "test-host"}
+	opts := archive.Options{Paths: paths, Host: "test-host"}
 	if !at.IsZero() {
 		opts.Clock = func() time.Time { return at }
 	}
-	res, err := backup.Run(context.Background(), e.open(), opts)
+	res, err := archive.Run(context.Background(), e.open(), opts)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/cairn-backup/cairn/backup"
+	"github.com/cairn-backup/cairn/backup/archive"
 	"github.com/cairn-backup/cairn/internal/digest"
 	"github.com/cairn-backup/cairn/internal/index"
 	"github.com/cairn-backup/cairn/internal/repo"
@@ -73,7 +73,7 @@ func (e *env) backup() digest.ID {
 	e.t.Helper()
 	r := e.open()
 	defer r.Close()
-	res, err := backup.Run(context.Background(), r, backup.Options{Paths: []string{e.src}, Host: "h"})
+	res, err := archive.Run(context.Background(), r, archive.Options{Paths: []string{e.src}, Host: "h"})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cairn-backup/cairn/backup"
+	"github.com/cairn-backup/cairn/backup/archive"
 	"github.com/cairn-backup/cairn/internal/digest"
 	"github.com/cairn-backup/cairn/internal/progress"
 	"github.com/spf13/cobra"
@@ -68,7 +68,7 @@ func runBackup(cmd *cobra.Command, g *globals, f *backupFlags, paths []string) e
 		return err
 	}
 	defer r.Close()
-	stats := &backup.Progress{}
+	stats := &archive.Progress{}
 	opts.Progress = stats
 	lowerGCWhenReading(ctx, stats)
 	bar := progress.Start(os.Stderr, g.showProgress(), "backup", func() progress.Sample {
@@ -76,7 +76,7 @@ func runBackup(cmd *cobra.Command, g *globals, f *backupFlags, paths []string) e
 			Detail: fmt.Sprintf("%d files", stats.Files.Load())}
 	})
 	status := progress.Tick(time.Second, g.statusLines(cmd.OutOrStdout(), stats))
-	res, err := backup.Run(ctx, r, opts)
+	res, err := archive.Run(ctx, r, opts)
 	status.Stop()
 	bar.Stop()
 	if err != nil {
@@ -95,7 +95,7 @@ func runBackup(cmd *cobra.Command, g *globals, f *backupFlags, paths []string) e
 }
 
 // statusLines returns the --json status printer, or nil when there is none to print.
-func (g *globals) statusLines(w io.Writer, s *backup.Progress) func() {
+func (g *globals) statusLines(w io.Writer, s *archive.Progress) func() {
 	if !g.json || g.quiet {
 		return nil
 	}
@@ -110,21 +110,21 @@ func (g *globals) statusLines(w io.Writer, s *backup.Progress) func() {
 }
 
 // skippedBytes counts unchanged files as done, so the bar tracks the whole tree.
-func skippedBytes(s *backup.Progress) int64 { return s.Bytes.Load() - s.BytesRead.Load() }
+func skippedBytes(s *archive.Progress) int64 { return s.Bytes.Load() - s.BytesRead.Load() }
 
-func (f *backupFlags) options(g *globals, paths []string) (backup.Options, error) {
+func (f *backupFlags) options(g *globals, paths []string) (archive.Options, error) {
 	paths, err := f.allPaths(paths)
 	if err != nil {
-		return backup.Options{}, err
+		return archive.Options{}, err
 	}
-	opts := backup.Options{
+	opts := archive.Options{
 		Paths: paths, Host: f.host, Tags: f.tags, Force: f.force, DryRun: f.dryRun,
 		Excludes: f.excludes, ExcludeCaches: f.excludeCaches, OneFileSystem: f.oneFS,
 		Program: "cairn " + version,
 	}
 	opts.User = currentUser()
 	for _, file := range f.exclFiles {
-		pats, err := backup.ReadListFile(file)
+		pats, err := archive.ReadListFile(file)
 		if err != nil {
 			return opts, fmt.Errorf("exclude file: %w", err)
 		}
@@ -157,7 +157,7 @@ type backupSummary struct {
 	Seconds        float64 `json:"duration_seconds"`
 }
 
-func printBackupSummary(w io.Writer, asJSON bool, res *backup.Result) error {
+func printBackupSummary(w io.Writer, asJSON bool, res *archive.Result) error {
 	s := res.Stats
 	sum := backupSummary{
 		MessageType: "summary", Snapshot: res.Snapshot.String(), Root: res.Root.String(), DryRun: res.DryRun,
@@ -197,7 +197,7 @@ func bytesIEC(n uint64) string {
 // windows, and the lower goal keeps its peak near the key derivation's for about 5 %
 // more CPU. A run that reads (almost) nothing, an unchanged nightly, keeps Go's
 // default. An explicit GOGC wins.
-func lowerGCWhenReading(ctx context.Context, stats *backup.Progress) {
+func lowerGCWhenReading(ctx context.Context, stats *archive.Progress) {
 	if os.Getenv("GOGC") != "" {
 		return
 	}
@@ -222,7 +222,7 @@ func lowerGCWhenReading(ctx context.Context, stats *backup.Progress) {
 func (f *backupFlags) allPaths(args []string) ([]string, error) {
 	paths := append([]string(nil), args...)
 	for _, file := range f.filesFrom {
-		lines, err := backup.ReadListFile(file)
+		lines, err := archive.ReadListFile(file)
 		if err != nil {
 			return nil, fmt.Errorf("--files-from: %w", err)
 		}

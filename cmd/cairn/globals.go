@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/cairn-backup/cairn/internal/config"
+	"github.com/cairn-backup/cairn/internal/location"
 	"github.com/cairn-backup/cairn/internal/pack"
 	"github.com/cairn-backup/cairn/internal/progress"
 	"github.com/cairn-backup/cairn/internal/repo"
@@ -54,17 +54,17 @@ func (g *globals) register(root *cobra.Command) {
 	f.DurationVar(&g.retryBudget, "retry-budget", retry.DefaultBudget, "how long to keep retrying a failing S3 request (0: no retries)")
 }
 
-// store opens the backend the repository location names; internal/config knows
+// store opens the backend the repository location names; internal/location knows
 // which backends exist. A location without a repository is ErrNoRepository.
 func (g *globals) store(ctx context.Context, create bool) (remote.Storage, error) {
 	if g.repo == "" {
 		return nil, fmt.Errorf("%w: no repository given (use --repo or CAIRN_REPO)", repo.ErrNoRepository)
 	}
-	opts := config.StoreOptions{CACerts: g.caCerts, ClientCert: g.clientCert, Region: g.s3Region, RetryBudget: g.retryBudget}
-	st, err := config.OpenStore(ctx, g.repo, opts, create)
+	opts := location.StoreOptions{CACerts: g.caCerts, ClientCert: g.clientCert, Region: g.s3Region, RetryBudget: g.retryBudget}
+	st, err := location.OpenStore(ctx, g.repo, opts, create)
 	if !create && errors.Is(err, remote.ErrNotFound) {
 		where := g.repo
-		if abs, aerr := filepath.Abs(where); aerr == nil && !config.IsS3(where) {
+		if abs, aerr := filepath.Abs(where); aerr == nil && !location.IsS3(where) {
 			where = abs
 		}
 		return nil, fmt.Errorf("%w at %s (run 'cairn init' first)", repo.ErrNoRepository, where)

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cairn-backup/cairn/internal/config"
 	"github.com/cairn-backup/cairn/internal/digest"
 	"github.com/cairn-backup/cairn/internal/index"
+	"github.com/cairn-backup/cairn/internal/location"
 	"github.com/cairn-backup/cairn/internal/repo"
 	"github.com/cairn-backup/cairn/manifest"
 	"github.com/cairn-backup/cairn/remote"
@@ -133,7 +133,7 @@ func (c *cli) store(t *testing.T) remote.Storage {
 			t.Setenv(k, v)
 		}
 	}
-	st, err := config.OpenStore(context.Background(), loc, config.StoreOptions{}, false)
+	st, err := location.OpenStore(context.Background(), loc, location.StoreOptions{}, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,7 @@
-// Package backup is the backup engine: it walks the source paths, reuses every file
+// Package archive is the backup engine: it walks the source paths, reuses every file
 // unchanged since the parent snapshot without reading it, chunks and stores the rest,
 // builds the Merkle manifest bottom-up and writes the snapshot record last.
-package backup
+package archive
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package config_test
+package location_test
 
 import (
 	"crypto/rand"
@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cairn-backup/cairn/internal/config"
+	"github.com/cairn-backup/cairn/internal/location"
 	"github.com/cairn-backup/cairn/remote"
 	"github.com/cairn-backup/cairn/remote/local"
 	"github.com/cairn-backup/cairn/remote/retry"
@@ -21,9 +21,9 @@ func TestMain(m *testing.M) { os.Exit(s3test.Main(m)) }
 var cfg = remote.Handle{Type: remote.Config}
 
 // initRepo creates the store at loc, writes a config, and closes it.
-func initRepo(t *testing.T, loc string, opts config.StoreOptions) remote.Storage {
+func initRepo(t *testing.T, loc string, opts location.StoreOptions) remote.Storage {
 	t.Helper()
-	st, err := config.OpenStore(t.Context(), loc, opts, true)
+	st, err := location.OpenStore(t.Context(), loc, opts, true)
 	if err != nil {
 		t.Fatalf("create %s: %v", loc, err)
 	}
@@ -35,13 +35,13 @@ func initRepo(t *testing.T, loc string, opts config.StoreOptions) remote.Storage
 
 func TestLocal(t *testing.T) {
 	loc := filepath.Join(t.TempDir(), "repo")
-	if _, err := config.OpenStore(t.Context(), loc, config.StoreOptions{}, false); !errors.Is(err, remote.ErrNotFound) {
+	if _, err := location.OpenStore(t.Context(), loc, location.StoreOptions{}, false); !errors.Is(err, remote.ErrNotFound) {
 		t.Errorf("open missing: got %v, want ErrNotFound", err)
 	}
-	if st := initRepo(t, loc, config.StoreOptions{}); !isType[*local.Store](st) {
+	if st := initRepo(t, loc, location.StoreOptions{}); !isType[*local.Store](st) {
 		t.Errorf("create %s: got %T, want a local store", loc, st)
 	}
-	st, err := config.OpenStore(t.Context(), loc, config.StoreOptions{RetryBudget: time.Minute}, false)
+	st, err := location.OpenStore(t.Context(), loc, location.StoreOptions{RetryBudget: time.Minute}, false)
 	if err != nil || !isType[*local.Store](st) {
 		t.Errorf("open: got %T, %v; want a local store, not wrapped in retries", st, err)
 	}
@@ -52,7 +52,7 @@ func isType[T any](v any) bool {
 	return ok
 }
 
-func location(srv *s3test.Server) string {
+func s3Location(srv *s3test.Server) string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	return "s3:" + srv.Endpoint + "/cairn-" + hex.EncodeToString(b)
@@ -85,10 +85,10 @@ func TestS3WithProfile(t *testing.T) {
 // credentials and checks that the store retries.
 func checkS3(t *testing.T, srv *s3test.Server) {
 	t.Helper()
-	loc := location(srv)
-	opts := config.StoreOptions{RetryBudget: time.Minute}
+	loc := s3Location(srv)
+	opts := location.StoreOptions{RetryBudget: time.Minute}
 	// Opening S3 sends no request; the first read finds the repository absent.
-	missing, err := config.OpenStore(t.Context(), loc, opts, false)
+	missing, err := location.OpenStore(t.Context(), loc, opts, false)
 	if err != nil {
 		t.Fatalf("open a missing bucket: %v", err)
 	}
@@ -100,7 +100,7 @@ func checkS3(t *testing.T, srv *s3test.Server) {
 	if !isType[*retry.Store](st) {
 		t.Errorf("create: got %T, want S3 inside the retry decorator", st)
 	}
-	st, err = config.OpenStore(t.Context(), loc, opts, false)
+	st, err = location.OpenStore(t.Context(), loc, opts, false)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}

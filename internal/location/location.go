@@ -1,7 +1,7 @@
-// Package config opens the storage a repository location names. With cmd/cairn it is
+// Package location opens the storage a repository location names. With cmd/cairn it is
 // the only place that knows which backends exist: a location starting with "s3:" is a
 // bucket (remote/s3, wrapped in the retry decorator), anything else a directory.
-package config
+package location
 
 import (
 	"context"
