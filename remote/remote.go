@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 )
 
 // Type is the kind of an object; it selects the folder (or key prefix) it lives in.
@@ -127,6 +128,10 @@ func Reader(b Body) *io.SectionReader { return io.NewSectionReader(b, 0, b.Size(
 type Info struct {
 	Name string
 	Size int64
+	// ModTime is when the storage wrote the object, by the storage's own clock (S3
+	// LastModified, a file's mtime). Grace periods compare these, never the clocks
+	// of the hosts that use the store (docs/prune.md).
+	ModTime time.Time
 }
 
 // Storage is the contract of a backend. All methods are safe for concurrent use.

@@ -39,7 +39,7 @@ func (s *Store) List(ctx context.Context, t remote.Type, fn func(remote.Info) er
 		if !fi.Mode().IsRegular() {
 			return nil
 		}
-		if err := fn(remote.Info{Name: name, Size: fi.Size()}); err != nil {
+		if err := fn(remote.Info{Name: name, Size: fi.Size(), ModTime: fi.ModTime()}); err != nil {
 			fnErr = err
 			return err
 		}

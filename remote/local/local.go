@@ -139,7 +139,7 @@ func (s *Store) Stat(ctx context.Context, h remote.Handle) (remote.Info, error) 
 	if err != nil {
 		return remote.Info{}, fmt.Errorf("stat %s: %w", h, mapErr(err))
 	}
-	return remote.Info{Name: h.Name, Size: fi.Size()}, nil
+	return remote.Info{Name: h.Name, Size: fi.Size(), ModTime: fi.ModTime()}, nil
 }
 
 // Delete removes the object and syncs its folder, so that a deletion ordered after

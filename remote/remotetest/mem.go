@@ -9,6 +9,7 @@ import (
 	"io"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/cairn-backup/cairn/remote"
 )
@@ -16,15 +17,20 @@ import (
 // Mem is an in-memory remote.Storage that follows the contract exactly. It copies bytes
 // in and out, so no caller can change a stored object behind the store's back.
 type Mem struct {
-	mu   sync.Mutex
-	objs map[remote.Handle][]byte
+	// Now is the store's clock, read when an object is written (ModTime); tests of
+	// grace periods set it before use. nil means time.Now.
+	Now func() time.Time
+
+	mu    sync.Mutex
+	objs  map[remote.Handle][]byte
+	times map[remote.Handle]time.Time
 }
 
 var _ remote.Storage = (*Mem)(nil)
 
 // NewMem returns an empty store.
 func NewMem() *Mem {
-	return &Mem{objs: make(map[remote.Handle][]byte)}
+	return &Mem{objs: make(map[remote.Handle][]byte), times: make(map[remote.Handle]time.Time)}
 }
 
 // Location names the store.
@@ -42,9 +48,14 @@ func (m *Mem) Put(ctx context.Context, h remote.Handle, body remote.Body) error 
 	if _, err := body.ReadAt(buf, 0); err != nil && !(err == io.EOF && len(buf) == 0) {
 		return fmt.Errorf("put %s: read body: %w", h, err)
 	}
+	now := time.Now
+	if m.Now != nil {
+		now = m.Now
+	}
+	t := now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.objs[h] = buf
+	m.objs[h], m.times[h] = buf, t
 	return nil
 }
 
@@ -81,11 +92,12 @@ func (m *Mem) Stat(ctx context.Context, h remote.Handle) (remote.Info, error) {
 	}
 	m.mu.Lock()
 	data, ok := m.objs[h]
+	mod := m.times[h]
 	m.mu.Unlock()
 	if !ok {
 		return remote.Info{}, fmt.Errorf("stat %s: %w", h, remote.ErrNotFound)
 	}
-	return remote.Info{Name: h.Name, Size: int64(len(data))}, nil
+	return remote.Info{Name: h.Name, Size: int64(len(data)), ModTime: mod}, nil
 }
 
 // List reports the objects of type t sorted by name. It calls fn outside the lock, so
@@ -101,7 +113,7 @@ func (m *Mem) List(ctx context.Context, t remote.Type, fn func(remote.Info) erro
 	m.mu.Lock()
 	for h, data := range m.objs {
 		if h.Type == t {
-			infos = append(infos, remote.Info{Name: h.Name, Size: int64(len(data))})
+			infos = append(infos, remote.Info{Name: h.Name, Size: int64(len(data)), ModTime: m.times[h]})
 		}
 	}
 	m.mu.Unlock()
@@ -122,6 +134,7 @@ func (m *Mem) Delete(ctx context.Context, h remote.Handle) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.objs, h)
+	delete(m.times, h)
 	return nil
 }
 

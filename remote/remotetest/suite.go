@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) remote.Storage) {
 		{"Concurrent", testConcurrent},
 		{"ConcurrentReplace", testConcurrentReplace},
 		{"Cancelled", testCancelled},
+		{"ModTime", testModTime},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

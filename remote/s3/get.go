@@ -156,7 +156,7 @@ func (s *Store) Stat(ctx context.Context, h remote.Handle) (remote.Info, error) 
 	if err != nil {
 		return remote.Info{}, fmt.Errorf("stat %s: %w", h, s.translate(ctx, err, hn))
 	}
-	return remote.Info{Name: h.Name, Size: info.Size}, nil
+	return remote.Info{Name: h.Name, Size: info.Size, ModTime: info.LastModified}, nil
 }
 
 // Delete removes the object; a missing one is no error.

@@ -42,7 +42,7 @@ func (s *Store) List(ctx context.Context, t remote.Type, fn func(remote.Info) er
 		if !ok {
 			continue
 		}
-		if err := fn(remote.Info{Name: name, Size: obj.Size}); err != nil {
+		if err := fn(remote.Info{Name: name, Size: obj.Size, ModTime: obj.LastModified}); err != nil {
 			return err // the caller's own error, unwrapped
 		}
 	}
