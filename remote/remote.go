@@ -24,10 +24,11 @@ const (
 	Data     Type = "data"
 	Lock     Type = "locks"
 	State    Type = "state" // sealed records of what verify and forget have done
+	Mark     Type = "marks" // packs a prune found unneeded (docs/prune.md)
 )
 
 // Types lists every object type, in the order a listing of the whole store visits them.
-var Types = []Type{Config, Key, Snapshot, Index, Data, Lock, State}
+var Types = []Type{Config, Key, Snapshot, Index, Data, Lock, State, Mark}
 
 // Sentinel errors. Backends wrap them with %w; callers test with errors.Is.
 var (

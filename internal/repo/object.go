@@ -55,7 +55,9 @@ func (r *Repo) openObject(t remote.Type, id digest.ID, sealed []byte) ([]byte, e
 }
 
 // cacheable types are read by most commands and never change once written.
-func cacheable(t remote.Type) bool { return t == remote.Index || t == remote.Snapshot }
+func cacheable(t remote.Type) bool {
+	return t == remote.Index || t == remote.Snapshot || t == remote.Mark
+}
 
 // loadObject reads a sealed object, through the cache for index segments and
 // snapshots; a cached copy that fails to open is dropped and fetched again.

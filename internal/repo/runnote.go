@@ -1,0 +1,91 @@
+package repo
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/cairn-backup/cairn/internal/crypto"
+	"github.com/cairn-backup/cairn/internal/digest"
+	"github.com/cairn-backup/cairn/remote"
+)
+
+// Run notes (locks/<random id>) say that a backup or prune is running. They are not
+// locks: nothing waits for one and nobody breaks one. A prune deletes packs it marked
+// in the same run only when no fresh note of another run is listed, and learns the
+// storage's time from its own note (docs/prune.md). Stale notes are removed by prune.
+
+// RunNote is a note this process wrote.
+type RunNote struct {
+	r    *Repo
+	h    remote.Handle
+	Time time.Time // the storage's time of the note: the storage's "now" at the start
+}
+
+type runNoteBody struct {
+	Command string    `json:"command"`
+	Host    string    `json:"host"`
+	PID     int       `json:"pid"`
+	Start   time.Time `json:"start"` // this host's clock, for people only
+}
+
+// StartRun writes a run note for command and reads back the storage's time of it.
+func (r *Repo) StartRun(ctx context.Context, command string) (*RunNote, error) {
+	var id digest.ID
+	if _, err := rand.Read(id[:]); err != nil {
+		return nil, err
+	}
+	plain, err := json.Marshal(runNoteBody{Command: command, Host: r.opts.Host, PID: os.Getpid(), Start: r.opts.now().UTC()})
+	if err != nil {
+		return nil, err
+	}
+	h := remote.Handle{Type: remote.Lock, Name: id.String()}
+	sealed := r.key.Seal(nil, plain, crypto.AD(r.cfg.ID, string(remote.Lock), id[:]))
+	if err := r.store.Put(ctx, h, remote.Bytes(sealed)); err != nil {
+		return nil, fmt.Errorf("write run note: %w", err)
+	}
+	info, err := r.store.Stat(ctx, h)
+	if err != nil {
+		_ = r.store.Delete(ctx, h)
+		return nil, fmt.Errorf("write run note: %w", err)
+	}
+	return &RunNote{r: r, h: h, Time: info.ModTime}, nil
+}
+
+// Name is the note's object name.
+func (n *RunNote) Name() string { return n.h.Name }
+
+// End removes the note. A note left behind by a crash only delays a prune's
+// deleting at once until it is older than the grace period.
+func (n *RunNote) End(ctx context.Context) error {
+	if err := n.r.store.Delete(ctx, n.h); err != nil {
+		return fmt.Errorf("remove run note: %w", err)
+	}
+	return nil
+}
+
+// RunNotes lists every run note with the storage's time of it. A failed listing is an
+// error, never "no runs".
+func (r *Repo) RunNotes(ctx context.Context) ([]remote.Info, error) {
+	var out []remote.Info
+	err := r.store.List(ctx, remote.Lock, func(i remote.Info) error {
+		out = append(out, i)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list run notes: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteRunNote removes a stale note of another run.
+func (r *Repo) DeleteRunNote(ctx context.Context, name string) error {
+	h := remote.Handle{Type: remote.Lock, Name: name}
+	if err := r.store.Delete(ctx, h); err != nil {
+		return fmt.Errorf("delete %s: %w", h, err)
+	}
+	return nil
+}
