@@ -1,0 +1,93 @@
+package prune
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+
+	"github.com/cairn-backup/cairn/internal/digest"
+	"github.com/cairn-backup/cairn/internal/repo"
+	"github.com/cairn-backup/cairn/manifest"
+)
+
+// usedBlobs walks the tree of every snapshot and returns every blob a kept snapshot
+// needs: directory nodes, chunk-list nodes and chunks (docs/prune.md step 6). Nodes
+// shared by many snapshots are read once. Any node that cannot be read stops prune:
+// without it the blobs below are unknown, and unknown is never "unused".
+func usedBlobs(ctx context.Context, l manifest.BlobLoader, snaps []repo.Snapshot) (map[Blob]bool, error) {
+	u := &user{l: l, used: map[Blob]bool{}, lists: map[digest.ID]bool{}}
+	for _, s := range snaps {
+		if err := u.dir(ctx, s.Tree, s.Root, 0); err != nil {
+			return nil, fmt.Errorf("snapshot %s: %w", s.ID.Short(), err)
+		}
+	}
+	return u.used, nil
+}
+
+type user struct {
+	l     manifest.BlobLoader
+	used  map[Blob]bool
+	lists map[digest.ID]bool // files whose chunk lists were read, by listKey
+}
+
+func (u *user) dir(ctx context.Context, tree, root digest.ID, depth int) error {
+	if tree.IsZero() || u.used[Blob{Tree: true, ID: tree}] {
+		return nil
+	}
+	if depth > manifest.MaxDepth {
+		return fmt.Errorf("tree %s: nested deeper than %d: %w", tree.Short(), manifest.MaxDepth, manifest.ErrCorrupt)
+	}
+	n, err := manifest.ReadDir(ctx, u.l, tree, root)
+	if err != nil {
+		return fmt.Errorf("tree %s: %w", tree.Short(), err)
+	}
+	u.used[Blob{Tree: true, ID: tree}] = true
+	for i := range n.Entries {
+		e := &n.Entries[i]
+		switch e.Type {
+		case manifest.Dir:
+			err = u.dir(ctx, e.Subtree, e.Content, depth+1)
+		case manifest.File:
+			err = u.file(ctx, e)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (u *user) file(ctx context.Context, e *manifest.Entry) error {
+	chunks := e.Chunks
+	if len(e.Lists) > 0 {
+		key := listKey(e)
+		if u.lists[key] {
+			return nil
+		}
+		u.lists[key] = true
+		for _, id := range e.Lists {
+			u.used[Blob{Tree: true, ID: id}] = true
+		}
+		cs, err := manifest.ReadChunks(ctx, u.l, e)
+		if err != nil {
+			return err
+		}
+		chunks = cs
+	}
+	for _, c := range chunks {
+		u.used[Blob{ID: c.ID}] = true
+	}
+	return nil
+}
+
+// listKey names a file's chunk lists: files with the same key have the same chunks.
+func listKey(e *manifest.Entry) digest.ID {
+	h := sha256.New()
+	h.Write(e.Content[:])
+	for _, id := range e.Lists {
+		h.Write(id[:])
+	}
+	var k digest.ID
+	h.Sum(k[:0])
+	return k
+}
