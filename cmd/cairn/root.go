@@ -30,6 +30,7 @@ CAIRN_PASSWORD_FILE, CAIRN_PASSWORD, or a prompt when run on a terminal.`,
 		newDiffCmd(g),
 		newStatsCmd(g),
 		newVerifyCmd(g), newProofCmd(g), newVerifyProofCmd(),
+		newPruneCmd(g),
 	)
 	return root
 }
