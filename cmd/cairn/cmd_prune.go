@@ -128,7 +128,7 @@ func pruneJSONOf(res *prune.Result, dry bool) pruneJSON {
 		PacksKept: st.Packs[prune.Keep], PacksRepack: st.Packs[prune.Repack], PacksMarked: st.Packs[prune.MarkIt],
 		PacksDeleted: len(res.Deleted), PacksWaiting: st.Packs[prune.Wait],
 		BytesUsed: st.UsedBytes, BytesUnused: st.UnusedAfter, BytesFreed: res.Freed,
-		BytesToFree: st.Bytes[prune.Delete] + st.Bytes[prune.MarkIt],
+		BytesToFree:   st.Bytes[prune.Delete] + st.Bytes[prune.MarkIt],
 		DeletedAtOnce: res.AtOnce, IndexRewritten: res.Segments,
 	}
 }
