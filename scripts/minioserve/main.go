@@ -21,7 +21,7 @@ import (
 )
 
 func main() {
-	mode := flag.String("mode", "plain", "plain, tls or mtls")
+	mode := flag.String("mode", "plain", "plain, tls, mtls or erasure (plain over four drives)")
 	dir := flag.String("dir", "", "folder for the data and the env file")
 	count := flag.Bool("count", false, "plain only: put a counting proxy in front (CAIRN_TEST_S3_PROXY) and keep its request counts in DIR/counts.json")
 	flag.Parse()

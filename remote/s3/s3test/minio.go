@@ -18,14 +18,16 @@ import (
 )
 
 // Mode is how a test server speaks: plain HTTP, TLS, or TLS that requires a client
-// certificate (mtls).
+// certificate (mtls); erasure is plain HTTP over four drives with erasure coding, the
+// way a bucket shared by many hosts is usually served.
 type Mode string
 
 // The modes of Start.
 const (
-	Plain Mode = "plain"
-	TLS   Mode = "tls"
-	MTLS  Mode = "mtls"
+	Plain   Mode = "plain"
+	TLS     Mode = "tls"
+	MTLS    Mode = "mtls"
+	Erasure Mode = "erasure"
 )
 
 // ErrNoMinIO: no minio binary was found; see Binary.
@@ -73,8 +75,8 @@ func Binary() (string, error) {
 // temporary folder in dir. For mtls a plain MinIO listens on a port of its own and a
 // TLS front that requires client certificates serves the endpoint.
 func Start(ctx context.Context, mode Mode, dir string) (*Server, error) {
-	if mode != Plain && mode != TLS && mode != MTLS {
-		return nil, fmt.Errorf("start minio: unknown mode %q (want plain, tls or mtls)", mode)
+	if mode != Plain && mode != TLS && mode != MTLS && mode != Erasure {
+		return nil, fmt.Errorf("start minio: unknown mode %q (want plain, tls, mtls or erasure)", mode)
 	}
 	bin, err := Binary()
 	if err != nil {
@@ -93,7 +95,7 @@ func Start(ctx context.Context, mode Mode, dir string) (*Server, error) {
 
 // start makes the certificates, runs MinIO, and for mtls the front.
 func (s *Server) start(ctx context.Context, bin string) error {
-	if s.Mode != Plain {
+	if s.Mode != Plain && s.Mode != Erasure {
 		if err := s.makeCerts(); err != nil {
 			return err
 		}

@@ -41,8 +41,12 @@ func (s *Server) run(ctx context.Context, bin string, port int) error {
 		return err
 	}
 	defer logf.Close() // the child holds its own copy
+	data := filepath.Join(s.dir, "data")
+	if s.Mode == Erasure {
+		data += "{1...4}" // MinIO's own expansion: four drives, erasure coded
+	}
 	cmd := exec.Command(bin, "server", "--quiet", "--address", addr,
-		"--certs-dir", filepath.Join(s.dir, "certs"), filepath.Join(s.dir, "data"))
+		"--certs-dir", filepath.Join(s.dir, "certs"), data)
 	cmd.Env = append(minioEnv(), "MINIO_ROOT_USER="+s.AccessKey, "MINIO_ROOT_PASSWORD="+s.SecretKey)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = childAttr()
