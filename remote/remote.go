@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // Type is the kind of an object; it selects the folder (or key prefix) it lives in.
@@ -187,6 +189,31 @@ type Confirmer interface {
 	// Confirm returns the objects that are not stored whole: missing, or of another
 	// size or MD5. An error means the check itself failed.
 	Confirm(ctx context.Context, objs []Sent) (bad []Sent, err error)
+}
+
+// BatchDeleter is a store that deletes many objects of one type in a few requests (on
+// S3 DeleteObjects, up to 1,000 keys a request). Missing objects are no error.
+type BatchDeleter interface {
+	DeleteMany(ctx context.Context, t Type, names []string) error
+}
+
+// DeleteMany deletes the objects names of type t: through DeleteMany when s is a
+// BatchDeleter, else one Delete each, eight at a time.
+func DeleteMany(ctx context.Context, s Storage, t Type, names []string) error {
+	if b, ok := s.(BatchDeleter); ok {
+		return b.DeleteMany(ctx, t, names)
+	}
+	return DeleteEach(ctx, s, t, names)
+}
+
+// DeleteEach deletes the objects one Delete each, eight at a time.
+func DeleteEach(ctx context.Context, s Storage, t Type, names []string) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for _, name := range names {
+		g.Go(func() error { return s.Delete(gctx, Handle{Type: t, Name: name}) })
+	}
+	return g.Wait()
 }
 
 // ReadAll reads an object range into memory; length 0 reads to the end. It refuses

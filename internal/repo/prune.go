@@ -145,28 +145,27 @@ func (r *Repo) RewriteIndex(ctx context.Context, segs []digest.ID, drop map[dige
 	return r.deleteAll(ctx, remote.Index, segs)
 }
 
-// DeletePacks deletes packs, several at a time. A pack already gone is no error.
+// DeletePacks deletes packs, in batches where the store can (S3 DeleteObjects). A pack
+// already gone is no error.
 func (r *Repo) DeletePacks(ctx context.Context, packs []digest.ID) error {
 	return r.deleteAll(ctx, remote.Data, packs)
 }
 
 func (r *Repo) deleteAll(ctx context.Context, t remote.Type, ids []digest.ID) error {
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
-	for _, id := range ids {
-		g.Go(func() error {
-			h := remote.Handle{Type: t, Name: id.String()}
-			if err := r.store.Delete(gctx, h); err != nil {
-				return fmt.Errorf("delete %s: %w", h, err)
-			}
-			switch {
-			case cacheable(t):
-				r.cache.remove(string(t), h.Name)
-			case t == remote.Data:
-				r.cache.remove("packs", h.Name) // tree packs are cached whole
-			}
-			return nil
-		})
+	names := make([]string, len(ids))
+	for i, id := range ids {
+		names[i] = id.String()
 	}
-	return g.Wait()
+	if err := remote.DeleteMany(ctx, r.store, t, names); err != nil {
+		return fmt.Errorf("delete %s: %w", t, err)
+	}
+	for _, name := range names {
+		switch {
+		case cacheable(t):
+			r.cache.remove(string(t), name)
+		case t == remote.Data:
+			r.cache.remove("packs", name) // tree packs are cached whole
+		}
+	}
+	return nil
 }

@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) remote.Storage) {
 		{"ConcurrentReplace", testConcurrentReplace},
 		{"Cancelled", testCancelled},
 		{"ModTime", testModTime},
+		{"DeleteMany", testDeleteMany},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -43,3 +43,34 @@ func testModTime(t *testing.T, s remote.Storage) {
 		t.Fatalf("list: %v, found %v", err, found)
 	}
 }
+
+// testDeleteMany: remote.DeleteMany removes exactly the objects named, in batches
+// where the store has them, and a name already gone is no error.
+func testDeleteMany(t *testing.T, s remote.Storage) {
+	rng := newRand(t)
+	var doomed, kept []string
+	for i := range 25 {
+		h := remote.Handle{Type: remote.Data, Name: randomName(rng)}
+		put(t, s, h, randomBytes(rng, 10+i))
+		if i%5 == 0 {
+			kept = append(kept, h.Name)
+		} else {
+			doomed = append(doomed, h.Name)
+		}
+	}
+	if err := remote.DeleteMany(t.Context(), s, remote.Data, append(doomed, randomName(rng))); err != nil {
+		t.Fatalf("DeleteMany: %v", err)
+	}
+	left := map[string]bool{}
+	if err := s.List(t.Context(), remote.Data, func(i remote.Info) error { left[i.Name] = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != len(kept) {
+		t.Errorf("%d objects left, want the %d not named", len(left), len(kept))
+	}
+	for _, name := range kept {
+		if !left[name] {
+			t.Errorf("%s was deleted but not named", name)
+		}
+	}
+}

@@ -234,6 +234,16 @@ func (s *Store) Delete(ctx context.Context, h remote.Handle) error {
 	return s.do(ctx, func(ctx context.Context) error { return s.Storage.Delete(ctx, h) })
 }
 
+// DeleteMany deletes in batches where the inner store can, retrying each batch as a
+// whole (deleting twice is harmless); otherwise one retried Delete each.
+func (s *Store) DeleteMany(ctx context.Context, t remote.Type, names []string) error {
+	b, ok := s.Storage.(remote.BatchDeleter)
+	if !ok {
+		return remote.DeleteEach(ctx, s, t, names)
+	}
+	return s.do(ctx, func(ctx context.Context) error { return b.DeleteMany(ctx, t, names) })
+}
+
 // List retries a listing that failed before it reported any object. Once fn has seen
 // objects, a failure is returned as it is: a repeated listing would report them twice.
 func (s *Store) List(ctx context.Context, t remote.Type, fn func(remote.Info) error) error {

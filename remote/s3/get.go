@@ -171,3 +171,40 @@ func (s *Store) Delete(ctx context.Context, h remote.Handle) error {
 	}
 	return nil
 }
+
+// maxDeleteKeys is what one DeleteObjects request may carry.
+const maxDeleteKeys = 1000
+
+// DeleteMany deletes objects with DeleteObjects, up to 1,000 keys a request. S3
+// reports a missing key as deleted, as Delete treats it.
+func (s *Store) DeleteMany(ctx context.Context, t remote.Type, names []string) error {
+	for len(names) > 0 {
+		n := min(len(names), maxDeleteKeys)
+		if err := s.deleteBatch(ctx, t, names[:n]); err != nil {
+			return err
+		}
+		names = names[n:]
+	}
+	return nil
+}
+
+func (s *Store) deleteBatch(ctx context.Context, t remote.Type, names []string) error {
+	objs := make(chan minio.ObjectInfo, len(names))
+	for _, name := range names {
+		h := remote.Handle{Type: t, Name: name}
+		if err := s.check(ctx, h); err != nil {
+			close(objs)
+			return fmt.Errorf("delete %s: %w", h, err)
+		}
+		objs <- minio.ObjectInfo{Key: s.key(h)}
+	}
+	close(objs)
+	ctx, hn := withHint(ctx)
+	var errs []error
+	for res := range s.client.RemoveObjects(ctx, s.ep.bucket, objs, minio.RemoveObjectsOptions{}) {
+		if err := s.translate(ctx, res.Err, hn); err != nil && !errors.Is(err, remote.ErrNotFound) {
+			errs = append(errs, fmt.Errorf("delete %s: %w", res.ObjectName, err))
+		}
+	}
+	return errors.Join(errs...)
+}
