@@ -33,11 +33,17 @@ func (g *globals) loadSnapshots(ctx context.Context, r *repo.Repo, f *filterFlag
 
 // openSnapshots opens the repository and loads every snapshot; the caller closes it.
 func (g *globals) openSnapshots(ctx context.Context) (*repo.Repo, []repo.Snapshot, error) {
+	return g.openFiltered(ctx, nil)
+}
+
+// openFiltered opens the repository and loads the snapshots f selects (all if f is
+// nil); the caller closes it.
+func (g *globals) openFiltered(ctx context.Context, f *filterFlags) (*repo.Repo, []repo.Snapshot, error) {
 	r, err := g.open(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	snaps, err := g.loadSnapshots(ctx, r, nil)
+	snaps, err := g.loadSnapshots(ctx, r, f)
 	if err != nil {
 		r.Close()
 		return nil, nil, err
