@@ -15,7 +15,7 @@ type Kind string
 
 // The problems verify reports. All are damage (stored bytes wrong or missing, history
 // cut) except Unreadable (the storage kept failing: nothing could be concluded) and
-// the warnings Fork, Forgotten and NotSaved.
+// the warnings Fork, Forgotten, NotSaved and Replaced.
 const (
 	SnapshotDamaged Kind = "snapshot-damaged" // a record that does not open or decode
 	ChainBroken     Kind = "chain-broken"     // a snapshot's predecessor is missing or wrong
@@ -34,6 +34,7 @@ const (
 	Fork      Kind = "fork"      // warning: two snapshots follow the same one (concurrent backups)
 	Forgotten Kind = "forgotten" // note: a chain starts after a snapshot forget removed
 	NotSaved  Kind = "not-saved" // warning: what this run learned could not be recorded
+	Replaced  Kind = "replaced"  // note: a record tag replaced is still there (a tag that did not finish)
 )
 
 // Problem is one finding.

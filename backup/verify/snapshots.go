@@ -86,12 +86,14 @@ func groupKey(s repo.Snapshot) string {
 }
 
 // history is what the chain check compares: the snapshots found, every id listed
-// (damaged records too), what this client saw before, and what forget recorded.
+// (damaged records too), what this client saw before, what forget recorded, and the
+// records tag replaced (replaced.go).
 type history struct {
 	snaps     []repo.Snapshot
 	listed    map[digest.ID]bool
 	seen      []digest.ID
 	forgotten map[digest.ID]bool
+	replaced  map[digest.ID]digest.ID
 }
 
 // checkChains reports broken hash chains, forks, and snapshots this client saw that
@@ -103,19 +105,24 @@ func checkChains(h history, rec *recorder) int {
 	for i := range h.snaps {
 		s := &h.snaps[i]
 		byID[s.ID] = s
-		groups[groupKey(*s)] = append(groups[groupKey(*s)], s)
 		if s.Previous != nil {
 			named[*s.Previous] = true
 		}
+		if h.pending(s.ID, rec) {
+			continue // the same snapshot as its replacement, which stands in the group
+		}
+		groups[groupKey(*s)] = append(groups[groupKey(*s)], s)
 	}
 	for i := range h.snaps {
 		checkPrevious(&h.snaps[i], byID, h, rec)
 	}
 	for _, g := range groups {
-		checkGroup(g, rec)
+		checkGroup(g, h, rec)
 	}
+	checkReplacements(h, rec)
 	for _, id := range h.seen {
-		if !h.listed[id] && !h.forgotten[id] && !named[id] {
+		_, replaced := h.replaced[id] // checkReplacements reports a missing replacement
+		if !h.listed[id] && !h.forgotten[id] && !named[id] && !replaced {
 			rec.problem(RolledBack, "snapshot "+id.Short(),
 				"this client saw snapshot "+id.String()+" before; it is gone and no snapshot follows it (history rolled back, or its latest snapshot deleted)")
 		}
@@ -128,8 +135,11 @@ func checkPrevious(s *repo.Snapshot, byID map[digest.ID]*repo.Snapshot, h histor
 	if s.Previous == nil {
 		return
 	}
-	p := *s.Previous
+	p := h.resolve(*s.Previous)
 	obj := "snapshot " + s.ID.Short()
+	if p != *s.Previous {
+		obj += " (previous " + s.Previous.Short() + " was replaced by tag)"
+	}
 	q, ok := byID[p]
 	switch {
 	case ok && groupKey(*q) != groupKey(*s):
@@ -150,7 +160,7 @@ func checkPrevious(s *repo.Snapshot, byID map[digest.ID]*repo.Snapshot, h histor
 }
 
 // checkGroup checks that each snapshot of a history follows the one before it.
-func checkGroup(g []*repo.Snapshot, rec *recorder) {
+func checkGroup(g []*repo.Snapshot, h history, rec *recorder) {
 	inGroup := map[digest.ID]bool{}
 	for i, s := range g {
 		inGroup[s.ID] = true
@@ -162,7 +172,10 @@ func checkGroup(g []*repo.Snapshot, rec *recorder) {
 		case s.Previous == nil:
 			rec.problem(ChainBroken, "snapshot "+s.ID.Short(),
 				fmt.Sprintf("it starts a new chain, but snapshot %s of the same host and paths precedes it", prev.ID.Short()))
-		case *s.Previous != prev.ID && inGroup[*s.Previous]:
+		case sameSnapshot(*s, *prev):
+			rec.warning(Fork, "snapshot "+s.ID.Short(),
+				fmt.Sprintf("it is snapshot %s with other tags, both kept: a tag command that did not finish (run it again)", prev.ID.Short()))
+		case h.resolve(*s.Previous) != prev.ID && inGroup[h.resolve(*s.Previous)]:
 			rec.warning(Fork, "snapshot "+s.ID.Short(),
 				fmt.Sprintf("it follows %s, as an earlier snapshot does (concurrent backups of the same paths?)", s.Previous.Short()))
 		}

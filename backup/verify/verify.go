@@ -89,7 +89,7 @@ func (v *run) prepare(ctx context.Context) error {
 	for _, e := range v.state.Damaged {
 		v.rec.warning(StoreDamaged, "state", e.Error())
 	}
-	h := history{snaps: v.snaps, listed: v.ids, forgotten: v.state.Forgotten}
+	h := history{snaps: v.snaps, listed: v.ids, forgotten: v.state.Forgotten, replaced: v.state.Replaced}
 	if !v.opts.AcceptHistory {
 		if h.seen, err = v.r.SeenSnapshots(); err != nil {
 			return err
@@ -225,7 +225,7 @@ func (v *run) finish(ctx context.Context) {
 }
 
 // rememberHistory makes the snapshots present the ones this client remembers: it adds
-// them, and drops those gone on purpose (forget) or, if asked, gone at all.
+// them, and drops those gone on purpose (forget), replaced (tag) or, if asked, gone at all.
 func (v *run) rememberHistory(ids []digest.ID) error {
 	seen, err := v.r.SeenSnapshots()
 	if err != nil {
@@ -233,7 +233,8 @@ func (v *run) rememberHistory(ids []digest.ID) error {
 	}
 	var gone []digest.ID
 	for _, id := range seen {
-		if !v.ids[id] && (v.opts.AcceptHistory || v.state.Forgotten[id]) {
+		_, replaced := v.state.Replaced[id]
+		if !v.ids[id] && (v.opts.AcceptHistory || v.state.Forgotten[id] || replaced) {
 			gone = append(gone, id)
 		}
 	}

@@ -16,13 +16,14 @@ import (
 
 func newLsCmd(g *globals) *cobra.Command {
 	var long, recursive bool
+	var f filterFlags
 	cmd := &cobra.Command{
 		Use:   "ls SNAPSHOT [PATH]",
 		Short: "List the files of a snapshot, or PATH and what it holds (all levels with --recursive)",
 		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			r, snaps, err := g.openSnapshots(ctx)
+			r, snaps, err := g.openFiltered(ctx, &f)
 			if err != nil {
 				return err
 			}
@@ -53,6 +54,7 @@ func newLsCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
+	f.register(cmd)
 	cmd.Flags().BoolVarP(&long, "long", "l", false, "show mode, owner, size and time")
 	cmd.Flags().BoolVar(&recursive, "recursive", false, "with PATH, list everything under it, not one level")
 	return cmd

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -12,31 +11,6 @@ import (
 	"github.com/cairn-backup/cairn/internal/repo"
 	"github.com/spf13/cobra"
 )
-
-// filterFlags are the snapshot filters several commands share.
-type filterFlags struct {
-	host        string
-	tags, paths []string
-}
-
-func (f *filterFlags) register(cmd *cobra.Command) {
-	fl := cmd.Flags()
-	fl.StringVar(&f.host, "host", "", "only snapshots of this host")
-	fl.StringArrayVar(&f.tags, "tag", nil, "only snapshots with this tag (repeatable)")
-	fl.StringArrayVar(&f.paths, "path", nil, "only snapshots of this path (repeatable)")
-}
-
-func (f *filterFlags) filter() (repo.Filter, error) {
-	out := repo.Filter{Host: f.host, Tags: f.tags}
-	for _, p := range f.paths {
-		abs, err := filepath.Abs(p)
-		if err != nil {
-			return out, err
-		}
-		out.Paths = append(out.Paths, abs)
-	}
-	return out, nil
-}
 
 // loadSnapshots loads and filters the snapshots, warning about damaged records.
 func (g *globals) loadSnapshots(ctx context.Context, r *repo.Repo, f *filterFlags) ([]repo.Snapshot, error) {
@@ -59,11 +33,17 @@ func (g *globals) loadSnapshots(ctx context.Context, r *repo.Repo, f *filterFlag
 
 // openSnapshots opens the repository and loads every snapshot; the caller closes it.
 func (g *globals) openSnapshots(ctx context.Context) (*repo.Repo, []repo.Snapshot, error) {
+	return g.openFiltered(ctx, nil)
+}
+
+// openFiltered opens the repository and loads the snapshots f selects (all if f is
+// nil); the caller closes it.
+func (g *globals) openFiltered(ctx context.Context, f *filterFlags) (*repo.Repo, []repo.Snapshot, error) {
 	r, err := g.open(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	snaps, err := g.loadSnapshots(ctx, r, nil)
+	snaps, err := g.loadSnapshots(ctx, r, f)
 	if err != nil {
 		r.Close()
 		return nil, nil, err

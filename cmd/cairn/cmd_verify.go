@@ -18,6 +18,7 @@ import (
 )
 
 type verifyFlags struct {
+	filter                             filterFlags
 	readData, sinceLast, acceptHistory bool
 	subset, against                    string
 	seed                               uint64
@@ -37,7 +38,7 @@ its size. Tree packs are read from the storage, never from the cache.
 Damage is reported with the exact files and snapshots it affects.
 
 --against PATH compares a live directory with a snapshot (default: the latest that
-holds PATH) by Merkle roots, reading only files whose metadata changed; it exits 0
+holds PATH, among those --host, --tag and --path select) by Merkle roots, reading only files whose metadata changed; it exits 0
 whether or not they differ, 3 if some live files could not be read.
 
 Exit codes: 0 no damage, 4 damage found, 1 verify could not finish (the storage kept
@@ -45,14 +46,18 @@ failing, or another error). See docs/verify.md.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.against != "" {
-				return runAgainst(cmd, g, f.against, args)
+				return runAgainst(cmd, g, f.against, &f.filter, args)
 			}
 			if len(args) > 0 {
 				return fmt.Errorf("a snapshot is named only with --against")
 			}
+			if f.filter.given() {
+				return fmt.Errorf("--host, --tag and --path select the snapshot of --against; verify checks every snapshot")
+			}
 			return runVerify(cmd, g, &f)
 		},
 	}
+	f.filter.register(cmd)
 	fl := cmd.Flags()
 	fl.BoolVar(&f.readData, "read-data", false, "read every pack and open every blob")
 	fl.StringVar(&f.subset, "read-data-subset", "", "read only subset n/m of the packs, or a random p% of them")
@@ -177,13 +182,13 @@ func countSnapshots(as []verify.Affected) int {
 }
 
 // runAgainst compares a live directory with a snapshot.
-func runAgainst(cmd *cobra.Command, g *globals, path string, args []string) error {
+func runAgainst(cmd *cobra.Command, g *globals, path string, f *filterFlags, args []string) error {
 	ctx := cmd.Context()
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return err
 	}
-	r, snaps, err := g.openSnapshots(ctx)
+	r, snaps, err := g.openFiltered(ctx, f)
 	if err != nil {
 		return err
 	}

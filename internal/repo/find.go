@@ -7,10 +7,12 @@ import (
 	"time"
 )
 
-// Filter selects snapshots; empty fields match everything.
+// Filter selects snapshots; empty fields match everything. Tags has restic's
+// meaning: a snapshot matches if it holds every tag of at least one of the sets (an
+// OR of ANDs), and an empty set matches the snapshots without tags.
 type Filter struct {
 	Host  string
-	Tags  []string // every tag must be present
+	Tags  [][]string
 	Paths []string // every path must be among the snapshot's paths
 }
 
@@ -19,10 +21,8 @@ func (f Filter) Match(s Snapshot) bool {
 	if f.Host != "" && s.Host != f.Host {
 		return false
 	}
-	for _, t := range f.Tags {
-		if !slices.Contains(s.Tags, t) {
-			return false
-		}
+	if len(f.Tags) > 0 && !slices.ContainsFunc(f.Tags, func(set []string) bool { return hasTags(s, set) }) {
+		return false
 	}
 	for _, p := range f.Paths {
 		if !slices.Contains(s.Paths, p) {
@@ -31,6 +31,22 @@ func (f Filter) Match(s Snapshot) bool {
 	}
 	return true
 }
+
+// hasTags reports whether s holds every tag of set; an empty set asks for no tags.
+func hasTags(s Snapshot, set []string) bool {
+	if len(set) == 0 {
+		return len(s.Tags) == 0
+	}
+	for _, t := range set {
+		if !slices.Contains(s.Tags, t) {
+			return false
+		}
+	}
+	return true
+}
+
+// Empty reports whether the filter selects every snapshot.
+func (f Filter) Empty() bool { return f.Host == "" && len(f.Tags) == 0 && len(f.Paths) == 0 }
 
 // Select returns the snapshots that pass the filter, oldest first.
 func (f Filter) Select(snaps []Snapshot) []Snapshot {

@@ -23,6 +23,7 @@ import (
 //
 //	state = "CRNS" ‖ version (0x01) ‖ kind (1 byte) ‖ count uvarint ‖ count × id
 //	kind  = 1: packs verified whole; 2: snapshots forgotten on purpose
+//	        (3: snapshot records replaced, which holds pairs: replace.go)
 //
 // ids are sorted ascending without duplicates, so one set has one encoding.
 
@@ -94,17 +95,18 @@ func DecodeState(b []byte) (StateKind, []digest.ID, error) {
 
 // State is what the state objects of a repository record together.
 type State struct {
-	Verified  map[digest.ID]bool // packs found whole by an earlier verify
-	Forgotten map[digest.ID]bool // snapshots removed on purpose
-	Damaged   []error            // state objects that did not open or decode
-	verified  []digest.ID        // objects of kind StateVerified, replaced by the next save
+	Verified  map[digest.ID]bool      // packs found whole by an earlier verify
+	Forgotten map[digest.ID]bool      // snapshots removed on purpose
+	Replaced  map[digest.ID]digest.ID // snapshot records replaced (tag): old → new
+	Damaged   []error                 // state objects that did not open or decode
+	verified  []digest.ID             // objects of kind StateVerified, replaced by the next save
 }
 
 // LoadState reads every state object. Damaged ones are reported in State.Damaged and
 // otherwise ignored: losing one costs a verify some rereading, nothing else.
 func (r *Repo) LoadState(ctx context.Context) (*State, error) {
 	ids, err := r.listIDs(ctx, remote.State)
-	st := &State{Verified: map[digest.ID]bool{}, Forgotten: map[digest.ID]bool{}}
+	st := &State{Verified: map[digest.ID]bool{}, Forgotten: map[digest.ID]bool{}, Replaced: map[digest.ID]digest.ID{}}
 	if err != nil && !errors.Is(err, ErrCorrupt) {
 		return nil, err
 	}
@@ -119,11 +121,13 @@ func (r *Repo) LoadState(ctx context.Context) (*State, error) {
 			plain, err := r.loadRemote(gctx, remote.State, id, maxStateSize)
 			var kind StateKind
 			var set []digest.ID
+			var pairs []Replacement
 			if err == nil {
-				kind, set, err = DecodeState(plain)
+				kind, set, pairs, err = decodeStateObject(plain)
 			}
 			mu.Lock()
 			defer mu.Unlock()
+			st.addReplaced(pairs)
 			return st.add(id, kind, set, err)
 		})
 	}
@@ -142,7 +146,10 @@ func (st *State) add(id digest.ID, kind StateKind, set []digest.ID, err error) e
 		return nil
 	}
 	into := st.Forgotten
-	if kind == StateVerified {
+	switch kind {
+	case StateReplaced:
+		return nil // addReplaced took its pairs
+	case StateVerified:
 		into = st.Verified
 		st.verified = append(st.verified, id)
 	}
