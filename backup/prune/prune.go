@@ -127,7 +127,7 @@ func (p *run) look(ctx context.Context) (Input, error) {
 
 // trustedSnapshots lists and loads every snapshot, and refuses a listing it cannot
 // trust: a failure, a record that does not load, or a snapshot this client saw before
-// that is gone without a record of forget (RELIABILITY 6).
+// that is gone without a record of forget or tag (RELIABILITY 6).
 func trustedSnapshots(ctx context.Context, r *repo.Repo) ([]repo.Snapshot, error) {
 	snaps, bad, err := r.LoadSnapshots(ctx)
 	if err != nil {
@@ -158,7 +158,7 @@ func trustedSnapshots(ctx context.Context, r *repo.Repo) ([]repo.Snapshot, error
 		return nil, err
 	}
 	for _, id := range gone {
-		if !st.Forgotten[id] {
+		if _, replaced := st.Replaced[id]; !st.Forgotten[id] && !replaced {
 			return nil, fmt.Errorf("%w: snapshot %s, seen before, is not listed and was not forgotten (a cut-short listing or a rolled-back repository; run 'cairn verify')",
 				ErrUntrusted, id.Short())
 		}
