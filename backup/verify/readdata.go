@@ -169,7 +169,7 @@ func (rd *reader) blobs(ctx context.Context, id digest.ID, data []byte) int {
 		n := 1
 		var op pack.Opener // a rare path: no slot taken
 		for _, b := range blobsIn(rd.idx, id) {
-			if !rd.open(&op, id, data, pack.Entry{Type: pack.BlobType(b.Type), ID: b.ID, Offset: b.Offset, Length: b.Length}, true) {
+			if !rd.open(&op, id, data, pack.Entry{Type: b.Type, ID: b.ID, Offset: b.Offset, Length: b.Length}, true) {
 				n++
 			}
 		}
@@ -178,11 +178,11 @@ func (rd *reader) blobs(ctx context.Context, id digest.ID, data []byte) int {
 	n, matched := 0, 0
 	used := make([]bool, len(entries))
 	for i, e := range entries {
-		loc, indexed := rd.idx.Lookup(index.BlobType(e.Type), e.ID)
+		loc, indexed := rd.idx.Lookup(e.Type, e.ID)
 		used[i] = indexed && loc.Pack == id // else the index reads another copy, or none
 		switch {
 		case used[i] && (loc.Offset != e.Offset || loc.Length != e.Length):
-			rd.mismatch(id, index.BlobType(e.Type), e.ID, fmt.Sprintf("the index places it at %d+%d, the pack header at %d+%d", loc.Offset, loc.Length, e.Offset, e.Length))
+			rd.mismatch(id, e.Type, e.ID, fmt.Sprintf("the index places it at %d+%d, the pack header at %d+%d", loc.Offset, loc.Length, e.Offset, e.Length))
 			n++
 			used[i] = false
 		case used[i]:
@@ -246,7 +246,7 @@ func (rd *reader) open(op *pack.Opener, id digest.ID, data []byte, e pack.Entry,
 		return true
 	}
 	if used {
-		rd.rec.badBlob(index.BlobType(e.Type), e.ID, id, err.Error())
+		rd.rec.badBlob(e.Type, e.ID, id, err.Error())
 	}
 	rd.rec.problem(BlobDamaged, fmt.Sprintf("pack %s blob %s", id.Short(), e.ID.Short()), fmt.Sprintf("pack %s: %v", id, err))
 	return false
@@ -263,7 +263,7 @@ func (rd *reader) strays(p digest.ID, entries []pack.Entry) int {
 	type place struct{ off, n uint32 }
 	have := make(map[blobKey]place, len(entries))
 	for _, e := range entries {
-		have[blobKey{index.BlobType(e.Type), e.ID}] = place{e.Offset, e.Length}
+		have[blobKey{e.Type, e.ID}] = place{e.Offset, e.Length}
 	}
 	n := 0
 	for _, b := range blobsIn(rd.idx, p) {

@@ -110,7 +110,7 @@ func (r *Repo) LoadBlob(ctx context.Context, t pack.BlobType, id digest.ID) ([]b
 	if err := r.LoadIndex(ctx); err != nil {
 		return nil, err
 	}
-	loc, ok := r.idx.Lookup(index.BlobType(t), id)
+	loc, ok := r.idx.Lookup(t, id)
 	if !ok {
 		return nil, fmt.Errorf("%s blob %s: %w", t, id.Short(), ErrBlobNotFound)
 	}

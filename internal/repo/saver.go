@@ -77,7 +77,7 @@ func (s *saver) group(ctx context.Context) (*errgroup.Group, context.Context) {
 func (s *saver) claim(k blobKey) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.inflight[k]; ok || s.r.idx.Has(index.BlobType(k.t), k.id) {
+	if _, ok := s.inflight[k]; ok || s.r.idx.Has(k.t, k.id) {
 		return false
 	}
 	s.inflight[k] = struct{}{}
@@ -142,7 +142,7 @@ func (r *Repo) HasBlob(ctx context.Context, t pack.BlobType, id digest.ID) (bool
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, inflight := s.inflight[blobKey{t, id}]
-	return inflight || r.idx.Has(index.BlobType(t), id), nil
+	return inflight || r.idx.Has(t, id), nil
 }
 
 // failure prefers the upload error that cancelled the group over "context canceled".
@@ -297,7 +297,7 @@ func (r *Repo) Flush(ctx context.Context) error {
 func toIndexBlobs(entries []pack.Entry) []index.Blob {
 	out := make([]index.Blob, len(entries))
 	for i, e := range entries {
-		out[i] = index.Blob{Type: index.BlobType(e.Type), ID: e.ID, Offset: e.Offset, Length: e.Length}
+		out[i] = index.Blob{Type: e.Type, ID: e.ID, Offset: e.Offset, Length: e.Length}
 	}
 	return out
 }
