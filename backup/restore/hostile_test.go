@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/internal/digest"
-	"github.com/cairn-backup/cairn/internal/pack"
 	"github.com/cairn-backup/cairn/internal/repo"
 	"github.com/cairn-backup/cairn/manifest"
 )
@@ -28,7 +27,7 @@ func (c *crafter) file(name, data string) manifest.Entry {
 	c.t.Helper()
 	var chunks []manifest.Chunk
 	if data != "" {
-		id, _, err := c.r.SaveBlob(context.Background(), pack.Data, []byte(data))
+		id, _, err := c.r.SaveBlob(context.Background(), repo.DataBlob, []byte(data))
 		must(c.t, err)
 		chunks = []manifest.Chunk{{ID: id, Size: uint32(len(data))}}
 	}
@@ -48,7 +47,7 @@ func (c *crafter) dir(name string, entries []manifest.Entry, unchecked bool) man
 	var err error
 	if unchecked {
 		root = (&manifest.Node{Entries: entries}).Root()
-		blob, _, err = c.r.SaveBlob(ctx, pack.Tree, manifest.EncodeUnchecked(entries))
+		blob, _, err = c.r.SaveBlob(ctx, repo.TreeBlob, manifest.EncodeUnchecked(entries))
 	} else {
 		root, blob, err = manifest.WriteDir(ctx, c.r, entries)
 	}

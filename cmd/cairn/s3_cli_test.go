@@ -76,7 +76,7 @@ func checkContent(t *testing.T, c *cli, src string) {
 		}
 		var got bytes.Buffer
 		for _, ch := range chunks {
-			data, err := r.LoadBlob(ctx, pack.Data, ch.ID)
+			data, err := r.LoadBlob(ctx, repo.DataBlob, ch.ID)
 			if err != nil {
 				return err
 			}

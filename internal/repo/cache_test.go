@@ -90,7 +90,7 @@ func TestCacheDropsDeletedSegments(t *testing.T) {
 	if err := back.LoadIndex(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if back.Index().Len() != 0 || len(cachedFiles(t, opts, r, "index")) != 0 {
+	if back.idx.Len() != 0 || len(cachedFiles(t, opts, r, "index")) != 0 {
 		t.Fatal("a segment deleted from the repository survived in the cache")
 	}
 }

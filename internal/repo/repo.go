@@ -62,6 +62,9 @@ type Repo struct {
 	idx       *index.Index
 
 	saver *saver
+
+	openersOnce sync.Once
+	openers     chan *pack.Opener // CheckBlobs: one per core, shared by every pack checked
 }
 
 // Init creates a repository in an empty store: key file first, config last, so a

@@ -74,7 +74,7 @@ func (f *fixture) dataPack(t *testing.T, r *Repo) remote.Handle {
 	if err := r.LoadIndex(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	loc, ok := r.Index().Lookup(0, f.dataID)
+	loc, ok := r.idx.Lookup(0, f.dataID)
 	if !ok {
 		t.Fatal("data blob not indexed")
 	}
@@ -243,7 +243,7 @@ func TestDamagedTreePackLosesOneNode(t *testing.T) {
 	if err := r.LoadIndex(ctx); err != nil {
 		t.Fatal(err)
 	}
-	bad, _ := r.Index().Lookup(1, ids[2])
+	bad, _ := r.idx.Lookup(1, ids[2])
 	h := remote.Handle{Type: remote.Data, Name: bad.Pack.String()}
 	data, _ := remote.ReadAll(ctx, st, h, 0, 0, 1<<30)
 	data[bad.Offset+bad.Length/2] ^= 1
