@@ -173,7 +173,7 @@ func TestMissingPackAndBlob(t *testing.T) {
 	}
 	checkOthersRestored(t, src, target, want)
 
-	c := &crafter{t: t, r: e.open()}
+	c := newCrafter(t, e.open())
 	ghost := c.file("ghost", "")
 	ghost.Size, ghost.Chunks = 5, []manifest.Chunk{{ID: digest.Of([]byte("never stored")), Size: 5}}
 	ghost.Content = manifest.ContentRoot(ghost.Chunks)

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/internal/digest"
-	"github.com/cairn-backup/cairn/internal/index"
 	"github.com/cairn-backup/cairn/internal/location"
 	"github.com/cairn-backup/cairn/internal/repo"
 	"github.com/cairn-backup/cairn/manifest"

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cairn-backup/cairn/internal/pack"
+	"github.com/cairn-backup/cairn/internal/repo"
 	"github.com/cairn-backup/cairn/manifest"
 	"github.com/cairn-backup/cairn/remote/s3/s3test"
 )

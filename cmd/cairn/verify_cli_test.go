@@ -10,8 +10,7 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/backup/verify"
-	"github.com/cairn-backup/cairn/internal/digest"
-	"github.com/cairn-backup/cairn/internal/index"
+	"github.com/cairn-backup/cairn/internal/repo"
 )
 
 // backedUp makes a repository with one snapshot of a small tree and returns the tree.

@@ -35,3 +35,9 @@ func (b Blob) entry() pack.Entry {
 func blobOf(p digest.ID, e pack.Entry) Blob {
 	return Blob{Type: e.Type, ID: e.ID, Pack: p, Offset: e.Offset, Length: e.Length}
 }
+
+// Compression is the zstd level new packs are written with (Options.Compression).
+type Compression = pack.Compression
+
+// ParseCompression accepts "off", "fastest", "default" or "max".
+func ParseCompression(s string) (Compression, error) { return pack.ParseCompression(s) }

@@ -1,6 +1,8 @@
 package repo
 
 import (
+	"context"
+
 	"github.com/cairn-backup/cairn/internal/digest"
 	"github.com/cairn-backup/cairn/internal/index"
 )
@@ -63,4 +65,13 @@ func (r *Repo) Stats() Stats {
 		return true
 	})
 	return st
+}
+
+// Has reports whether the index holds the blob of type t and id id, loading the index
+// first if need be.
+func (r *Repo) Has(ctx context.Context, t BlobType, id digest.ID) (bool, error) {
+	if err := r.LoadIndex(ctx); err != nil {
+		return false, err
+	}
+	return r.idx.Has(t, id), nil
 }

@@ -44,14 +44,14 @@ func packOf(t *testing.T, r *Repo, blobs [][]byte) (digest.ID, []Blob, map[diges
 	plain := map[digest.ID][]byte{}
 	var ids []digest.ID
 	for _, b := range blobs {
-		id, _, err := r.SaveBlob(ctx, pack.Data, b)
+		id, _, err := session(r).SaveBlob(ctx, pack.Data, b)
 		if err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, id)
 		plain[id] = b
 	}
-	if err := r.Flush(ctx); err != nil {
+	if err := session(r).Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
 	first, _ := r.Lookup(DataBlob, ids[0])
