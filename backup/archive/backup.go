@@ -32,6 +32,7 @@ type Options struct {
 	OneFileSystem bool
 	Readers       int       // files read in parallel (0: 2)
 	Workers       int       // chunks hashed, compressed and sealed in parallel (0: GOMAXPROCS)
+	Uploads       int       // packs uploaded in parallel (0: 2)
 	Progress      *Progress // live counters for a progress display; may be nil
 	Clock         func() time.Time
 	Program       string
@@ -107,7 +108,7 @@ func (b *run) salvage() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), salvageTimeout)
 	defer cancel()
-	_ = b.r.Salvage(ctx)
+	_ = b.store.Abort(ctx)
 }
 
 const salvageTimeout = 30 * time.Second

@@ -14,7 +14,6 @@ import (
 	"testing"
 
 	"github.com/cairn-backup/cairn/internal/digest"
-	"github.com/cairn-backup/cairn/internal/pack"
 	"github.com/cairn-backup/cairn/internal/repo"
 	"github.com/cairn-backup/cairn/internal/repo/repotest"
 	"github.com/cairn-backup/cairn/manifest"
@@ -235,7 +234,7 @@ func TestContentRoundTripThroughRepository(t *testing.T) {
 		}
 		var buf bytes.Buffer
 		for _, c := range chunks {
-			data, err := r.LoadBlob(ctx, pack.Data, c.ID)
+			data, err := r.LoadBlob(ctx, repo.DataBlob, c.ID)
 			if err != nil {
 				return err
 			}

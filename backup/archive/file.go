@@ -9,7 +9,7 @@ import (
 	"sync"
 
 	"github.com/cairn-backup/cairn/internal/fsys"
-	"github.com/cairn-backup/cairn/internal/pack"
+	"github.com/cairn-backup/cairn/internal/repo"
 	"github.com/cairn-backup/cairn/manifest"
 	"github.com/restic/chunker"
 )
@@ -91,12 +91,12 @@ func (b *run) reusable(ctx context.Context, info fsys.Info, prev *manifest.Entry
 // by the next backup instead of being referenced forever.
 func (b *run) present(ctx context.Context, e *manifest.Entry) bool {
 	for _, c := range e.Chunks {
-		if ok, err := b.store.HasBlob(ctx, pack.Data, c.ID); err != nil || !ok {
+		if ok, err := b.store.Has(ctx, repo.DataBlob, c.ID); err != nil || !ok {
 			return false
 		}
 	}
 	for _, id := range e.Lists {
-		if ok, err := b.store.HasBlob(ctx, pack.Tree, id); err != nil || !ok {
+		if ok, err := b.store.Has(ctx, repo.TreeBlob, id); err != nil || !ok {
 			return false
 		}
 	}
@@ -227,7 +227,7 @@ func (c *chunkSink) save(data []byte, release func()) {
 	b.blobs.Go(func() error {
 		defer c.wg.Done()
 		defer release()
-		id, stored, err := b.store.SaveBlob(c.ctx, pack.Data, data)
+		id, stored, err := b.store.SaveBlob(c.ctx, repo.DataBlob, data)
 		if err != nil {
 			c.mu.Lock()
 			c.err = fatal(err)

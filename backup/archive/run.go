@@ -47,11 +47,8 @@ func newRun(ctx context.Context, r *repo.Repo, opts Options, parent *repo.Snapsh
 	if err != nil {
 		return nil, err
 	}
-	b := &run{r: r, store: r, opts: opts, parent: parent, pol: pol, cfg: cfg, excl: excl,
+	b := &run{r: r, opts: opts, parent: parent, pol: pol, cfg: cfg, excl: excl,
 		stats: opts.Progress, links: newLinkTable(), chunks: newBufPool(int(cfg.MaxChunk)), small: newBufPool(int(cfg.MinChunk))}
-	if opts.DryRun {
-		b.store = newDryStore(r)
-	}
 	if b.stats == nil {
 		b.stats = &Progress{}
 	}
@@ -61,6 +58,12 @@ func newRun(ctx context.Context, r *repo.Repo, opts Options, parent *repo.Snapsh
 	// Not errgroup.WithContext: its context ends at Wait, while uploads started under
 	// it must go on until the final Flush.
 	b.gctx, b.cancel = context.WithCancel(ctx)
+	if opts.DryRun {
+		b.store = newDryStore(r)
+	} else {
+		// The write session lives as long as the run: uploads go on until the final Flush.
+		b.store = writerStore{Writer: r.NewWriter(b.gctx, repo.WriterOptions{Uploads: opts.Uploads}), r: r}
+	}
 	b.files = &errgroup.Group{}
 	b.files.SetLimit(workers(opts.Readers, 2))
 	b.dirs = &errgroup.Group{}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/cairn-backup/cairn/internal/fsentry"
 	"github.com/cairn-backup/cairn/internal/fsys"
-	"github.com/cairn-backup/cairn/internal/pack"
+	"github.com/cairn-backup/cairn/internal/repo"
 	"github.com/cairn-backup/cairn/manifest"
 )
 
@@ -135,7 +135,7 @@ func (b *run) unchangedDir(ctx context.Context, prev *manifest.Entry, prevNode *
 			return false
 		}
 	}
-	ok, err := b.store.HasBlob(ctx, pack.Tree, prev.Subtree)
+	ok, err := b.store.Has(ctx, repo.TreeBlob, prev.Subtree)
 	return err == nil && ok
 }
 

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/internal/digest"
-	"github.com/cairn-backup/cairn/internal/index"
 	"github.com/cairn-backup/cairn/internal/repo"
 	"github.com/cairn-backup/cairn/manifest"
 	"github.com/cairn-backup/cairn/remote"
@@ -45,7 +44,7 @@ func damageFixture(t *testing.T) (*env, string, digest.ID, map[digest.ID][]strin
 		chunks, err := manifest.ReadChunks(context.Background(), r, en)
 		seen := map[digest.ID]bool{}
 		for _, c := range chunks {
-			loc, _ := r.Index().Lookup(index.Data, c.ID)
+			loc, _ := r.Lookup(repo.DataBlob, c.ID)
 			if !seen[loc.Pack] {
 				seen[loc.Pack] = true
 				users[loc.Pack] = append(users[loc.Pack], "/"+p)
@@ -75,8 +74,8 @@ func somePack(users map[digest.ID][]string) digest.ID {
 func flipEveryBlob(t *testing.T, e *env, p digest.ID) {
 	r := e.open()
 	must(t, r.LoadIndex(context.Background()))
-	var locs []index.Location
-	r.Index().EachBlob(func(_ index.BlobType, _ digest.ID, loc index.Location) bool {
+	var locs []repo.Blob
+	r.EachBlob(func(loc repo.Blob) bool {
 		if loc.Pack == p {
 			locs = append(locs, loc)
 		}
@@ -86,7 +85,7 @@ func flipEveryBlob(t *testing.T, e *env, p digest.ID) {
 }
 
 // flipBlobs flips a byte in the middle of each blob at locs, in pack p of the store.
-func flipBlobs(t *testing.T, e *env, p digest.ID, locs ...index.Location) {
+func flipBlobs(t *testing.T, e *env, p digest.ID, locs ...repo.Blob) {
 	h := remote.Handle{Type: remote.Data, Name: p.String()}
 	rd, err := e.store.Get(context.Background(), h, 0, 0)
 	must(t, err)
@@ -174,7 +173,7 @@ func TestMissingPackAndBlob(t *testing.T) {
 	}
 	checkOthersRestored(t, src, target, want)
 
-	c := &crafter{t: t, r: e.open()}
+	c := newCrafter(t, e.open())
 	ghost := c.file("ghost", "")
 	ghost.Size, ghost.Chunks = 5, []manifest.Chunk{{ID: digest.Of([]byte("never stored")), Size: 5}}
 	ghost.Content = manifest.ContentRoot(ghost.Chunks)
@@ -231,7 +230,7 @@ func TestDamagedTreeNodeCostsOnlyItsDirectory(t *testing.T) {
 		}
 		return nil
 	}))
-	loc, ok := r.Index().Lookup(index.Tree, node)
+	loc, ok := r.Lookup(repo.TreeBlob, node)
 	if node.IsZero() || !ok {
 		t.Fatalf("no node for directory db (%s)", dir)
 	}

@@ -5,8 +5,6 @@ import (
 	"fmt"
 
 	"github.com/cairn-backup/cairn/internal/digest"
-	"github.com/cairn-backup/cairn/internal/index"
-	"github.com/cairn-backup/cairn/internal/pack"
 	"github.com/cairn-backup/cairn/internal/repo"
 	"golang.org/x/sync/errgroup"
 )
@@ -14,7 +12,7 @@ import (
 // blobJob is one blob to fetch and every file and offset it is written to: a chunk
 // shared by many files is fetched and opened once.
 type blobJob struct {
-	e    pack.Entry
+	b    repo.Blob
 	uses []blobUse
 }
 
@@ -23,21 +21,18 @@ type blobUse struct {
 	off int64
 }
 
-// packJob is the blobs needed from one pack, all fetched by one worker.
-type packJob struct {
-	id    digest.ID
-	blobs map[digest.ID]*blobJob
-	order []pack.Entry
+// fetchList is the blobs to fetch, in the order the files come (ReadBlobs groups them
+// by pack in that order, so that files complete early and few are open at a time).
+type fetchList struct {
+	order []repo.Blob
+	jobs  map[digest.ID]*blobJob
 }
 
-// jobs groups the chunks of the files to write by pack, in the order the files come,
-// so that files complete early and few are open at a time. Files with nothing to
-// fetch (empty, all holes, or lacking a chunk) are returned apart.
-func (e *engine) jobs(p *plan) (packs []*packJob, direct []*fileNode) {
-	byID := map[digest.ID]*blobJob{}
-	byPack := map[digest.ID]*packJob{}
+// jobs lists the chunks of the files to write. Files with nothing to fetch (empty,
+// all holes, or lacking a chunk) are returned apart.
+func (e *engine) jobs(p *plan) (fl fetchList, direct []*fileNode) {
+	fl.jobs = map[digest.ID]*blobJob{}
 	zeros := map[uint32]digest.ID{}
-	idx := e.r.Index()
 	for _, f := range p.files {
 		if f.act != actWrite {
 			continue
@@ -50,23 +45,16 @@ func (e *engine) jobs(p *plan) (packs []*packJob, direct []*fileNode) {
 				e.prog.Bytes.Add(int64(c.Size)) // a hole: nothing to write
 				continue
 			}
-			j := byID[c.ID]
+			j := fl.jobs[c.ID]
 			if j == nil {
-				loc, ok := idx.Lookup(index.Data, c.ID)
+				b, ok := e.r.Lookup(repo.DataBlob, c.ID)
 				if !ok {
 					f.w.err = fmt.Errorf("chunk %s at offset %d: %w", c.ID.Short(), use.off, repo.ErrBlobNotFound)
 					break
 				}
-				j = &blobJob{e: pack.Entry{Type: pack.Data, ID: c.ID, Offset: loc.Offset, Length: loc.Length}}
-				byID[c.ID] = j
-				pj := byPack[loc.Pack]
-				if pj == nil {
-					pj = &packJob{id: loc.Pack, blobs: map[digest.ID]*blobJob{}}
-					byPack[loc.Pack] = pj
-					packs = append(packs, pj)
-				}
-				pj.blobs[c.ID] = j
-				pj.order = append(pj.order, j.e)
+				j = &blobJob{b: b}
+				fl.jobs[c.ID] = j
+				fl.order = append(fl.order, b)
 			}
 			j.uses = append(j.uses, use)
 			f.w.pending++
@@ -75,7 +63,7 @@ func (e *engine) jobs(p *plan) (packs []*packJob, direct []*fileNode) {
 			direct = append(direct, f)
 		}
 	}
-	return packs, direct
+	return fl, direct
 }
 
 // zeroID returns the id of a chunk of size zero bytes: a sparse file's chunks with
@@ -94,7 +82,7 @@ func zeroID(cache map[uint32]digest.ID, size uint32) digest.ID {
 // their own core and write it wherever it is used. Memory holds at most one blob per
 // reader and per writer.
 func (e *engine) fill(ctx context.Context, p *plan) error {
-	packs, direct := e.jobs(p)
+	fl, direct := e.jobs(p)
 	if e.opts.DryRun {
 		e.dryFill(p)
 		return nil
@@ -102,18 +90,8 @@ func (e *engine) fill(ctx context.Context, p *plan) error {
 	e.probeTmpfile()
 	w, wctx := errgroup.WithContext(ctx)
 	w.SetLimit(e.opts.writers())
-	readers, rctx := errgroup.WithContext(wctx)
-	readers.SetLimit(e.opts.workers())
 	var feed errgroup.Group
-	feed.Go(func() error {
-		for _, pj := range packs {
-			if rctx.Err() != nil {
-				break
-			}
-			readers.Go(func() error { return e.fetch(rctx, wctx, w, pj) })
-		}
-		return readers.Wait()
-	})
+	feed.Go(func() error { return e.fetch(wctx, w, fl) })
 	e.dispatch(wctx, w, p, direct)
 	err := feed.Wait()
 	if werr := w.Wait(); err == nil {
@@ -169,27 +147,25 @@ func (e *engine) abandon(p *plan) {
 	}
 }
 
-// fetch reads the blobs of one pack and hands each to a writer. Writers run under
-// wctx: the readers' context ends as soon as the last pack is read.
-func (e *engine) fetch(ctx, wctx context.Context, w *errgroup.Group, pj *packJob) error {
-	return e.r.ReadSealed(ctx, pj.id, pj.order, alloc, func(be pack.Entry, sealed []byte, err error) error {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		j := pj.blobs[be.ID]
+// fetch reads the blobs (Workers packs at once) and hands each to a writer. Writers
+// run under wctx, which outlives the reads.
+func (e *engine) fetch(wctx context.Context, w *errgroup.Group, fl fetchList) error {
+	opts := repo.ReadOptions{Workers: e.opts.workers(), Alloc: alloc}
+	return e.r.ReadBlobs(wctx, fl.order, opts, func(b repo.Blob, sealed []byte, err error) error {
+		j := fl.jobs[b.ID]
 		if j == nil {
-			return nil // ReadSealed hands back only what it was given
+			return nil // ReadBlobs hands back only what it was given
 		}
 		w.Go(func() error {
 			if wctx.Err() != nil {
 				free(sealed)
 				return wctx.Err() // the file stays incomplete and is discarded
 			}
-			b := e.open(wctx, pj.id, be, sealed, err)
+			o := e.open(wctx, b, sealed, err)
 			for _, u := range j.uses {
-				e.write(u.f, u.off, b.plain, b.err)
+				e.write(u.f, u.off, o.plain, o.err)
 			}
-			b.release()
+			o.release()
 			return nil
 		})
 		return nil
@@ -215,21 +191,21 @@ func (b *opened) release() {
 // open opens a sealed blob in its own buffer. One that was read but does not open is
 // read once more, so that a transient fault (a byte flipped in transit) is not
 // reported as damage.
-func (e *engine) open(ctx context.Context, p digest.ID, be pack.Entry, sealed []byte, err error) *opened {
+func (e *engine) open(ctx context.Context, be repo.Blob, sealed []byte, err error) *opened {
 	b := &opened{err: err}
 	if err != nil {
 		return b
 	}
-	b.plain, b.err = e.openInto(b, p, be, sealed)
+	b.plain, b.err = e.openInto(b, be, sealed)
 	if b.err == nil || ctx.Err() != nil {
 		return b
 	}
 	b.release()
 	b.bufs = [2][]byte{}
-	rerr := e.r.ReadSealed(ctx, p, []pack.Entry{be}, alloc, func(_ pack.Entry, again []byte, aerr error) error {
+	rerr := e.r.ReadBlobs(ctx, []repo.Blob{be}, repo.ReadOptions{Alloc: alloc}, func(_ repo.Blob, again []byte, aerr error) error {
 		b.plain, b.err = nil, aerr
 		if aerr == nil {
-			b.plain, b.err = e.openInto(b, p, be, again)
+			b.plain, b.err = e.openInto(b, be, again)
 		}
 		return nil
 	})
@@ -240,9 +216,9 @@ func (e *engine) open(ctx context.Context, p digest.ID, be pack.Entry, sealed []
 }
 
 // openInto opens sealed in place and records the buffers that plain may alias.
-func (e *engine) openInto(b *opened, p digest.ID, be pack.Entry, sealed []byte) ([]byte, error) {
+func (e *engine) openInto(b *opened, be repo.Blob, sealed []byte) ([]byte, error) {
 	b.bufs[0] = sealed
-	return e.r.OpenSealed(p, be, sealed, func(n int) []byte {
+	return e.r.OpenSealed(be, sealed, func(n int) []byte {
 		b.bufs[1] = alloc(n)
 		return b.bufs[1]
 	})

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/internal/digest"
-	"github.com/cairn-backup/cairn/internal/pack"
 	"github.com/cairn-backup/cairn/internal/repo"
 	"github.com/cairn-backup/cairn/manifest"
 )
@@ -20,6 +19,11 @@ import (
 type crafter struct {
 	t *testing.T
 	r *repo.Repo
+	w *repo.Writer
+}
+
+func newCrafter(t *testing.T, r *repo.Repo) *crafter {
+	return &crafter{t: t, r: r, w: r.NewWriter(context.Background(), repo.WriterOptions{})}
 }
 
 var craftTime = time.Date(2024, 1, 2, 3, 4, 5, 6, time.UTC).UnixNano()
@@ -28,7 +32,7 @@ func (c *crafter) file(name, data string) manifest.Entry {
 	c.t.Helper()
 	var chunks []manifest.Chunk
 	if data != "" {
-		id, _, err := c.r.SaveBlob(context.Background(), pack.Data, []byte(data))
+		id, _, err := c.w.SaveBlob(context.Background(), repo.DataBlob, []byte(data))
 		must(c.t, err)
 		chunks = []manifest.Chunk{{ID: id, Size: uint32(len(data))}}
 	}
@@ -48,9 +52,9 @@ func (c *crafter) dir(name string, entries []manifest.Entry, unchecked bool) man
 	var err error
 	if unchecked {
 		root = (&manifest.Node{Entries: entries}).Root()
-		blob, _, err = c.r.SaveBlob(ctx, pack.Tree, manifest.EncodeUnchecked(entries))
+		blob, _, err = c.w.SaveBlob(ctx, repo.TreeBlob, manifest.EncodeUnchecked(entries))
 	} else {
-		root, blob, err = manifest.WriteDir(ctx, c.r, entries)
+		root, blob, err = manifest.WriteDir(ctx, c.w, entries)
 	}
 	must(c.t, err)
 	return manifest.Entry{Name: name, Type: manifest.Dir, Mode: 0o755, MTime: craftTime, Content: root, Subtree: blob}
@@ -60,7 +64,7 @@ func (c *crafter) snapshot(top []manifest.Entry) digest.ID {
 	c.t.Helper()
 	ctx := context.Background()
 	d := c.dir("", top, true)
-	must(c.t, c.r.Flush(ctx))
+	must(c.t, c.w.Flush(ctx))
 	s := &manifest.Snapshot{Version: manifest.SnapshotVersion, Time: time.Now().UTC(), Host: "evil", Paths: []string{"/"},
 		Root: d.Content, Tree: d.Subtree, Program: "test"}
 	b, err := s.Encode()
@@ -72,7 +76,7 @@ func (c *crafter) snapshot(top []manifest.Entry) digest.ID {
 
 func TestHostileManifestStaysInTarget(t *testing.T) {
 	e := newEnv(t)
-	c := &crafter{t: t, r: e.open()}
+	c := newCrafter(t, e.open())
 	outside := filepath.Join(os.TempDir(), "outside-"+digest.Of([]byte(t.Name()+time.Now().String())).Short())
 	must(t, os.MkdirAll(outside, 0o755))
 	t.Cleanup(func() { os.RemoveAll(outside) })

@@ -5,7 +5,6 @@ import (
 	"errors"
 
 	"github.com/cairn-backup/cairn/internal/digest"
-	"github.com/cairn-backup/cairn/internal/index"
 	"github.com/cairn-backup/cairn/internal/repo"
 	"github.com/cairn-backup/cairn/manifest"
 )
@@ -146,7 +145,7 @@ func (m *mapper) fileBlobs(ctx context.Context, e *manifest.Entry) ([]digest.ID,
 func (m *mapper) badLists(e *manifest.Entry) []digest.ID {
 	var blobs []digest.ID
 	for _, id := range e.Lists {
-		if m.rec.isBad(index.Tree, id) {
+		if m.rec.isBad(repo.TreeBlob, id) {
 			blobs = append(blobs, id)
 		}
 	}
@@ -158,7 +157,7 @@ func (m *mapper) badLists(e *manifest.Entry) []digest.ID {
 
 func (m *mapper) badChunks(chunks []manifest.Chunk, out []digest.ID) []digest.ID {
 	for _, c := range chunks {
-		if m.rec.isBad(index.Data, c.ID) {
+		if m.rec.isBad(repo.DataBlob, c.ID) {
 			out = append(out, c.ID)
 		}
 	}

@@ -28,8 +28,8 @@ func damaged(t *testing.T) *env {
 // pickFlip chooses a byte inside a blob the index places in pack p and returns its
 // position and the blobs a flip there makes bad, computed from the index.
 func (e *env) pickFlip(r *repo.Repo, p digest.ID) (int64, map[blobKey]bool) {
-	var locs []index.Location
-	r.Index().EachBlob(func(_ index.BlobType, _ digest.ID, loc index.Location) bool {
+	var locs []repo.Blob
+	r.EachBlob(func(loc repo.Blob) bool {
 		if loc.Pack == p {
 			locs = append(locs, loc)
 		}
@@ -50,7 +50,7 @@ func TestFlippedByteInDataPack(t *testing.T) {
 	t.Parallel()
 	e := damaged(t)
 	r := loaded(t, e.open())
-	packs := packsOf(r, index.Data)
+	packs := packsOf(r, repo.DataBlob)
 	p := packs[e.rng.IntN(len(packs))]
 	pos, bad := e.pickFlip(r, p)
 	want := groundTruth(t, r, bad)
@@ -71,7 +71,7 @@ func TestFlippedByteInTreePack(t *testing.T) {
 	t.Parallel()
 	e := damaged(t)
 	r := loaded(t, e.open())
-	packs := packsOf(r, index.Tree)
+	packs := packsOf(r, repo.TreeBlob)
 	p := packs[e.rng.IntN(len(packs))]
 	pos, bad := e.pickFlip(r, p)
 	want := groundTruth(t, r, bad)
@@ -89,13 +89,13 @@ func TestDeletedPack(t *testing.T) {
 	t.Parallel()
 	e := damaged(t)
 	r := loaded(t, e.open())
-	for _, kind := range []index.BlobType{index.Data, index.Tree} {
+	for _, kind := range []repo.BlobType{repo.DataBlob, repo.TreeBlob} {
 		p := packsOf(r, kind)[0]
 		bad := blobsAt(r, p, 0, 1<<40)
 		want := groundTruth(t, r, bad)
 		b := e.get(packHandle(p))
 		e.del(packHandle(p))
-		rep, err := e.verify(Options{ReadData: kind == index.Tree})
+		rep, err := e.verify(Options{ReadData: kind == repo.TreeBlob})
 		wantDamage(t, rep, err, PackMissing)
 		sameKeys(t, "deleted "+kind.String()+" pack", affectedKeys(rep), want)
 		e.put(packHandle(p), b)
@@ -106,7 +106,7 @@ func TestTruncatedPack(t *testing.T) {
 	t.Parallel()
 	e := damaged(t)
 	r := loaded(t, e.open())
-	p := packsOf(r, index.Data)[1]
+	p := packsOf(r, repo.DataBlob)[1]
 	b := e.get(packHandle(p))
 	cut := int64(len(b) / 2)
 	bad := blobsAt(r, p, cut, 1<<40)
@@ -129,15 +129,15 @@ func TestIndexWrongOffset(t *testing.T) {
 	e := damaged(t)
 	ctx := context.Background()
 	r := loaded(t, e.open())
-	victim := packsOf(r, index.Data)[2]
+	victim := packsOf(r, repo.DataBlob)[2]
 	seg := &index.Segment{}
 	var moved blobKey
-	r.Index().EachPack(func(id digest.ID, size uint64) bool {
+	r.EachPack(func(id digest.ID, size uint64) bool {
 		p := index.Pack{ID: id, Size: size}
 		for b := range blobsAt(r, id, 0, 1<<40) {
-			loc, _ := r.Index().Lookup(b.t, b.id)
+			loc, _ := r.Lookup(b.t, b.id)
 			bl := index.Blob{Type: b.t, ID: b.id, Offset: loc.Offset, Length: loc.Length}
-			if id == victim && moved == (blobKey{}) && b.t == index.Data {
+			if id == victim && moved == (blobKey{}) && b.t == repo.DataBlob {
 				bl.Offset++ // still inside the pack: only the header can tell
 				moved = b
 			}
@@ -182,9 +182,9 @@ func TestTransientFaultIsNotDamage(t *testing.T) {
 	t.Parallel()
 	e := damaged(t)
 	r := loaded(t, e.open())
-	p := packsOf(r, index.Data)[0]
+	p := packsOf(r, repo.DataBlob)[0]
 	e.store.Add(remotetest.Fault{Op: remotetest.OpGet, Type: remote.Data, Name: p.String(), Nth: 1, Repeat: 1, Kind: remotetest.Fail})
-	e.store.Add(remotetest.Fault{Op: remotetest.OpGet, Type: remote.Data, Name: packsOf(r, index.Data)[1].String(), Nth: 1, Repeat: 1,
+	e.store.Add(remotetest.Fault{Op: remotetest.OpGet, Type: remote.Data, Name: packsOf(r, repo.DataBlob)[1].String(), Nth: 1, Repeat: 1,
 		Kind: remotetest.GetFlip, Seed: 3})
 	rep := e.clean(Options{ReadData: true})
 	e.store.Verify(t)
@@ -199,7 +199,7 @@ func TestPersistentReadFailureIsNotDamage(t *testing.T) {
 	t.Parallel()
 	e := damaged(t)
 	r := loaded(t, e.open())
-	p := packsOf(r, index.Data)[0]
+	p := packsOf(r, repo.DataBlob)[0]
 	e.store.Add(remotetest.Fault{Op: remotetest.OpGet, Type: remote.Data, Name: p.String(), Nth: 1, Repeat: -1, Kind: remotetest.Fail})
 	rep, err := e.verify(Options{ReadData: true})
 	if !errors.Is(err, ErrIncomplete) || rep.Damaged() || !hasProblem(rep, Unreadable) {

@@ -13,7 +13,6 @@ import (
 
 	"github.com/cairn-backup/cairn/backup/archive"
 	"github.com/cairn-backup/cairn/internal/digest"
-	"github.com/cairn-backup/cairn/internal/index"
 	"github.com/cairn-backup/cairn/internal/repo"
 	"github.com/cairn-backup/cairn/internal/repo/repotest"
 	"github.com/cairn-backup/cairn/manifest"
@@ -128,9 +127,10 @@ func packHandle(id digest.ID) remote.Handle {
 }
 
 // packsOf returns the packs holding blobs of type t, sorted.
-func packsOf(r *repo.Repo, t index.BlobType) []digest.ID {
+func packsOf(r *repo.Repo, t repo.BlobType) []digest.ID {
 	seen := map[digest.ID]bool{}
-	r.Index().EachBlob(func(bt index.BlobType, _ digest.ID, loc index.Location) bool {
+	r.EachBlob(func(loc repo.Blob) bool {
+		bt := loc.Type
 		if bt == t {
 			seen[loc.Pack] = true
 		}
@@ -155,7 +155,8 @@ func loaded(t *testing.T, r *repo.Repo) *repo.Repo {
 // blobsAt returns the blobs the index places in pack p over byte range [from, to).
 func blobsAt(r *repo.Repo, p digest.ID, from, to int64) map[blobKey]bool {
 	out := map[blobKey]bool{}
-	r.Index().EachBlob(func(t index.BlobType, id digest.ID, loc index.Location) bool {
+	r.EachBlob(func(loc repo.Blob) bool {
+		t, id := loc.Type, loc.ID
 		if loc.Pack == p && int64(loc.Offset) < to && int64(loc.Offset)+int64(loc.Length) > from {
 			out[blobKey{t, id}] = true
 		}
@@ -176,7 +177,7 @@ func groundTruth(t *testing.T, r *repo.Repo, bad map[blobKey]bool) []string {
 		t.Fatal(err)
 	}
 	nodeBad := func(id digest.ID) bool {
-		if bad[blobKey{index.Tree, id}] {
+		if bad[blobKey{repo.TreeBlob, id}] {
 			return true
 		}
 		b, err := r.LoadTree(ctx, id)
@@ -187,7 +188,7 @@ func groundTruth(t *testing.T, r *repo.Repo, bad map[blobKey]bool) []string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return slices.ContainsFunc(n.Pieces, func(p digest.ID) bool { return bad[blobKey{index.Tree, p}] })
+		return slices.ContainsFunc(n.Pieces, func(p digest.ID) bool { return bad[blobKey{repo.TreeBlob, p}] })
 	}
 	var out []string
 	for _, s := range snaps {
@@ -207,8 +208,8 @@ func groundTruth(t *testing.T, r *repo.Repo, bad map[blobKey]bool) []string {
 			if err != nil {
 				return err
 			}
-			hit := slices.ContainsFunc(e.Lists, func(id digest.ID) bool { return bad[blobKey{index.Tree, id}] }) ||
-				slices.ContainsFunc(chunks, func(c manifest.Chunk) bool { return bad[blobKey{index.Data, c.ID}] })
+			hit := slices.ContainsFunc(e.Lists, func(id digest.ID) bool { return bad[blobKey{repo.TreeBlob, id}] }) ||
+				slices.ContainsFunc(chunks, func(c manifest.Chunk) bool { return bad[blobKey{repo.DataBlob, c.ID}] })
 			if hit {
 				out = append(out, s.ID.String()+" /"+p)
 			}

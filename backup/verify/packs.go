@@ -9,7 +9,6 @@ import (
 	"sync"
 
 	"github.com/cairn-backup/cairn/internal/digest"
-	"github.com/cairn-backup/cairn/internal/index"
 	"github.com/cairn-backup/cairn/internal/repo"
 )
 
@@ -41,7 +40,7 @@ func listPacks(ctx context.Context, r *repo.Repo, rec *recorder) (*packTable, []
 		rec.problem(StoreDamaged, "data", e.Error())
 	}
 	t := &packTable{info: make(map[digest.ID]packInfo, len(sizes)), used: map[digest.ID]bool{}}
-	r.Index().EachPack(func(id digest.ID, size uint64) bool {
+	r.EachPack(func(id digest.ID, size uint64) bool {
 		listed, ok := sizes[id]
 		if !ok {
 			listed = -1
@@ -156,12 +155,12 @@ func (f *fetcher) fetch(ctx context.Context, id digest.ID, buf []byte) ([]byte, 
 
 // countBlobs returns how many blobs the index places in each pack, and which packs
 // hold tree blobs.
-func countBlobs(idx *index.Index) (map[digest.ID]int, map[digest.ID]bool) {
+func countBlobs(r *repo.Repo) (map[digest.ID]int, map[digest.ID]bool) {
 	n, trees := map[digest.ID]int{}, map[digest.ID]bool{}
-	idx.EachBlob(func(t index.BlobType, _ digest.ID, loc index.Location) bool {
-		n[loc.Pack]++
-		if t == index.Tree {
-			trees[loc.Pack] = true
+	r.EachBlob(func(b repo.Blob) bool {
+		n[b.Pack]++
+		if b.Type == repo.TreeBlob {
+			trees[b.Pack] = true
 		}
 		return true
 	})
@@ -169,11 +168,11 @@ func countBlobs(idx *index.Index) (map[digest.ID]int, map[digest.ID]bool) {
 }
 
 // blobsIn returns the blobs the index places in pack p.
-func blobsIn(idx *index.Index, p digest.ID) []index.Blob {
-	var out []index.Blob
-	idx.EachBlob(func(t index.BlobType, id digest.ID, loc index.Location) bool {
-		if loc.Pack == p {
-			out = append(out, index.Blob{Type: t, ID: id, Offset: loc.Offset, Length: loc.Length})
+func blobsIn(r *repo.Repo, p digest.ID) []repo.Blob {
+	var out []repo.Blob
+	r.EachBlob(func(b repo.Blob) bool {
+		if b.Pack == p {
+			out = append(out, b)
 		}
 		return true
 	})

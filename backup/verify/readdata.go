@@ -4,14 +4,11 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
 
 	"github.com/cairn-backup/cairn/internal/digest"
-	"github.com/cairn-backup/cairn/internal/index"
-	"github.com/cairn-backup/cairn/internal/pack"
 	"github.com/cairn-backup/cairn/internal/repo"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/semaphore"
@@ -23,12 +20,10 @@ import (
 // packs the walk fetches anyway are checked from its copy (inspect), not read twice.
 type reader struct {
 	r      *repo.Repo
-	idx    *index.Index
 	f      *fetcher
 	rec    *recorder
 	counts map[digest.ID]int // blobs the index places in each pack
 	done   func()            // called after each pack, for progress
-	slots  chan *pack.Opener // one per core: runs of blobs being opened, and their buffers
 	budget *semaphore.Weighted
 
 	mu      sync.Mutex
@@ -38,14 +33,10 @@ type reader struct {
 
 // newReader prepares checking the packs ids, and orders them tree packs last.
 func newReader(r *repo.Repo, f *fetcher, rec *recorder, ids []digest.ID, done func()) *reader {
-	counts, trees := countBlobs(r.Index())
-	rd := &reader{r: r, idx: r.Index(), f: f, rec: rec, counts: counts, done: done,
-		slots:   make(chan *pack.Opener, runtime.GOMAXPROCS(0)),
+	counts, trees := countBlobs(r)
+	rd := &reader{r: r, f: f, rec: rec, counts: counts, done: done,
 		budget:  semaphore.NewWeighted(packBudget),
 		pending: make(map[digest.ID]bool, len(ids))}
-	for range cap(rd.slots) {
-		rd.slots <- &pack.Opener{}
-	}
 	for _, id := range ids {
 		rd.pending[id] = true
 	}
@@ -162,27 +153,21 @@ func (rd *reader) inspect(ctx context.Context, id digest.ID, data []byte, hashOK
 
 // blobs checks the blobs of pack id and returns how many problems it found.
 func (rd *reader) blobs(ctx context.Context, id digest.ID, data []byte) int {
-	entries, err := rd.r.ParsePack(data)
+	entries, err := rd.r.ParsePack(id, data)
 	if err != nil {
 		rd.rec.problem(PackHeader, "pack "+id.Short(), fmt.Sprintf("pack %s: %v", id, err))
 		// Restore reads blobs where the index places them: judge each one there.
-		n := 1
-		var op pack.Opener // a rare path: no slot taken
-		for _, b := range blobsIn(rd.idx, id) {
-			if !rd.open(&op, id, data, pack.Entry{Type: pack.BlobType(b.Type), ID: b.ID, Offset: b.Offset, Length: b.Length}, true) {
-				n++
-			}
-		}
-		return n
+		in := blobsIn(rd.r, id)
+		return 1 + rd.openAll(ctx, id, data, in, nil)
 	}
 	n, matched := 0, 0
 	used := make([]bool, len(entries))
 	for i, e := range entries {
-		loc, indexed := rd.idx.Lookup(index.BlobType(e.Type), e.ID)
+		loc, indexed := rd.r.Lookup(e.Type, e.ID)
 		used[i] = indexed && loc.Pack == id // else the index reads another copy, or none
 		switch {
 		case used[i] && (loc.Offset != e.Offset || loc.Length != e.Length):
-			rd.mismatch(id, index.BlobType(e.Type), e.ID, fmt.Sprintf("the index places it at %d+%d, the pack header at %d+%d", loc.Offset, loc.Length, e.Offset, e.Length))
+			rd.mismatch(id, e.Type, e.ID, fmt.Sprintf("the index places it at %d+%d, the pack header at %d+%d", loc.Offset, loc.Length, e.Offset, e.Length))
 			n++
 			used[i] = false
 		case used[i]:
@@ -196,77 +181,40 @@ func (rd *reader) blobs(ctx context.Context, id digest.ID, data []byte) int {
 	return n
 }
 
-// openAll opens the blobs of a pack in runs of about openBatch sealed bytes, and
-// returns how many failed. Decrypting, decompressing and hashing are the cost of
-// reading data: the runs of every pack in flight share one slot per core, so the last
-// pack leaves no core idle, while blobs being opened, and so memory, stay few.
-func (rd *reader) openAll(ctx context.Context, id digest.ID, data []byte, entries []pack.Entry, used []bool) int {
-	var g errgroup.Group
-	g.SetLimit(cap(rd.slots))
+// openAll opens the blobs of a pack on every core (repo.CheckBlobs) and returns how
+// many failed. A failure is recorded as a bad blob when the index reads this copy
+// (used; nil means all are), and as damage of the pack in any case.
+func (rd *reader) openAll(ctx context.Context, id digest.ID, data []byte, blobs []repo.Blob, used []bool) int {
 	var bad atomic.Int64
-	for start := 0; start < len(entries); {
-		end, size := start, int64(0)
-		for ; end < len(entries) && (end == start || size < openBatch); end++ {
-			size += int64(entries[end].Length)
+	rd.r.CheckBlobs(ctx, data, blobs, func(i int, err error) {
+		if err == nil {
+			return
 		}
-		first, last := start, end // start changes below, and the closure would see it
-		g.Go(func() error {
-			var op *pack.Opener
-			select {
-			case op = <-rd.slots:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-			defer func() { rd.slots <- op }() // never blocks: the slot was taken from it
-			for i := first; i < last; i++ {
-				if !rd.open(op, id, data, entries[i], used[i]) {
-					bad.Add(1)
-				}
-			}
-			return nil
-		})
-		start = end
-	}
-	_ = g.Wait()
+		bad.Add(1)
+		e := blobs[i]
+		if used == nil || used[i] {
+			rd.rec.badBlob(e.Type, e.ID, id, err.Error())
+		}
+		rd.rec.problem(BlobDamaged, fmt.Sprintf("pack %s blob %s", id.Short(), e.ID.Short()), fmt.Sprintf("pack %s: %v", id, err))
+	})
 	return int(bad.Load())
 }
 
-const openBatch = 1 << 20
-
-// open opens one blob; a failure is recorded as a bad blob when the index reads this
-// copy (used), and as damage of the pack otherwise.
-func (rd *reader) open(op *pack.Opener, id digest.ID, data []byte, e pack.Entry, used bool) bool {
-	var err error
-	if e.End() > int64(len(data)) { // the pack is cut short
-		err = fmt.Errorf("blob ends at byte %d, the pack has %d: %w", e.End(), len(data), pack.ErrCorrupt)
-	} else {
-		_, err = rd.r.OpenWith(op, e, data[e.Offset:e.End()])
-	}
-	if err == nil {
-		return true
-	}
-	if used {
-		rd.rec.badBlob(index.BlobType(e.Type), e.ID, id, err.Error())
-	}
-	rd.rec.problem(BlobDamaged, fmt.Sprintf("pack %s blob %s", id.Short(), e.ID.Short()), fmt.Sprintf("pack %s: %v", id, err))
-	return false
-}
-
-func (rd *reader) mismatch(p digest.ID, t index.BlobType, id digest.ID, why string) {
+func (rd *reader) mismatch(p digest.ID, t repo.BlobType, id digest.ID, why string) {
 	rd.rec.badBlob(t, id, p, why)
 	rd.rec.problem(IndexMismatch, fmt.Sprintf("pack %s blob %s", p.Short(), id.Short()), fmt.Sprintf("%s blob %s in pack %s: %s", t, id, p, why))
 }
 
 // strays finds the blobs the index places in pack p that its header does not hold
 // there; it scans the whole index, which happens only for a pack found wrong.
-func (rd *reader) strays(p digest.ID, entries []pack.Entry) int {
+func (rd *reader) strays(p digest.ID, entries []repo.Blob) int {
 	type place struct{ off, n uint32 }
 	have := make(map[blobKey]place, len(entries))
 	for _, e := range entries {
-		have[blobKey{index.BlobType(e.Type), e.ID}] = place{e.Offset, e.Length}
+		have[blobKey{e.Type, e.ID}] = place{e.Offset, e.Length}
 	}
 	n := 0
-	for _, b := range blobsIn(rd.idx, p) {
+	for _, b := range blobsIn(rd.r, p) {
 		at, ok := have[blobKey{b.Type, b.ID}]
 		if ok && at == (place{b.Offset, b.Length}) {
 			continue

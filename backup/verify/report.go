@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/internal/digest"
-	"github.com/cairn-backup/cairn/internal/index"
+	"github.com/cairn-backup/cairn/internal/repo"
 )
 
 // Kind names a problem in the report; the strings are part of the JSON output.
@@ -96,7 +96,7 @@ func (r *Report) Damaged() bool {
 }
 
 type blobKey struct {
-	t  index.BlobType
+	t  repo.BlobType
 	id digest.ID
 }
 
@@ -129,7 +129,7 @@ func (r *recorder) warning(kind Kind, object, detail string) {
 }
 
 // badBlob records a blob that cannot be read; the first reason found is kept.
-func (r *recorder) badBlob(t index.BlobType, id, pack digest.ID, reason string) {
+func (r *recorder) badBlob(t repo.BlobType, id, pack digest.ID, reason string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	k := blobKey{t, id}
@@ -138,7 +138,7 @@ func (r *recorder) badBlob(t index.BlobType, id, pack digest.ID, reason string) 
 	}
 }
 
-func (r *recorder) isBad(t index.BlobType, id digest.ID) bool {
+func (r *recorder) isBad(t repo.BlobType, id digest.ID) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	_, ok := r.bad[blobKey{t, id}]

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/cairn-backup/cairn/internal/digest"
-	"github.com/cairn-backup/cairn/internal/index"
+	"github.com/cairn-backup/cairn/internal/repo"
 )
 
 func randomIDs(n int, seed uint64) []digest.ID {
@@ -106,12 +106,12 @@ func TestSinceLast(t *testing.T) {
 	}
 	r := loaded(t, e.open())
 	before := map[digest.ID]bool{}
-	r.Index().EachPack(func(id digest.ID, _ uint64) bool { before[id] = true; return true })
+	r.EachPack(func(id digest.ID, _ uint64) bool { before[id] = true; return true })
 	e.tree("b")
 	e.backup()
 	r = loaded(t, e.open())
 	var added []digest.ID
-	r.Index().EachPack(func(id digest.ID, _ uint64) bool {
+	r.EachPack(func(id digest.ID, _ uint64) bool {
 		if !before[id] {
 			added = append(added, id)
 		}
@@ -126,7 +126,7 @@ func TestSinceLast(t *testing.T) {
 	e.backup()
 	r = loaded(t, e.open())
 	var newest digest.ID
-	for _, p := range packsOf(r, index.Data) {
+	for _, p := range packsOf(r, repo.DataBlob) {
 		if !before[p] && !slices.Contains(added, p) {
 			newest = p
 			break

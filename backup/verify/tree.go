@@ -7,8 +7,6 @@ import (
 	"sync"
 
 	"github.com/cairn-backup/cairn/internal/digest"
-	"github.com/cairn-backup/cairn/internal/index"
-	"github.com/cairn-backup/cairn/internal/pack"
 	"github.com/cairn-backup/cairn/internal/repo"
 )
 
@@ -18,7 +16,6 @@ import (
 // nodes of the same packs. It is a manifest.BlobLoader and records every tree blob
 // that cannot be loaded.
 type treeSource struct {
-	idx   *index.Index
 	r     *repo.Repo
 	f     *fetcher
 	rec   *recorder
@@ -44,35 +41,26 @@ var errBadBlob = errors.New("bad blob")
 
 // LoadTree returns the plaintext of tree blob id.
 func (t *treeSource) LoadTree(ctx context.Context, id digest.ID) ([]byte, error) {
-	loc, ok := t.idx.Lookup(index.Tree, id)
+	loc, ok := t.r.Lookup(repo.TreeBlob, id)
 	if !ok {
-		t.rec.badBlob(index.Tree, id, digest.ID{}, "not in the index")
+		t.rec.badBlob(repo.TreeBlob, id, digest.ID{}, "not in the index")
 		return nil, fmt.Errorf("tree blob %s: %w: %w", id.Short(), errBadBlob, repo.ErrBlobNotFound)
 	}
 	t.packs.markUsed(loc.Pack)
 	data, err := t.pack(ctx, loc.Pack)
 	if err != nil {
 		if ctx.Err() == nil && !errors.Is(err, errUnreadable) {
-			t.rec.badBlob(index.Tree, id, loc.Pack, err.Error())
+			t.rec.badBlob(repo.TreeBlob, id, loc.Pack, err.Error())
 			err = fmt.Errorf("%w: %w", errBadBlob, err)
 		}
 		return nil, err
 	}
-	e := pack.Entry{Type: pack.Tree, ID: id, Offset: loc.Offset, Length: loc.Length}
-	plain, err := openAt(t.r, data, e)
+	plain, err := t.r.OpenIn(data, loc)
 	if err != nil {
-		t.rec.badBlob(index.Tree, id, loc.Pack, err.Error())
+		t.rec.badBlob(repo.TreeBlob, id, loc.Pack, err.Error())
 		return nil, fmt.Errorf("tree blob %s in pack %s: %w: %w", id.Short(), loc.Pack.Short(), errBadBlob, err)
 	}
 	return plain, nil
-}
-
-// openAt opens the blob e of a pack held in data, which may be short (truncated).
-func openAt(r *repo.Repo, data []byte, e pack.Entry) ([]byte, error) {
-	if e.End() > int64(len(data)) {
-		return nil, fmt.Errorf("blob ends at byte %d, the pack has %d: %w", e.End(), len(data), pack.ErrCorrupt)
-	}
-	return r.OpenBlob(e, data[e.Offset:e.End()])
 }
 
 // pack returns a tree pack's bytes, fetching it once however many walkers ask. Damaged

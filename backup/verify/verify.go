@@ -143,7 +143,7 @@ func (v *run) check(ctx context.Context) error {
 		v.opts.Progress.BytesRead.Add(int64(n))
 	}}
 	rd := v.reader(f)
-	src := &treeSource{idx: v.r.Index(), r: v.r, f: f, rec: v.rec, packs: v.packs, rd: rd}
+	src := &treeSource{r: v.r, f: f, rec: v.rec, packs: v.packs, rd: rd}
 	w := newWalker(src, v.rec)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return w.snapshots(gctx, v.snaps) })

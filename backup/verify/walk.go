@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	"github.com/cairn-backup/cairn/internal/digest"
-	"github.com/cairn-backup/cairn/internal/index"
 	"github.com/cairn-backup/cairn/internal/repo"
 	"github.com/cairn-backup/cairn/manifest"
 )
@@ -18,7 +17,7 @@ import (
 // the cost follows the distinct nodes, not the number of snapshots.
 type walker struct {
 	src   *treeSource
-	idx   *index.Index
+	r     *repo.Repo
 	packs *packTable
 	rec   *recorder
 
@@ -31,7 +30,7 @@ type walker struct {
 }
 
 func newWalker(src *treeSource, rec *recorder) *walker {
-	return &walker{src: src, idx: src.idx, packs: src.packs, rec: rec,
+	return &walker{src: src, r: src.r, packs: src.packs, rec: rec,
 		dirs: map[digest.ID]digest.ID{}, lists: map[digest.ID]bool{}, badLists: map[digest.ID]string{}}
 }
 
@@ -90,8 +89,8 @@ func (w *walker) treeError(ctx context.Context, tree digest.ID, err error) error
 	}
 	if !errors.Is(err, errBadBlob) {
 		// Its blobs opened: the node itself breaks the format or its Merkle root.
-		loc, _ := w.idx.Lookup(index.Tree, tree)
-		w.rec.badBlob(index.Tree, tree, loc.Pack, err.Error())
+		loc, _ := w.r.Lookup(repo.TreeBlob, tree)
+		w.rec.badBlob(repo.TreeBlob, tree, loc.Pack, err.Error())
 	}
 	w.rec.problem(TreeDamaged, "tree "+tree.Short(), err.Error())
 	return nil
@@ -130,18 +129,18 @@ func (w *walker) file(ctx context.Context, e *manifest.Entry) error {
 
 // chunk checks one data blob against the index and the listing of its pack.
 func (w *walker) chunk(id digest.ID) {
-	loc, ok := w.idx.Lookup(index.Data, id)
+	loc, ok := w.r.Lookup(repo.DataBlob, id)
 	if !ok {
-		w.rec.badBlob(index.Data, id, digest.ID{}, "not in the index")
+		w.rec.badBlob(repo.DataBlob, id, digest.ID{}, "not in the index")
 		return
 	}
 	w.packs.markUsed(loc.Pack)
 	p, _ := w.packs.get(loc.Pack)
 	switch end := int64(loc.Offset) + int64(loc.Length); {
 	case p.missing():
-		w.rec.badBlob(index.Data, id, loc.Pack, "its pack is missing")
+		w.rec.badBlob(repo.DataBlob, id, loc.Pack, "its pack is missing")
 	case p.wrongSize() && end > p.listed:
-		w.rec.badBlob(index.Data, id, loc.Pack, fmt.Sprintf("it ends at byte %d of a pack cut to %d", end, p.listed))
+		w.rec.badBlob(repo.DataBlob, id, loc.Pack, fmt.Sprintf("it ends at byte %d of a pack cut to %d", end, p.listed))
 	}
 }
 

@@ -62,7 +62,6 @@ func runBackup(cmd *cobra.Command, g *globals, f *backupFlags, paths []string) e
 	if err != nil {
 		return err
 	}
-	g.uploads = f.uploads
 	r, err := g.open(ctx)
 	if err != nil {
 		return err
@@ -120,7 +119,7 @@ func (f *backupFlags) options(g *globals, paths []string) (archive.Options, erro
 	opts := archive.Options{
 		Paths: paths, Host: f.host, Tags: f.tags, Force: f.force, DryRun: f.dryRun,
 		Excludes: f.excludes, ExcludeCaches: f.excludeCaches, OneFileSystem: f.oneFS,
-		Program: "cairn " + version,
+		Program: "cairn " + version, Uploads: f.uploads,
 	}
 	opts.User = currentUser()
 	for _, file := range f.exclFiles {

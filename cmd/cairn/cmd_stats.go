@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 
-	"github.com/cairn-backup/cairn/internal/digest"
-	"github.com/cairn-backup/cairn/internal/index"
 	"github.com/spf13/cobra"
 )
 
@@ -37,20 +35,9 @@ func newStatsCmd(g *globals) *cobra.Command {
 			if len(snaps) > 0 {
 				st.LatestBytes = snaps[len(snaps)-1].Stats.Bytes
 			}
-			r.Index().EachPack(func(_ digest.ID, size uint64) bool {
-				st.Packs++
-				st.PackBytes += size
-				return true
-			})
-			r.Index().EachBlob(func(t index.BlobType, _ digest.ID, loc index.Location) bool {
-				if t == index.Data {
-					st.DataBlobs++
-				} else {
-					st.TreeBlobs++
-				}
-				st.StoredBytes += uint64(loc.Length)
-				return true
-			})
+			is := r.Stats()
+			st.Packs, st.PackBytes = is.Packs, is.PackBytes
+			st.DataBlobs, st.TreeBlobs, st.StoredBytes = is.DataBlobs, is.TreeBlobs, is.StoredBytes
 			return g.print(cmd, st, func() {
 				w := cmd.OutOrStdout()
 				fmt.Fprintf(w, "Snapshots:        %d\n", st.Snapshots)

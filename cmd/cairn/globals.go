@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/internal/location"
-	"github.com/cairn-backup/cairn/internal/pack"
 	"github.com/cairn-backup/cairn/internal/progress"
 	"github.com/cairn-backup/cairn/internal/repo"
 	"github.com/cairn-backup/cairn/remote"
@@ -28,7 +27,6 @@ type globals struct {
 	json         bool
 	quiet        bool
 	compression  string
-	uploads      int // set by commands that upload
 
 	// S3 and TLS (see docs/s3.md)
 	caCerts     []string
@@ -73,7 +71,7 @@ func (g *globals) store(ctx context.Context, create bool) (remote.Storage, error
 }
 
 func (g *globals) options(password []byte) (repo.Options, error) {
-	c, err := pack.ParseCompression(g.compression)
+	c, err := repo.ParseCompression(g.compression)
 	if err != nil {
 		return repo.Options{}, err
 	}
@@ -86,7 +84,6 @@ func (g *globals) options(password []byte) (repo.Options, error) {
 	}
 	opts.Host, _ = os.Hostname()
 	opts.User = currentUser()
-	opts.Uploads = g.uploads
 	return opts, nil
 }
 

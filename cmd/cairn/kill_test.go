@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/internal/digest"
-	"github.com/cairn-backup/cairn/internal/index"
 	"github.com/cairn-backup/cairn/internal/location"
 	"github.com/cairn-backup/cairn/internal/repo"
 	"github.com/cairn-backup/cairn/manifest"
@@ -69,7 +68,7 @@ func openForTest(t *testing.T, c *cli) *repo.Repo {
 func indexedBlobs(t *testing.T, c *cli) int {
 	r := openForTest(t, c)
 	defer r.Close()
-	return r.Index().Len()
+	return r.Stats().Blobs()
 }
 
 // checkConsistent walks every snapshot: each node, chunk list and chunk must be
@@ -86,14 +85,14 @@ func checkConsistent(t *testing.T, c *cli) {
 		t.Fatalf("load snapshots: %v %v", err, bad)
 	}
 	packOK := map[digest.ID]bool{}
-	need := func(t *testing.T, typ index.BlobType, id digest.ID) {
-		loc, ok := r.Index().Lookup(typ, id)
+	need := func(t *testing.T, typ repo.BlobType, id digest.ID) {
+		loc, ok := r.Lookup(typ, id)
 		if !ok {
 			t.Fatalf("snapshot refers to blob %s that is not indexed", id.Short())
 		}
 		if !packOK[loc.Pack] {
 			info, err := st.Stat(ctx, remote.Handle{Type: remote.Data, Name: loc.Pack.String()})
-			size, _ := r.Index().PackSize(loc.Pack)
+			size, _ := r.PackSize(loc.Pack)
 			if err != nil || uint64(info.Size) != size {
 				t.Fatalf("pack %s: %v (size %d, indexed %d)", loc.Pack.Short(), err, info.Size, size)
 			}
@@ -103,14 +102,14 @@ func checkConsistent(t *testing.T, c *cli) {
 	for _, s := range snaps {
 		err := manifest.Walk(ctx, r, s.Tree, s.Root, func(_ string, e *manifest.Entry) error {
 			if e.Type == manifest.Dir {
-				need(t, index.Tree, e.Subtree)
+				need(t, repo.TreeBlob, e.Subtree)
 			}
 			if e.Type != manifest.File {
 				return nil
 			}
 			chunks, err := manifest.ReadChunks(ctx, r, e)
 			for _, ch := range chunks {
-				need(t, index.Data, ch.ID)
+				need(t, repo.DataBlob, ch.ID)
 			}
 			return err
 		})

@@ -11,7 +11,6 @@ import (
 
 	"github.com/cairn-backup/cairn/backup/restore"
 	"github.com/cairn-backup/cairn/backup/verify"
-	"github.com/cairn-backup/cairn/internal/crypto"
 	"github.com/cairn-backup/cairn/internal/repo"
 	"github.com/cairn-backup/cairn/manifest"
 )
@@ -64,7 +63,7 @@ func exitCode(err error, interrupted bool) int {
 		return exitDamage
 	case errors.Is(err, repo.ErrNoRepository):
 		return exitNoRepo
-	case errors.Is(err, crypto.ErrWrongPassword):
+	case errors.Is(err, repo.ErrWrongPassword):
 		return exitWrongPass
 	}
 	return exitFatal

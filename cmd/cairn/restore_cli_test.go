@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/internal/digest"
-	"github.com/cairn-backup/cairn/internal/index"
+	"github.com/cairn-backup/cairn/internal/repo"
 	"github.com/cairn-backup/cairn/manifest"
 )
 
@@ -191,7 +191,7 @@ func damageOnePack(t *testing.T, c *cli) (digest.ID, []string) {
 		chunks, err := manifest.ReadChunks(ctx, r, e)
 		seen := map[digest.ID]bool{}
 		for _, ch := range chunks {
-			loc, _ := r.Index().Lookup(index.Data, ch.ID)
+			loc, _ := r.Lookup(repo.DataBlob, ch.ID)
 			if !seen[loc.Pack] {
 				seen[loc.Pack] = true
 				users[loc.Pack] = append(users[loc.Pack], "/"+p)
@@ -213,7 +213,7 @@ func damageOnePack(t *testing.T, c *cli) (digest.ID, []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.Index().EachBlob(func(_ index.BlobType, _ digest.ID, loc index.Location) bool {
+	r.EachBlob(func(loc repo.Blob) bool {
 		if loc.Pack == pick {
 			data[loc.Offset+loc.Length/2] ^= 0x80
 		}

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cairn-backup/cairn/internal/pack"
+	"github.com/cairn-backup/cairn/internal/repo"
 	"github.com/cairn-backup/cairn/manifest"
 	"github.com/cairn-backup/cairn/remote/s3/s3test"
 )
@@ -76,7 +76,7 @@ func checkContent(t *testing.T, c *cli, src string) {
 		}
 		var got bytes.Buffer
 		for _, ch := range chunks {
-			data, err := r.LoadBlob(ctx, pack.Data, ch.ID)
+			data, err := r.LoadBlob(ctx, repo.DataBlob, ch.ID)
 			if err != nil {
 				return err
 			}

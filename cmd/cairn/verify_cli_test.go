@@ -10,8 +10,7 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/backup/verify"
-	"github.com/cairn-backup/cairn/internal/digest"
-	"github.com/cairn-backup/cairn/internal/index"
+	"github.com/cairn-backup/cairn/internal/repo"
 )
 
 // backedUp makes a repository with one snapshot of a small tree and returns the tree.
@@ -32,9 +31,10 @@ func TestVerifyFindsDamageAndNamesTheFile(t *testing.T) {
 	}
 	// Damage d/c.txt's data: the largest data blob.
 	r := openForTest(t, c)
-	var big index.Location
-	r.Index().EachBlob(func(typ index.BlobType, _ digest.ID, loc index.Location) bool {
-		if typ == index.Data && loc.Length > big.Length {
+	var big repo.Blob
+	r.EachBlob(func(loc repo.Blob) bool {
+		typ := loc.Type
+		if typ == repo.DataBlob && loc.Length > big.Length {
 			big = loc
 		}
 		return true

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/cairn-backup/cairn/internal/digest"
+	"github.com/cairn-backup/cairn/internal/pack"
 )
 
 // Limits every entry obeys. Offsets and lengths fit packs of at most 256 MiB holding
@@ -32,24 +33,14 @@ const (
 )
 
 // BlobType tells data chunks from manifest (tree) nodes; the same id may be stored
-// once as each.
-type BlobType uint8
+// once as each. It is the pack's type: one enum names a blob in packs and index alike.
+type BlobType = pack.BlobType
 
 // Blob types, as encoded.
 const (
-	Data BlobType = 0
-	Tree BlobType = 1
+	Data = pack.Data
+	Tree = pack.Tree
 )
-
-func (t BlobType) String() string {
-	switch t {
-	case Data:
-		return "data"
-	case Tree:
-		return "tree"
-	}
-	return fmt.Sprintf("BlobType(%d)", uint8(t))
-}
 
 // Blob is one sealed blob inside a pack.
 type Blob struct {

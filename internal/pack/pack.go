@@ -67,7 +67,7 @@ func (t BlobType) String() string {
 	case Tree:
 		return "tree"
 	}
-	return fmt.Sprintf("blobtype(%d)", uint8(t))
+	return fmt.Sprintf("BlobType(%d)", uint8(t))
 }
 
 // Entry locates one sealed blob in a pack.

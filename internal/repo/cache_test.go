@@ -24,11 +24,11 @@ func TestCacheRebuiltWhenDamaged(t *testing.T) {
 	opts := testOptions(t, "pw")
 	r := initRepo(t, st, opts)
 	tree := []byte("manifest node")
-	id, _, err := r.SaveBlob(ctx, pack.Tree, tree)
+	id, _, err := session(r).SaveBlob(ctx, pack.Tree, tree)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Flush(ctx); err != nil {
+	if err := session(r).Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
 	segs, packs := cachedFiles(t, opts, r, "index"), cachedFiles(t, opts, r, "packs")
@@ -73,10 +73,10 @@ func TestCacheDropsDeletedSegments(t *testing.T) {
 	st := remotetest.NewMem()
 	opts := testOptions(t, "pw")
 	r := initRepo(t, st, opts)
-	if _, _, err := r.SaveBlob(ctx, pack.Data, []byte("x")); err != nil {
+	if _, _, err := session(r).SaveBlob(ctx, pack.Data, []byte("x")); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Flush(ctx); err != nil {
+	if err := session(r).Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
 	segs := cachedFiles(t, opts, r, "index")
@@ -90,7 +90,7 @@ func TestCacheDropsDeletedSegments(t *testing.T) {
 	if err := back.LoadIndex(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if back.Index().Len() != 0 || len(cachedFiles(t, opts, r, "index")) != 0 {
+	if back.idx.Len() != 0 || len(cachedFiles(t, opts, r, "index")) != 0 {
 		t.Fatal("a segment deleted from the repository survived in the cache")
 	}
 }

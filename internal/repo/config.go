@@ -190,4 +190,7 @@ var (
 	ErrCorrupt      = errors.New("repository data is corrupt")
 	ErrVersion      = errors.New("unsupported repository format")
 	ErrIdentity     = errors.New("repository identity changed")
+	// ErrWrongPassword: no key file opens with the password given (crypto's sentinel,
+	// named here so that commands need not import crypto).
+	ErrWrongPassword = crypto.ErrWrongPassword
 )

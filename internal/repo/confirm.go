@@ -38,7 +38,7 @@ type sentSegment struct {
 
 // queue adds an uploaded pack; once confirmPacks wait, it returns them and the
 // segments written so far for one Confirm.
-func (s *saver) queue(sp sentPack) ([]sentPack, []sentSegment) {
+func (s *Writer) queue(sp sentPack) ([]sentPack, []sentSegment) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sent = append(s.sent, sp)
@@ -51,7 +51,7 @@ func (s *saver) queue(sp sentPack) ([]sentPack, []sentSegment) {
 }
 
 // takeSent returns everything that waits for a check.
-func (s *saver) takeSent() ([]sentPack, []sentSegment) {
+func (s *Writer) takeSent() ([]sentPack, []sentSegment) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	packs, segs := s.sent, s.sentSegs
@@ -61,7 +61,7 @@ func (s *saver) takeSent() ([]sentPack, []sentSegment) {
 
 // settle confirms what waits, writes the index segment of every checked pack, and
 // confirms that segment too: afterwards a snapshot may name any saved blob.
-func (s *saver) settle(ctx context.Context) error {
+func (s *Writer) settle(ctx context.Context) error {
 	packs, segs := s.takeSent()
 	if err := s.confirm(ctx, packs, segs); err != nil {
 		return err
@@ -80,7 +80,7 @@ func (s *saver) settle(ctx context.Context) error {
 // confirm checks packs and segments, sends again what the store does not hold whole,
 // and indexes the packs found. It fails when an object is still missing after
 // maxResends uploads.
-func (s *saver) confirm(ctx context.Context, packs []sentPack, segs []sentSegment) error {
+func (s *Writer) confirm(ctx context.Context, packs []sentPack, segs []sentSegment) error {
 	for round := 0; len(packs)+len(segs) > 0; round++ {
 		bad, err := s.conf.Confirm(ctx, sentOf(packs, segs))
 		if err != nil {
@@ -116,7 +116,7 @@ func (s *saver) confirm(ctx context.Context, packs []sentPack, segs []sentSegmen
 }
 
 // resend uploads again the packs and segments the store did not hold.
-func (s *saver) resend(ctx context.Context, packs []sentPack, segs []sentSegment) error {
+func (s *Writer) resend(ctx context.Context, packs []sentPack, segs []sentSegment) error {
 	for i := range packs {
 		sent, err := s.conf.PutUnconfirmed(ctx, packs[i].sent.Handle, packs[i].op.body())
 		if err != nil {
@@ -136,7 +136,7 @@ func (s *saver) resend(ctx context.Context, packs []sentPack, segs []sentSegment
 
 // abandon gives up packs that could not be confirmed: their blobs are no longer in
 // flight, and the next backup uploads them again.
-func (s *saver) abandon(err error, packs []sentPack) error {
+func (s *Writer) abandon(err error, packs []sentPack) error {
 	var entries []pack.Entry
 	for _, sp := range packs {
 		sp.op.discard()

@@ -19,7 +19,7 @@ func saveRandom(t *testing.T, r *Repo, rng *rand.Rand, n, size int) map[digest.I
 	blobs := map[digest.ID][]byte{}
 	for range n {
 		b := randomBlob(rng, size, false)
-		id, _, err := r.SaveBlob(context.Background(), pack.Data, b)
+		id, _, err := session(r).SaveBlob(context.Background(), pack.Data, b)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -41,7 +41,7 @@ func TestBatchConfirmSendsLostUploadsAgain(t *testing.T) {
 	st.Lie(remote.Index, false)
 	st.Lie(remote.Index, true)
 	blobs := saveRandom(t, r, rand.New(rand.NewPCG(3, 4)), 60, 256<<10) // ~15 packs
-	if err := r.Flush(ctx); err != nil {
+	if err := session(r).Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if st.Told() != 4 {
@@ -72,11 +72,11 @@ func TestBatchConfirmGivesUp(t *testing.T) {
 		st.Lie(remote.Data, false)
 	}
 	blobs := saveRandom(t, r, rand.New(rand.NewPCG(5, 6)), 1, 1000)
-	err := r.Flush(ctx)
+	err := session(r).Flush(ctx)
 	if err == nil || !strings.Contains(err.Error(), "does not hold") {
 		t.Fatalf("flush: %v, want a failure naming the lost upload", err)
 	}
-	if err := r.Salvage(ctx); err != nil {
+	if err := session(r).Abort(ctx); err != nil {
 		t.Fatalf("salvage: %v", err)
 	}
 	back, err := Open(ctx, st, opts)
@@ -84,7 +84,7 @@ func TestBatchConfirmGivesUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	for id := range blobs {
-		if ok, err := back.HasBlob(ctx, pack.Data, id); ok || err != nil {
+		if ok, err := session(back).Has(ctx, pack.Data, id); ok || err != nil {
 			t.Fatalf("blob of the lost pack: indexed %v, %v", ok, err)
 		}
 	}

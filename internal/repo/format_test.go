@@ -26,13 +26,13 @@ func TestFormatsReadable(t *testing.T) {
 		blobs := [][]byte{randomBlob(rng, 100, true), randomBlob(rng, 3<<20, false), nil}
 		var ids [][32]byte
 		for _, b := range blobs {
-			id, _, err := r.SaveBlob(ctx, pack.Data, b)
+			id, _, err := session(r).SaveBlob(ctx, pack.Data, b)
 			if err != nil {
 				t.Fatal(err)
 			}
 			ids = append(ids, id)
 		}
-		if err := r.Flush(ctx); err != nil {
+		if err := session(r).Flush(ctx); err != nil {
 			t.Fatal(err)
 		}
 		back, err := Open(ctx, st, opts)

@@ -102,15 +102,12 @@ func addBatches(idx *index.Index, segs <-chan *index.Segment) error {
 	return idx.AddSegments(batch)
 }
 
-// Index returns the loaded index (LoadIndex first).
-func (r *Repo) Index() *index.Index { return r.idx }
-
 // LoadBlob reads, authenticates, decompresses and hash-checks one blob.
 func (r *Repo) LoadBlob(ctx context.Context, t pack.BlobType, id digest.ID) ([]byte, error) {
 	if err := r.LoadIndex(ctx); err != nil {
 		return nil, err
 	}
-	loc, ok := r.idx.Lookup(index.BlobType(t), id)
+	loc, ok := r.idx.Lookup(t, id)
 	if !ok {
 		return nil, fmt.Errorf("%s blob %s: %w", t, id.Short(), ErrBlobNotFound)
 	}

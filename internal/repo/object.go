@@ -106,13 +106,13 @@ func (r *Repo) listIDs(ctx context.Context, t remote.Type) ([]digest.ID, error) 
 	return ids, errors.Join(bad...)
 }
 
-// SaveSnapshot stores a snapshot record. Call it only after Flush: the record must
-// never reach the repository before the data it names.
+// SaveSnapshot stores a snapshot record. Call it only after the writers' Flush: the
+// record must never reach the repository before the data it names.
 func (r *Repo) SaveSnapshot(ctx context.Context, record []byte) (digest.ID, error) {
 	if len(record) > maxSnapshotSize {
 		return digest.ID{}, fmt.Errorf("snapshot record of %d bytes exceeds %d", len(record), maxSnapshotSize)
 	}
-	if r.saver.busy() {
+	if r.writing() {
 		return digest.ID{}, errors.New("save snapshot: blobs are still being written (call Flush first)")
 	}
 	return r.saveObject(ctx, remote.Snapshot, record)

@@ -12,6 +12,7 @@ import (
 	"github.com/cairn-backup/cairn/internal/digest"
 	"github.com/cairn-backup/cairn/internal/pack"
 	"github.com/cairn-backup/cairn/remote"
+	"golang.org/x/sync/errgroup"
 )
 
 // MaxGap is the largest run of unneeded bytes ReadBlobs reads through rather than
@@ -35,20 +36,81 @@ func IsMissing(err error) bool {
 	return errors.Is(err, ErrBlobNotFound) || errors.Is(err, ErrPackMissing)
 }
 
-// SealedFunc receives one blob read by ReadSealed: its sealed bytes, which the
-// function owns from then on (open them with OpenSealed), or why it could not be read
-// (missing, unreachable). An error returned by the function stops ReadSealed.
-type SealedFunc func(e pack.Entry, sealed []byte, err error) error
+// BlobFunc receives one blob read by ReadBlobs: its sealed bytes, which the function
+// owns from then on (open them with OpenSealed), or why it could not be read (missing,
+// unreachable, or an impossible length). An error returned by the function stops
+// ReadBlobs.
+type BlobFunc func(b Blob, sealed []byte, err error) error
 
-// ReadSealed reads the given blobs of pack p with as few ranged reads as their layout
+// ReadOptions tune ReadBlobs.
+type ReadOptions struct {
+	Workers int                // packs read at once; 0 means 1
+	Alloc   func(n int) []byte // buffers for sealed blobs; nil means new ones
+}
+
+// ReadBlobs reads blobs (as Lookup placed them) with as few requests as their layout
+// allows: grouped by pack, packs in the order their first blob comes, up to
+// opts.Workers packs at once, each pack in ranged reads over runs of blobs with gaps
+// of at most MaxGap, streaming (readPack). fn gets every blob once, in offset order
+// within its pack, from up to opts.Workers goroutines at once; memory holds what fn
+// keeps, never a range. Opening the blobs is left to fn (OpenSealed), so that a caller
+// can decrypt on every core while requests stream. One bad pack never hides the
+// others: what cannot be read is passed to fn as an error per blob. ReadBlobs itself
+// fails only when ctx ends or fn fails.
+func (r *Repo) ReadBlobs(ctx context.Context, blobs []Blob, opts ReadOptions, fn BlobFunc) error {
+	alloc := opts.Alloc
+	if alloc == nil {
+		alloc = func(n int) []byte { return make([]byte, n) }
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(opts.Workers, 1))
+	for _, pb := range byPack(blobs) {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			return r.readPack(gctx, pb.id, pb.entries, alloc, func(e pack.Entry, sealed []byte, err error) error {
+				if err := gctx.Err(); err != nil {
+					return err
+				}
+				return fn(blobOf(pb.id, e), sealed, err)
+			})
+		})
+	}
+	return g.Wait()
+}
+
+type packBlobs struct {
+	id      digest.ID
+	entries []pack.Entry
+}
+
+// byPack groups blobs by pack, packs in the order their first blob comes.
+func byPack(blobs []Blob) []*packBlobs {
+	var out []*packBlobs
+	at := map[digest.ID]*packBlobs{}
+	for _, b := range blobs {
+		pb := at[b.Pack]
+		if pb == nil {
+			pb = &packBlobs{id: b.Pack}
+			at[b.Pack] = pb
+			out = append(out, pb)
+		}
+		pb.entries = append(pb.entries, b.entry())
+	}
+	return out
+}
+
+// sealedFunc receives one blob read by readPack (see BlobFunc).
+type sealedFunc func(e pack.Entry, sealed []byte, err error) error
+
+// readPack reads the given blobs of pack p with as few ranged reads as their layout
 // allows (one per run of blobs with gaps of at most MaxGap), streaming: each blob is
 // read into a buffer from alloc and handed to fn in offset order, so memory holds what
-// fn keeps, never the range. Opening the blobs is left to fn, so that a caller can
-// decrypt on every core while one request streams. A read that fails part way is
-// retried once for the blobs not yet delivered; what still fails is passed to fn as an
-// error per blob, so one bad pack never hides the others. ReadSealed itself fails only
-// when ctx ends or fn fails.
-func (r *Repo) ReadSealed(ctx context.Context, p digest.ID, blobs []pack.Entry, alloc func(n int) []byte, fn SealedFunc) error {
+// fn keeps, never the range. A read that fails part way is retried once for the blobs
+// not yet delivered; what still fails is passed to fn as an error per blob. readPack
+// itself fails only when ctx ends or fn fails.
+func (r *Repo) readPack(ctx context.Context, p digest.ID, blobs []pack.Entry, alloc func(n int) []byte, fn sealedFunc) error {
 	sorted := make([]pack.Entry, 0, len(blobs))
 	for _, e := range blobs {
 		if e.Length > pack.MaxSealedBlobSize {
@@ -70,21 +132,15 @@ func (r *Repo) ReadSealed(ctx context.Context, p digest.ID, blobs []pack.Entry, 
 	return nil
 }
 
-// OpenSealed authenticates, decompresses and checks a blob read by ReadSealed, in
+// OpenSealed authenticates, decompresses and checks a blob read by ReadBlobs, in
 // place (pack.OpenBlobInPlace): sealed is overwritten, and the result aliases it or a
 // buffer from alloc (nil: a new one), into which a compressed blob is decoded.
-func (r *Repo) OpenSealed(p digest.ID, e pack.Entry, sealed []byte, alloc func(n int) []byte) ([]byte, error) {
-	plain, err := pack.OpenBlobInPlace(r.key, r.cfg.ID, e, sealed, alloc)
+func (r *Repo) OpenSealed(b Blob, sealed []byte, alloc func(n int) []byte) ([]byte, error) {
+	plain, err := pack.OpenBlobInPlace(r.key, r.cfg.ID, b.entry(), sealed, alloc)
 	if err != nil {
-		return nil, fmt.Errorf("pack %s: %w", p.Short(), err)
+		return nil, fmt.Errorf("pack %s: %w", b.Pack.Short(), err)
 	}
 	return plain, nil
-}
-
-// OpenWith authenticates, decompresses and checks a sealed blob into o's reused
-// buffers (pack.Opener), leaving sealed as it is.
-func (r *Repo) OpenWith(o *pack.Opener, e pack.Entry, sealed []byte) ([]byte, error) {
-	return o.Open(r.key, r.cfg.ID, e, sealed)
 }
 
 // splitRuns cuts blobs sorted by offset into runs read by one request each: a new run
@@ -112,7 +168,7 @@ type runReader struct {
 	r     *Repo
 	p     digest.ID
 	alloc func(n int) []byte
-	fn    SealedFunc
+	fn    sealedFunc
 }
 
 // run reads one run, retrying once what a failed read did not deliver.

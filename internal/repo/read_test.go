@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/cairn-backup/cairn/internal/digest"
-	"github.com/cairn-backup/cairn/internal/index"
 	"github.com/cairn-backup/cairn/internal/pack"
 	"github.com/cairn-backup/cairn/remote"
 	"github.com/cairn-backup/cairn/remote/remotetest"
@@ -39,27 +38,27 @@ func TestSplitRuns(t *testing.T) {
 
 // packOf stores blobs and returns the pack holding the first one, with the entries
 // of the blobs in it (a backup spreads blobs over two open packs).
-func packOf(t *testing.T, r *Repo, blobs [][]byte) (digest.ID, []pack.Entry, map[digest.ID][]byte) {
+func packOf(t *testing.T, r *Repo, blobs [][]byte) (digest.ID, []Blob, map[digest.ID][]byte) {
 	t.Helper()
 	ctx := context.Background()
 	plain := map[digest.ID][]byte{}
 	var ids []digest.ID
 	for _, b := range blobs {
-		id, _, err := r.SaveBlob(ctx, pack.Data, b)
+		id, _, err := session(r).SaveBlob(ctx, pack.Data, b)
 		if err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, id)
 		plain[id] = b
 	}
-	if err := r.Flush(ctx); err != nil {
+	if err := session(r).Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	first, _ := r.Index().Lookup(index.Data, ids[0])
-	var entries []pack.Entry
+	first, _ := r.Lookup(DataBlob, ids[0])
+	var entries []Blob
 	for _, id := range ids {
-		if loc, ok := r.Index().Lookup(index.Data, id); ok && loc.Pack == first.Pack {
-			entries = append(entries, pack.Entry{Type: pack.Data, ID: id, Offset: loc.Offset, Length: loc.Length})
+		if loc, ok := r.Lookup(DataBlob, id); ok && loc.Pack == first.Pack {
+			entries = append(entries, loc)
 		}
 	}
 	if len(entries) < 3 {
@@ -68,14 +67,17 @@ func packOf(t *testing.T, r *Repo, blobs [][]byte) (digest.ID, []pack.Entry, map
 	return first.Pack, entries[:3], plain
 }
 
-func readAllSealed(t *testing.T, r *Repo, p digest.ID, es []pack.Entry) (map[digest.ID][]byte, map[digest.ID]error) {
+func readAllSealed(t *testing.T, r *Repo, p digest.ID, es []Blob) (map[digest.ID][]byte, map[digest.ID]error) {
 	t.Helper()
 	got, bad := map[digest.ID][]byte{}, map[digest.ID]error{}
-	err := r.ReadSealed(context.Background(), p, es, func(n int) []byte { return make([]byte, n) },
-		func(e pack.Entry, sealed []byte, err error) error {
+	err := r.ReadBlobs(context.Background(), es, ReadOptions{},
+		func(e Blob, sealed []byte, err error) error {
+			if err == nil && e.Pack != p {
+				err = fmt.Errorf("blob of pack %s handed back as one of %s", e.Pack.Short(), p.Short())
+			}
 			if err == nil {
 				var plain []byte
-				if plain, err = r.OpenSealed(p, e, sealed, nil); err == nil {
+				if plain, err = r.OpenSealed(e, sealed, nil); err == nil {
 					got[e.ID] = plain
 				}
 			}
@@ -101,7 +103,7 @@ func TestReadSealedOneRequestRetriesAndDamage(t *testing.T) {
 	h := remote.Handle{Type: remote.Data, Name: p.String()}
 
 	before := st.Calls(remotetest.OpGet, remote.Data)
-	got, bad := readAllSealed(t, r, p, []pack.Entry{es[2], es[0], es[1]}) // any order
+	got, bad := readAllSealed(t, r, p, []Blob{es[2], es[0], es[1]}) // any order
 	if len(bad) != 0 || len(got) != 3 || !bytes.Equal(got[es[1].ID], plain[es[1].ID]) {
 		t.Fatalf("got %d blobs, errors %v", len(got), bad)
 	}

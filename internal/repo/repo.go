@@ -24,7 +24,6 @@ type Options struct {
 	StateDir    string // pins; empty disables pinning
 	CacheDir    string // base cache folder; empty disables the cache
 	Compression pack.Compression
-	Uploads     int // parallel pack uploads; 0 means a default
 	Clock       func() time.Time
 	Host, User  string
 	KDF         *crypto.KDF // nil means crypto.DefaultKDF()
@@ -61,7 +60,11 @@ type Repo struct {
 	indexErr  error
 	idx       *index.Index
 
-	saver *saver
+	writersMu sync.Mutex
+	writers   []*Writer // every write session, so that SaveSnapshot waits for them
+
+	openersOnce sync.Once
+	openers     chan *pack.Opener // CheckBlobs: one per core, shared by every pack checked
 }
 
 // Init creates a repository in an empty store: key file first, config last, so a
@@ -199,7 +202,6 @@ func (r *Repo) finishOpen(ctx context.Context, pn *pin) error {
 		return err
 	}
 	r.cache = newObjectCache(r.opts.CacheDir, r.cfg.ID)
-	r.saver = newSaver(r)
 	return nil
 }
 

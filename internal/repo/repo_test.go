@@ -99,7 +99,7 @@ func TestBlobRoundTripAllSizes(t *testing.T) {
 		if i%3 == 0 {
 			typ = pack.Tree
 		}
-		id, added, err := r.SaveBlob(ctx, typ, b)
+		id, added, err := session(r).SaveBlob(ctx, typ, b)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -108,7 +108,7 @@ func TestBlobRoundTripAllSizes(t *testing.T) {
 		}
 		ids = append(ids, saved{typ, id})
 	}
-	if err := r.Flush(ctx); err != nil {
+	if err := session(r).Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
 	back, err := Open(ctx, st, opts)
@@ -132,13 +132,13 @@ func TestSaveBlobDedups(t *testing.T) {
 	opts := testOptions(t, "pw")
 	r := initRepo(t, st, opts)
 	data := []byte("the same chunk")
-	if _, added, err := r.SaveBlob(ctx, pack.Data, data); err != nil || added == 0 {
+	if _, added, err := session(r).SaveBlob(ctx, pack.Data, data); err != nil || added == 0 {
 		t.Fatalf("first save: added=%v err=%v", added, err)
 	}
-	if _, added, _ := r.SaveBlob(ctx, pack.Data, data); added != 0 {
+	if _, added, _ := session(r).SaveBlob(ctx, pack.Data, data); added != 0 {
 		t.Fatal("second save of the same blob in one session stored it again")
 	}
-	if err := r.Flush(ctx); err != nil {
+	if err := session(r).Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
 	puts := st.Calls(remotetest.OpPut, remote.Data)
@@ -146,13 +146,13 @@ func TestSaveBlobDedups(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, added, _ := back.SaveBlob(ctx, pack.Data, data); added != 0 {
+	if _, added, _ := session(back).SaveBlob(ctx, pack.Data, data); added != 0 {
 		t.Fatal("a blob stored by an earlier session was stored again")
 	}
-	if _, added, _ := back.SaveBlob(ctx, pack.Tree, data); added == 0 {
+	if _, added, _ := session(back).SaveBlob(ctx, pack.Tree, data); added == 0 {
 		t.Fatal("the same bytes as a tree blob must be stored separately")
 	}
-	if err := back.Flush(ctx); err != nil {
+	if err := session(back).Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if got := st.Calls(remotetest.OpPut, remote.Data); got != puts+1 {

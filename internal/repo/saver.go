@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/cairn-backup/cairn/internal/digest"
 	"github.com/cairn-backup/cairn/internal/index"
 	"github.com/cairn-backup/cairn/internal/pack"
 	"github.com/cairn-backup/cairn/remote"
-	"golang.org/x/sync/errgroup"
 )
 
 // checkpointPacks is how many uploaded packs accumulate before an index segment is
@@ -18,73 +16,22 @@ import (
 const checkpointPacks = 16
 
 type blobKey struct {
-	t  pack.BlobType
+	t  BlobType
 	id digest.ID
 }
 
-// saver fills packs from many goroutines and uploads full ones in parallel. Memory in
-// flight is bounded by the open packs plus the upload slots, whatever the data size.
-type saver struct {
-	r     *Repo
-	pools map[pack.BlobType]*packerPool
-
-	mu       sync.Mutex
-	inflight map[blobKey]struct{} // in an open or uploading pack, not yet indexed
-	pending  []index.Pack         // uploaded, not yet in an index segment
-	conf     remote.Confirmer     // nil: every Put checks its own upload
-	sent     []sentPack           // uploaded, not yet confirmed (conf only)
-	sentSegs []sentSegment        // written, not yet confirmed (conf only)
-	g        *errgroup.Group
-	gctx     context.Context
-	err      error // first upload failure of the current group
-}
-
-func newSaver(r *Repo) *saver {
-	conf, _ := r.store.(remote.Confirmer)
-	return &saver{
-		conf: conf,
-		r:    r,
-		pools: map[pack.BlobType]*packerPool{
-			pack.Data: newPackerPool(2),
-			pack.Tree: newPackerPool(1),
-		},
-		inflight: map[blobKey]struct{}{},
-	}
-}
-
-func (s *saver) busy() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.inflight) > 0 || len(s.pending) > 0 || len(s.sent) > 0 || len(s.sentSegs) > 0
-}
-
-// group returns the upload errgroup, started on first use with the caller's context.
-func (s *saver) group(ctx context.Context) (*errgroup.Group, context.Context) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.g == nil {
-		s.g, s.gctx = errgroup.WithContext(ctx)
-		n := s.r.opts.Uploads
-		if n <= 0 {
-			n = 2
-		}
-		s.g.SetLimit(n)
-	}
-	return s.g, s.gctx
-}
-
 // claim marks a blob as being stored; false means it is already stored or in flight.
-func (s *saver) claim(k blobKey) bool {
+func (s *Writer) claim(k blobKey) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.inflight[k]; ok || s.r.idx.Has(index.BlobType(k.t), k.id) {
+	if _, ok := s.inflight[k]; ok || s.r.idx.Has(k.t, k.id) {
 		return false
 	}
 	s.inflight[k] = struct{}{}
 	return true
 }
 
-func (s *saver) unclaim(k blobKey) {
+func (s *Writer) unclaim(k blobKey) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.inflight, k)
@@ -94,7 +41,8 @@ func (s *saver) unclaim(k blobKey) {
 // returns the blob's id and the bytes it added to the repository (sealed and
 // compressed; 0 when the blob was already there). It is safe for concurrent use; call
 // Flush once all calls have returned.
-func (r *Repo) SaveBlob(ctx context.Context, t pack.BlobType, data []byte) (digest.ID, int, error) {
+func (s *Writer) SaveBlob(ctx context.Context, t BlobType, data []byte) (digest.ID, int, error) {
+	r := s.r
 	id := digest.Of(data)
 	if err := r.LoadIndex(ctx); err != nil {
 		return id, 0, err
@@ -102,12 +50,14 @@ func (r *Repo) SaveBlob(ctx context.Context, t pack.BlobType, data []byte) (dige
 	if len(data) > pack.MaxBlobSize {
 		return id, 0, fmt.Errorf("blob of %d bytes exceeds %d", len(data), pack.MaxBlobSize)
 	}
+	if err := ctx.Err(); err != nil {
+		return id, 0, err
+	}
 	k := blobKey{t, id}
-	s := r.saver
 	if !s.claim(k) {
 		return id, 0, nil
 	}
-	g, gctx := s.group(ctx)
+	g, gctx := s.group()
 	if err := gctx.Err(); err != nil {
 		s.unclaim(k)
 		return id, 0, s.failure(err)
@@ -133,20 +83,26 @@ func (r *Repo) SaveBlob(ctx context.Context, t pack.BlobType, data []byte) (dige
 	return id, int(e.Length), nil
 }
 
-// HasBlob reports whether the index (or a pack being written) holds the blob.
-func (r *Repo) HasBlob(ctx context.Context, t pack.BlobType, id digest.ID) (bool, error) {
+// SaveTree stores a manifest node; *Writer is a manifest.BlobSaver.
+func (s *Writer) SaveTree(ctx context.Context, data []byte) (digest.ID, error) {
+	id, _, err := s.SaveBlob(ctx, TreeBlob, data)
+	return id, err
+}
+
+// Has reports whether the index, or a pack this session is writing, holds the blob.
+func (s *Writer) Has(ctx context.Context, t BlobType, id digest.ID) (bool, error) {
+	r := s.r
 	if err := r.LoadIndex(ctx); err != nil {
 		return false, err
 	}
-	s := r.saver
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, inflight := s.inflight[blobKey{t, id}]
-	return inflight || r.idx.Has(index.BlobType(t), id), nil
+	return inflight || r.idx.Has(t, id), nil
 }
 
 // failure prefers the upload error that cancelled the group over "context canceled".
-func (s *saver) failure(err error) error {
+func (s *Writer) failure(err error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
@@ -155,7 +111,7 @@ func (s *saver) failure(err error) error {
 	return err
 }
 
-func (s *saver) fail(err error, entries []pack.Entry) error {
+func (s *Writer) fail(err error, entries []pack.Entry) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err == nil {
@@ -169,7 +125,7 @@ func (s *saver) fail(err error, entries []pack.Entry) error {
 
 // upload finishes a pack and stores it. Its blobs become known once the upload is
 // checked: at once by Put, or in a batch by the store's Confirm.
-func (s *saver) upload(ctx context.Context, op *openPack) error {
+func (s *Writer) upload(ctx context.Context, op *openPack) error {
 	_, id, entries, err := op.w.Finish()
 	if err != nil {
 		op.discard()
@@ -196,7 +152,7 @@ func (s *saver) upload(ctx context.Context, op *openPack) error {
 
 // indexed makes the blobs of checked packs known, and writes an index segment every
 // checkpointPacks packs.
-func (s *saver) indexed(ctx context.Context, packs []sentPack) error {
+func (s *Writer) indexed(ctx context.Context, packs []sentPack) error {
 	var err error
 	s.mu.Lock()
 	for _, sp := range packs {
@@ -223,7 +179,7 @@ func (s *saver) indexed(ctx context.Context, packs []sentPack) error {
 	return s.writeSegment(ctx, batch)
 }
 
-func (s *saver) writeSegment(ctx context.Context, packs []index.Pack) error {
+func (s *Writer) writeSegment(ctx context.Context, packs []index.Pack) error {
 	for len(packs) > 0 {
 		n := segmentBatch(packs)
 		seg := &index.Segment{Packs: packs[:n]}
@@ -242,7 +198,7 @@ func (s *saver) writeSegment(ctx context.Context, packs []index.Pack) error {
 }
 
 // saveSegment stores a segment; with a Confirmer, unchecked until the next Confirm.
-func (s *saver) saveSegment(ctx context.Context, seg *index.Segment) error {
+func (s *Writer) saveSegment(ctx context.Context, seg *index.Segment) error {
 	if s.conf == nil {
 		_, err := s.r.saveObject(ctx, remote.Index, seg.Encode())
 		return err
@@ -275,10 +231,10 @@ func segmentBatch(packs []index.Pack) int {
 
 // Flush uploads every open pack, waits for all uploads, and writes the index segment
 // that names them. After Flush returns nil every saved blob is durable and indexed.
-// After a failure, what was uploaded waits for Salvage.
-func (r *Repo) Flush(ctx context.Context) error {
-	s := r.saver
-	g, gctx := s.group(ctx)
+// After a failure, what was uploaded waits for Abort. The session may go on after a
+// successful Flush.
+func (s *Writer) Flush(ctx context.Context) error {
+	g, gctx := s.group()
 	for _, pool := range s.pools {
 		for _, op := range pool.drain() {
 			g.Go(func() error { return s.upload(gctx, op) })
@@ -297,16 +253,16 @@ func (r *Repo) Flush(ctx context.Context) error {
 func toIndexBlobs(entries []pack.Entry) []index.Blob {
 	out := make([]index.Blob, len(entries))
 	for i, e := range entries {
-		out[i] = index.Blob{Type: index.BlobType(e.Type), ID: e.ID, Offset: e.Offset, Length: e.Length}
+		out[i] = index.Blob{Type: e.Type, ID: e.ID, Offset: e.Offset, Length: e.Length}
 	}
 	return out
 }
 
-// Salvage is called when a backup fails or is interrupted: it waits for uploads in
-// flight and indexes every pack that made it, so the next backup reuses them. Open
-// packs that were never uploaded are dropped.
-func (r *Repo) Salvage(ctx context.Context) error {
-	s := r.saver
+// Abort ends a session that failed or was interrupted: it waits for uploads in flight
+// and indexes every pack that made it, so that the next run reuses them; ctx should be
+// a fresh one, as the session's has usually ended. Open packs that were never uploaded
+// are dropped.
+func (s *Writer) Abort(ctx context.Context) error {
 	s.mu.Lock()
 	g := s.g
 	s.mu.Unlock()

@@ -149,7 +149,7 @@ func TestLoadIndexReportNamesDamagedSegments(t *testing.T) {
 	data[len(data)/2] ^= 1
 	put(t, f.st, h, data)
 	damaged, err := r.LoadIndexReport(ctx)
-	if err != nil || len(damaged) != 1 || !IsDamage(damaged[0]) || r.Index() == nil {
+	if err != nil || len(damaged) != 1 || !IsDamage(damaged[0]) || r.idx == nil {
 		t.Fatalf("damaged %v, err %v", damaged, err)
 	}
 }

@@ -28,13 +28,13 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{st: remotetest.NewMem(), opts: testOptions(t, "pw"), data: bytes.Repeat([]byte("chunk "), 1000)}
 	r := initRepo(t, f.st, f.opts)
 	var err error
-	if f.dataID, _, err = r.SaveBlob(ctx, pack.Data, f.data); err != nil {
+	if f.dataID, _, err = session(r).SaveBlob(ctx, pack.Data, f.data); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err = r.SaveBlob(ctx, pack.Tree, []byte("a tree node")); err != nil {
+	if _, _, err = session(r).SaveBlob(ctx, pack.Tree, []byte("a tree node")); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Flush(ctx); err != nil {
+	if err := session(r).Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if f.snapshot, err = r.SaveSnapshot(ctx, []byte(`{"snapshot":1}`)); err != nil {
@@ -74,7 +74,7 @@ func (f *fixture) dataPack(t *testing.T, r *Repo) remote.Handle {
 	if err := r.LoadIndex(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	loc, ok := r.Index().Lookup(0, f.dataID)
+	loc, ok := r.idx.Lookup(0, f.dataID)
 	if !ok {
 		t.Fatal("data blob not indexed")
 	}
@@ -226,13 +226,13 @@ func TestDamagedTreePackLosesOneNode(t *testing.T) {
 	w := initRepo(t, st, opts)
 	var ids []digest.ID
 	for i := range 5 {
-		id, _, err := w.SaveBlob(ctx, pack.Tree, bytes.Repeat([]byte{byte('a' + i)}, 3000))
+		id, _, err := session(w).SaveBlob(ctx, pack.Tree, bytes.Repeat([]byte{byte('a' + i)}, 3000))
 		if err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, id)
 	}
-	if err := w.Flush(ctx); err != nil {
+	if err := session(w).Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
 	opts.CacheDir = ""
@@ -243,7 +243,7 @@ func TestDamagedTreePackLosesOneNode(t *testing.T) {
 	if err := r.LoadIndex(ctx); err != nil {
 		t.Fatal(err)
 	}
-	bad, _ := r.Index().Lookup(1, ids[2])
+	bad, _ := r.idx.Lookup(1, ids[2])
 	h := remote.Handle{Type: remote.Data, Name: bad.Pack.String()}
 	data, _ := remote.ReadAll(ctx, st, h, 0, 0, 1<<30)
 	data[bad.Offset+bad.Length/2] ^= 1

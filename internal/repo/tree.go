@@ -18,12 +18,6 @@ func (r *Repo) LoadTree(ctx context.Context, id digest.ID) ([]byte, error) {
 	return r.LoadBlob(ctx, pack.Tree, id)
 }
 
-// SaveTree stores a manifest node; *Repo is a manifest.BlobSaver.
-func (r *Repo) SaveTree(ctx context.Context, data []byte) (digest.ID, error) {
-	id, _, err := r.SaveBlob(ctx, pack.Tree, data)
-	return id, err
-}
-
 // Snapshot is a decoded snapshot record with its id.
 type Snapshot struct {
 	ID digest.ID

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sync"
 
 	"github.com/cairn-backup/cairn/internal/crypto"
@@ -71,16 +72,84 @@ func (r *Repo) ReadPack(ctx context.Context, id digest.ID, size int64, buf []byt
 	return buf, nil
 }
 
-// ParsePack opens the header of a whole pack (pack.ParsePack under this repository's
-// key).
-func (r *Repo) ParsePack(data []byte) ([]pack.Entry, error) {
-	return pack.ParsePack(r.key, r.cfg.ID, data)
+// ParsePack opens the header of pack p, held whole in data, and returns the blobs it
+// lists (pack.ParsePack under this repository's key).
+func (r *Repo) ParsePack(p digest.ID, data []byte) ([]Blob, error) {
+	entries, err := pack.ParsePack(r.key, r.cfg.ID, data)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Blob, len(entries))
+	for i, e := range entries {
+		out[i] = blobOf(p, e)
+	}
+	return out, nil
 }
 
-// OpenBlob authenticates, decompresses and hash-checks one sealed blob (pack.OpenBlob
-// under this repository's key).
-func (r *Repo) OpenBlob(e pack.Entry, sealed []byte) ([]byte, error) {
-	return pack.OpenBlob(r.key, r.cfg.ID, e, sealed)
+// OpenIn authenticates, decompresses and hash-checks blob b of a pack held in data,
+// which may be cut short (then b fails with pack.ErrCorrupt if it lies past the end).
+func (r *Repo) OpenIn(data []byte, b Blob) ([]byte, error) { return r.openAt(nil, data, b) }
+
+// openAt opens b from data with o's reused buffers, or without when o is nil.
+func (r *Repo) openAt(o *pack.Opener, data []byte, b Blob) ([]byte, error) {
+	if b.End() > int64(len(data)) { // the pack is cut short
+		return nil, fmt.Errorf("blob ends at byte %d, the pack has %d: %w", b.End(), len(data), pack.ErrCorrupt)
+	}
+	sealed := data[b.Offset:b.End()]
+	if o == nil {
+		return pack.OpenBlob(r.key, r.cfg.ID, b.entry(), sealed)
+	}
+	return o.Open(r.key, r.cfg.ID, b.entry(), sealed)
+}
+
+// openBatch is about how many sealed bytes one opener slot opens in a row.
+const openBatch = 1 << 20
+
+// CheckBlobs opens blobs of a pack held whole in data, as OpenIn does, and calls fn
+// with the index of each blob in blobs and why it does not open (nil: it does), from
+// many goroutines. Decrypting, decompressing and hashing are the cost of reading data:
+// runs of about openBatch sealed bytes of every pack being checked share one opener
+// slot per core (and its buffers), so the last pack leaves no core idle while the
+// blobs being opened, and so memory, stay few. It returns once every run is done, or
+// early when ctx ends (the blobs not reached are not reported).
+func (r *Repo) CheckBlobs(ctx context.Context, data []byte, blobs []Blob, fn func(i int, err error)) {
+	slots := r.openerSlots()
+	var g errgroup.Group
+	g.SetLimit(cap(slots))
+	for start := 0; start < len(blobs); {
+		end, size := start, int64(0)
+		for ; end < len(blobs) && (end == start || size < openBatch); end++ {
+			size += int64(blobs[end].Length)
+		}
+		first, last := start, end
+		g.Go(func() error {
+			var op *pack.Opener
+			select {
+			case op = <-slots:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			defer func() { slots <- op }() // never blocks: the slot was taken from it
+			for i := first; i < last; i++ {
+				_, err := r.openAt(op, data, blobs[i])
+				fn(i, err)
+			}
+			return nil
+		})
+		start = end
+	}
+	_ = g.Wait()
+}
+
+// openerSlots returns the repository's opener slots, one per core, made on first use.
+func (r *Repo) openerSlots() chan *pack.Opener {
+	r.openersOnce.Do(func() {
+		r.openers = make(chan *pack.Opener, runtime.GOMAXPROCS(0))
+		for range cap(r.openers) {
+			r.openers <- &pack.Opener{}
+		}
+	})
+	return r.openers
 }
 
 // LoadIndexReport loads the index as LoadIndex does, except that a segment that is
