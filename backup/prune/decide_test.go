@@ -7,12 +7,13 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/internal/digest"
+	"github.com/cairn-backup/cairn/internal/repo"
 )
 
 var t0 = time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
 
 func pid(s string) digest.ID { return digest.Of([]byte("pack " + s)) }
-func bid(s string) Blob      { return Blob{ID: digest.Of([]byte("blob " + s))} }
+func bid(s string) Blob      { return Blob{Type: repo.DataBlob, ID: digest.Of([]byte("blob " + s))} }
 
 // world builds an Input from a compact description: packs with their blobs (each
 // blob 100 bytes; a pack is 10 bytes of header plus its blobs), which blobs are used.

@@ -11,13 +11,11 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/internal/digest"
+	"github.com/cairn-backup/cairn/internal/repo"
 )
 
-// Blob names a blob by type and id; Tree distinguishes manifest nodes from data.
-type Blob struct {
-	Tree bool
-	ID   digest.ID
-}
+// Blob names a blob by type and id.
+type Blob = repo.BlobID
 
 // Entry is one index entry: a blob stored in a pack at Offset, Length sealed bytes
 // long. The same entry may come from several index segments; Make counts it once.

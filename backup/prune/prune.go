@@ -117,7 +117,7 @@ func (p *run) look(ctx context.Context) (Input, error) {
 	if err != nil {
 		return in, err
 	}
-	used, err := usedBlobs(ctx, p.r, snaps)
+	used, err := p.r.UsedBlobs(ctx, snaps)
 	if err != nil {
 		return in, fmt.Errorf("read the trees of the kept snapshots: %w", err)
 	}
@@ -183,7 +183,7 @@ func packsOf(listed map[digest.ID]repo.PackInfo, entries []repo.IndexEntry) map[
 func entriesOf(es []repo.IndexEntry) []Entry {
 	out := make([]Entry, len(es))
 	for i, e := range es {
-		out[i] = Entry{Pack: e.Pack, Blob: Blob{Tree: e.Tree, ID: e.ID}, Offset: uint64(e.Offset), Length: e.Length}
+		out[i] = Entry{Pack: e.Pack, Blob: Blob{Type: e.Type, ID: e.ID}, Offset: uint64(e.Offset), Length: e.Length}
 	}
 	return out
 }

@@ -26,8 +26,13 @@ func (r *Repo) LoadIndex(ctx context.Context) error {
 }
 
 func (r *Repo) loadIndex(ctx context.Context) error {
-	ids, err := r.listIDs(ctx, remote.Index)
-	if err != nil {
+	var ids []digest.ID
+	g0, g0ctx := errgroup.WithContext(ctx)
+	g0.Go(func() (err error) { ids, err = r.listIDs(g0ctx, remote.Index); return err })
+	if r.stored != nil {
+		g0.Go(func() error { return r.stored.list(g0ctx, r) })
+	}
+	if err := g0.Wait(); err != nil {
 		return err
 	}
 	keep := make(map[string]bool, len(ids))
@@ -42,7 +47,7 @@ func (r *Repo) loadIndex(ctx context.Context) error {
 		defer close(segs)
 		return r.decodeSegments(gctx, ids, segs)
 	})
-	g.Go(func() error { return addBatches(idx, segs) })
+	g.Go(func() error { return addBatches(idx, segs, r.stored.filter) })
 	if err := g.Wait(); err != nil {
 		return err
 	}
@@ -84,10 +89,11 @@ func (r *Repo) decodeSegments(ctx context.Context, ids []digest.ID, out chan<- *
 
 // addBatches adds the segments from segs to idx, batchBlobs blobs at a time. On an
 // error it returns at once: the errgroup's cancellation stops the decoders.
-func addBatches(idx *index.Index, segs <-chan *index.Segment) error {
+func addBatches(idx *index.Index, segs <-chan *index.Segment, filter func(*index.Segment) *index.Segment) error {
 	var batch []*index.Segment
 	n := 0
 	for seg := range segs {
+		seg = filter(seg)
 		batch = append(batch, seg)
 		for _, p := range seg.Packs {
 			n += len(p.Blobs)

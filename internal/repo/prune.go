@@ -20,7 +20,7 @@ import (
 // IndexEntry is one entry of an index segment.
 type IndexEntry struct {
 	Pack   digest.ID
-	Tree   bool
+	Type   BlobType
 	ID     digest.ID
 	Offset uint32
 	Length uint32
@@ -79,7 +79,7 @@ func flatten(seg *index.Segment) ([]IndexEntry, []digest.ID) {
 	for _, p := range seg.Packs {
 		packs = append(packs, p.ID)
 		for _, b := range p.Blobs {
-			es = append(es, IndexEntry{Pack: p.ID, Tree: b.Type == index.Tree, ID: b.ID, Offset: b.Offset, Length: b.Length})
+			es = append(es, IndexEntry{Pack: p.ID, Type: b.Type, ID: b.ID, Offset: b.Offset, Length: b.Length})
 		}
 	}
 	return es, packs

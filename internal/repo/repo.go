@@ -61,6 +61,7 @@ type Repo struct {
 	idx       *index.Index
 
 	writersMu sync.Mutex
+	stored    *stored   // set by StoredPacksOnly
 	writers   []*Writer // every write session, so that SaveSnapshot waits for them
 
 	openersOnce sync.Once

@@ -1,4 +1,4 @@
-package prune
+package repo
 
 import (
 	"context"
@@ -6,16 +6,21 @@ import (
 	"fmt"
 
 	"github.com/cairn-backup/cairn/internal/digest"
-	"github.com/cairn-backup/cairn/internal/repo"
 	"github.com/cairn-backup/cairn/manifest"
 )
 
-// usedBlobs walks the tree of every snapshot and returns every blob a kept snapshot
-// needs: directory nodes, chunk-list nodes and chunks (docs/prune.md step 6). Nodes
-// shared by many snapshots are read once. Any node that cannot be read stops prune:
+// BlobID names a blob by type and id.
+type BlobID struct {
+	Type BlobType
+	ID   digest.ID
+}
+
+// UsedBlobs walks the tree of every snapshot in snaps and returns every blob they
+// need: directory nodes, chunk-list nodes and chunks (docs/prune.md step 6). Nodes
+// shared by many snapshots are read once. A node that cannot be read is an error:
 // without it the blobs below are unknown, and unknown is never "unused".
-func usedBlobs(ctx context.Context, l manifest.BlobLoader, snaps []repo.Snapshot) (map[Blob]bool, error) {
-	u := &user{l: l, used: map[Blob]bool{}, lists: map[digest.ID]bool{}}
+func (r *Repo) UsedBlobs(ctx context.Context, snaps []Snapshot) (map[BlobID]bool, error) {
+	u := &user{l: r, used: map[BlobID]bool{}, lists: map[digest.ID]bool{}}
 	for _, s := range snaps {
 		if err := u.dir(ctx, s.Tree, s.Root, 0); err != nil {
 			return nil, fmt.Errorf("snapshot %s: %w", s.ID.Short(), err)
@@ -26,12 +31,12 @@ func usedBlobs(ctx context.Context, l manifest.BlobLoader, snaps []repo.Snapshot
 
 type user struct {
 	l     manifest.BlobLoader
-	used  map[Blob]bool
+	used  map[BlobID]bool
 	lists map[digest.ID]bool // files whose chunk lists were read, by listKey
 }
 
 func (u *user) dir(ctx context.Context, tree, root digest.ID, depth int) error {
-	if tree.IsZero() || u.used[Blob{Tree: true, ID: tree}] {
+	if tree.IsZero() || u.used[BlobID{TreeBlob, tree}] {
 		return nil
 	}
 	if depth > manifest.MaxDepth {
@@ -41,7 +46,7 @@ func (u *user) dir(ctx context.Context, tree, root digest.ID, depth int) error {
 	if err != nil {
 		return fmt.Errorf("tree %s: %w", tree.Short(), err)
 	}
-	u.used[Blob{Tree: true, ID: tree}] = true
+	u.used[BlobID{TreeBlob, tree}] = true
 	for i := range n.Entries {
 		e := &n.Entries[i]
 		switch e.Type {
@@ -66,7 +71,7 @@ func (u *user) file(ctx context.Context, e *manifest.Entry) error {
 		}
 		u.lists[key] = true
 		for _, id := range e.Lists {
-			u.used[Blob{Tree: true, ID: id}] = true
+			u.used[BlobID{TreeBlob, id}] = true
 		}
 		cs, err := manifest.ReadChunks(ctx, u.l, e)
 		if err != nil {
@@ -75,7 +80,7 @@ func (u *user) file(ctx context.Context, e *manifest.Entry) error {
 		chunks = cs
 	}
 	for _, c := range chunks {
-		u.used[Blob{ID: c.ID}] = true
+		u.used[BlobID{DataBlob, c.ID}] = true
 	}
 	return nil
 }

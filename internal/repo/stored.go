@@ -1,0 +1,140 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/cairn-backup/cairn/internal/digest"
+	"github.com/cairn-backup/cairn/internal/index"
+	"golang.org/x/sync/errgroup"
+)
+
+// A backup reuses only blobs whose pack the storage still has and no prune marked
+// (docs/prune.md, "What a backup does"; RELIABILITY 5): the index it loads leaves the
+// other packs out, so deduplication stores their blobs again and no new snapshot
+// points into a pack that is gone or about to go.
+
+// stored is what the storage held when the index was loaded.
+type stored struct {
+	mu       sync.Mutex
+	listedAt time.Time          // on this process's monotonic clock, before marks were listed
+	marks    map[digest.ID]bool // mark records seen then
+	present  map[digest.ID]bool // packs the storage listed
+	keep     map[digest.ID]bool // of those, the unmarked ones
+	left     map[digest.ID]bool // indexed packs left out: missing or marked
+	missing  int                // of those, missing from the storage
+}
+
+// StoredPacksOnly makes the index leave out packs the storage does not list or a
+// prune marked. Call it before anything loads the index (the backup's first step).
+func (r *Repo) StoredPacksOnly() { r.stored = &stored{} }
+
+// list lists packs and mark records; marks first in time, so that a mark written
+// after listedAt is one this process did not see.
+func (s *stored) list(ctx context.Context, r *Repo) error {
+	s.listedAt = time.Now()
+	var (
+		marks []MarkRecord
+		packs map[digest.ID]PackInfo
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { marks, err = r.LoadMarks(gctx); return err })
+	g.Go(func() (err error) { packs, err = r.PackInfos(gctx); return err })
+	if err := g.Wait(); err != nil {
+		return fmt.Errorf("find the packs a backup may reuse: %w", err)
+	}
+	s.marks, s.left = map[digest.ID]bool{}, map[digest.ID]bool{}
+	s.present, s.keep = make(map[digest.ID]bool, len(packs)), make(map[digest.ID]bool, len(packs))
+	for id := range packs {
+		s.present[id], s.keep[id] = true, true
+	}
+	for _, m := range marks {
+		s.marks[m.ID] = true
+		for _, id := range m.Packs {
+			delete(s.keep, id)
+		}
+	}
+	return nil
+}
+
+// filter drops from seg the packs a backup must not reuse, counting them. On a nil
+// *stored (StoredPacksOnly not asked for) it keeps everything.
+func (s *stored) filter(seg *index.Segment) *index.Segment {
+	if s == nil {
+		return seg
+	}
+	out := &index.Segment{Packs: seg.Packs[:0:0]}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range seg.Packs {
+		if s.keep[p.ID] {
+			out.Packs = append(out.Packs, p)
+			continue
+		}
+		if !s.left[p.ID] {
+			s.left[p.ID] = true
+			if !s.present[p.ID] {
+				s.missing++
+			}
+		}
+	}
+	return out
+}
+
+// MissingPacks is how many packs the index names that the storage does not have
+// (known once the index is loaded with StoredPacksOnly): their blobs are stored again.
+func (r *Repo) MissingPacks() int {
+	if r.stored == nil {
+		return 0
+	}
+	r.stored.mu.Lock()
+	defer r.stored.mu.Unlock()
+	return r.stored.missing
+}
+
+// ErrOverGrace: a backup ran longer than a prune's grace period and relied on data
+// that prune has since marked; its snapshot cannot stand.
+var ErrOverGrace = errors.New("the backup ran longer than the prune grace period, and a prune has since marked data it reuses")
+
+// graceMargin is taken off a grace period for the upload time of a mark record and the
+// drift between the storage's clock and ours over one period (docs/prune.md).
+const graceMargin = time.Minute
+
+// CheckReuse is the backup's check after writing snapshot snap (docs/prune.md, backup
+// step 4): if a prune marked packs since this process listed marks, and this process
+// has run longer than that prune's grace period, every blob snap uses must lie outside
+// the newly marked packs. It returns ErrOverGrace otherwise.
+func (r *Repo) CheckReuse(ctx context.Context, snap Snapshot) error {
+	if r.stored == nil || r.stored.marks == nil {
+		return nil
+	}
+	marks, err := r.LoadMarks(ctx)
+	if err != nil {
+		return err
+	}
+	elapsed := time.Since(r.stored.listedAt)
+	marked := map[digest.ID]bool{}
+	for _, m := range marks {
+		if !r.stored.marks[m.ID] && elapsed >= m.Grace-graceMargin {
+			for _, id := range m.Packs {
+				marked[id] = true
+			}
+		}
+	}
+	if len(marked) == 0 {
+		return nil
+	}
+	used, err := r.UsedBlobs(ctx, []Snapshot{snap})
+	if err != nil {
+		return err
+	}
+	for b := range used {
+		if loc, ok := r.Lookup(b.Type, b.ID); ok && marked[loc.Pack] {
+			return fmt.Errorf("%w (blob %s in pack %s)", ErrOverGrace, b.ID.Short(), loc.Pack.Short())
+		}
+	}
+	return nil
+}
