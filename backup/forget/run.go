@@ -25,7 +25,7 @@ import (
 // Errors a run returns before removing anything; all are fatal to the command.
 var (
 	// ErrNothingToDo: neither a policy nor snapshot ids were given.
-	ErrNothingToDo = errors.New("no policy (--keep-*) and no snapshot ids given: nothing would be removed")
+	ErrNothingToDo = errors.New("no policy and no snapshots given, so nothing would be removed: name snapshots, or give --keep-* rules (like --keep-daily 7 --keep-weekly 4)")
 	// ErrRefused: the policy would empty a group, or names a tag no snapshot has.
 	ErrRefused = errors.New("refused")
 	// ErrUnsafeListing: the snapshots could not all be listed and read, or the
