@@ -148,3 +148,22 @@ func TestPolicyZoneMatters(t *testing.T) {
 		t.Errorf("in Berlin: %v", localTimes(keptSnaps(inBerlin), berlin))
 	}
 }
+
+// When New York's clocks go back, 01:00–02:00 happens twice; in local time it is one
+// hour, so --keep-hourly keeps one snapshot of it (in UTC they are two hours).
+func TestPolicyRepeatedHourIsOneHour(t *testing.T) {
+	ny := zone(t, "America/New_York")
+	edt := time.Date(2024, 11, 3, 4, 30, 0, 0, time.UTC) // 00:30 EDT
+	var snaps []repo.Snapshot
+	for h := range 4 { // 00:30 EDT, 01:30 EDT, 01:30 EST, 02:30 EST
+		snaps = append(snaps, snapAt(edt.Add(time.Duration(h)*time.Hour)))
+	}
+	keep, _ := Apply(snaps, Rules{Policy: Policy{Hourly: 3}, Location: ny})
+	if want := []repo.Snapshot{snaps[0], snaps[2], snaps[3]}; !sameIDs(keptSnaps(keep), want) {
+		t.Errorf("kept %v", localTimes(keptSnaps(keep), ny))
+	}
+	keep, _ = Apply(snaps, Rules{Policy: Policy{Hourly: 3}, Location: time.UTC})
+	if !sameIDs(keptSnaps(keep), snaps[1:]) {
+		t.Errorf("in UTC kept %v", localTimes(keptSnaps(keep), time.UTC))
+	}
+}
