@@ -68,6 +68,7 @@ type snapshotJSON struct {
 func newSnapshotsCmd(g *globals) *cobra.Command {
 	var f filterFlags
 	var latest int
+	var groupBy string
 	cmd := &cobra.Command{
 		Use:   "snapshots",
 		Short: "List snapshots",
@@ -85,6 +86,9 @@ func newSnapshotsCmd(g *globals) *cobra.Command {
 			if latest > 0 {
 				snaps = latestPerGroup(snaps, latest)
 			}
+			if groupBy != "" {
+				return printSnapshotGroups(cmd, g, snaps, groupBy)
+			}
 			out := make([]snapshotJSON, len(snaps))
 			for i, s := range snaps {
 				out[i] = toSnapshotJSON(s)
@@ -94,6 +98,7 @@ func newSnapshotsCmd(g *globals) *cobra.Command {
 	}
 	f.register(cmd)
 	cmd.Flags().IntVar(&latest, "latest", 0, "only the newest N snapshots of each host and set of paths")
+	cmd.Flags().StringVarP(&groupBy, "group-by", "g", "", "list the snapshots in groups of the same `host,paths,tags` (any of them)")
 	return cmd
 }
 
