@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cairn-backup/cairn/internal/fsys"
 	"github.com/cairn-backup/cairn/internal/repo"
@@ -145,7 +146,7 @@ func (b *run) readOnce(ctx context.Context, path string) ([]manifest.Chunk, read
 	if before.Kind != fsys.Regular {
 		return nil, readState{}, fmt.Errorf("no longer a regular file")
 	}
-	chunks, n, err := b.chunkFile(ctx, f, before.Size)
+	chunks, n, err := b.chunkFile(ctx, source(f, before, &b.stats.BytesRead), before.Size)
 	if err != nil {
 		return nil, readState{}, err
 	}
@@ -157,9 +158,30 @@ func (b *run) readOnce(ctx context.Context, path string) ([]manifest.Chunk, read
 	return chunks, readState{info: before, stable: stable}, nil
 }
 
+// source is the reader of a file's content, which counts the bytes it reads from the
+// disk in read. A file with holes is read by its data extents: the holes read as
+// zeros without touching the disk, so the chunker sees the same bytes either way.
+func source(f *os.File, info fsys.Info, read *atomic.Int64) io.Reader {
+	if info.Sparse() {
+		return fsys.NewExtentReader(f, info.Size, read)
+	}
+	return countingReader{f, read}
+}
+
+type countingReader struct {
+	rd   io.Reader
+	read *atomic.Int64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.rd.Read(p)
+	c.read.Add(int64(n))
+	return n, err
+}
+
 // chunkFile cuts the file into chunks and stores them on the chunk workers; the
 // chunks of one file are sealed in parallel and land in whichever packs are open.
-func (b *run) chunkFile(ctx context.Context, f *os.File, size int64) ([]manifest.Chunk, int64, error) {
+func (b *run) chunkFile(ctx context.Context, f io.Reader, size int64) ([]manifest.Chunk, int64, error) {
 	c := &chunkSink{b: b, ctx: ctx}
 	if size < int64(b.cfg.MinChunk) {
 		// A file shorter than the minimum chunk is one chunk: skip the chunker and
@@ -199,7 +221,7 @@ type chunkSink struct {
 	err     error
 }
 
-func (c *chunkSink) small(f *os.File, size int64) error {
+func (c *chunkSink) small(f io.Reader, size int64) error {
 	if size == 0 {
 		return nil // an empty file has no chunks
 	}
@@ -220,7 +242,6 @@ func (c *chunkSink) small(f *os.File, size int64) error {
 func (c *chunkSink) save(data []byte, release func()) {
 	b := c.b
 	c.total += int64(len(data))
-	b.stats.BytesRead.Add(int64(len(data)))
 	res := &manifest.Chunk{Size: uint32(len(data))}
 	c.results = append(c.results, res)
 	c.wg.Add(1)

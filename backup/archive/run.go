@@ -2,6 +2,7 @@ package archive
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -146,6 +147,9 @@ func (b *run) virtualDir(ctx context.Context, path string, t *pathTrie, prev *no
 			ce, err = b.pathEntry(ctx, child, pe)
 		} else {
 			ce, err = b.virtualDir(ctx, child, sub, b.nodeOf(ctx, pe))
+		}
+		if errors.Is(err, errSkipped) {
+			continue // gone, or unreadable: already reported
 		}
 		if err != nil {
 			return e, err

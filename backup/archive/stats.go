@@ -13,7 +13,7 @@ type Progress struct {
 	NewFiles, Changed atomic.Int64
 	Unchanged         atomic.Int64
 	Bytes             atomic.Int64 // size of the files seen
-	BytesRead         atomic.Int64 // file content read
+	BytesRead         atomic.Int64 // file content read from the disk (holes are not)
 	BytesAdded        atomic.Int64 // new chunk bytes, before compression
 	BytesStored       atomic.Int64 // what the new chunks take in the repository
 	Errors            atomic.Int64

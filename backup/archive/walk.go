@@ -3,6 +3,7 @@ package archive
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -16,8 +17,9 @@ import (
 // pathEntry backs up one of the paths given on the command line.
 func (b *run) pathEntry(ctx context.Context, path string, prev *prevRef) (manifest.Entry, error) {
 	info, err := fsys.Lstat(path)
-	if err != nil {
-		return manifest.Entry{}, err
+	if err != nil { // gone since the paths were looked at
+		b.sourceError(path, err)
+		return manifest.Entry{}, errSkipped
 	}
 	if info.Kind == fsys.Dir {
 		return b.dir(ctx, path, info, prev, info.Dev)
@@ -46,6 +48,11 @@ func (b *run) dir(ctx context.Context, path string, info fsys.Info, prev *prevRe
 		if k.info.Kind == fsys.Dir {
 			b.subdir(ctx, &slots[i], k.path, k.info, childOf(node, k.name), rootDev)
 		}
+	}
+	if errors.Is(err, fs.ErrNotExist) { // vanished since it was listed: reported once, left out
+		b.stats.Dirs.Add(-1)
+		b.sourceError(path, err)
+		return manifest.Entry{}, errSkipped
 	}
 	pe := prev.get()
 	e := b.baseEntry(filepath.Base(path), path, info, pe)
@@ -193,8 +200,10 @@ func (b *run) baseEntry(name, path string, info fsys.Info, prev *manifest.Entry)
 }
 
 // entryOf reports unreadable xattrs (the entry is kept without them) and symlink
-// targets (the entry is dropped: ok is false). An entry unchanged since the parent
-// snapshot takes its target and xattrs from there: one syscall less per file.
+// targets (the entry is dropped: ok is false). An entry that vanished since it was
+// listed is reported here, once, and dropped: its file is not opened to fail again.
+// An entry unchanged since the parent snapshot takes its target and xattrs from
+// there: one syscall less per file.
 func (b *run) entryOf(name, path string, info fsys.Info, prev *manifest.Entry) (manifest.Entry, bool) {
 	if !b.opts.Force && fsentry.Unchanged(prev, info) {
 		return fsentry.Reuse(name, info, prev), true
@@ -205,7 +214,7 @@ func (b *run) entryOf(name, path string, info fsys.Info, prev *manifest.Entry) (
 	}
 	if err != nil {
 		b.sourceError(path, err)
-		return e, !(info.Kind == fsys.Symlink && e.Target == "")
+		return e, !errors.Is(err, fs.ErrNotExist) && !(info.Kind == fsys.Symlink && e.Target == "")
 	}
 	return e, true
 }

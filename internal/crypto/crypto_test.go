@@ -3,6 +3,7 @@ package crypto
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -206,5 +207,60 @@ func TestDefaultKDFStrength(t *testing.T) {
 	// OWASP's argon2id floor: 46 MiB with 1 pass (or 19 MiB with 2).
 	if p.MemoryKiB < 46<<10 || p.Time < 1 {
 		t.Fatalf("default KDF %+v is below OWASP's recommendation", p)
+	}
+}
+
+// A key file may ask for at most 256 MiB and about a second of argon2id: anything more
+// is refused by name before the KDF runs, whatever the repository says.
+func TestKeyFileCostBounded(t *testing.T) {
+	kf, _ := WrapKey(mustKey(t), []byte("pw"), digest.ID{}, testKDF(), time.Now(), "", "")
+	cases := []struct {
+		name, param string
+		time, mem   uint32
+	}{
+		{"documented maximum of earlier releases", "memory_kib", 64, 4 << 20},
+		{"memory over 256 MiB", "memory_kib", 1, 256<<10 + 1},
+		{"too many passes", "time", 65, 8 << 10},
+		{"passes times memory", "time 5 × memory_kib", 5, 256 << 10},
+	}
+	for _, c := range cases {
+		bad := *kf
+		bad.KDF.Time, bad.KDF.MemoryKiB = c.time, c.mem
+		data, _ := bad.Encode()
+		_, err := DecodeKeyFile(data)
+		if !errors.Is(err, ErrKeyFile) || !strings.Contains(err.Error(), c.param) {
+			t.Errorf("%s: decode err = %v, want ErrKeyFile naming %s", c.name, err, c.param)
+		}
+		if _, err := bad.Unwrap([]byte("pw"), XAES256GCM); !errors.Is(err, ErrKeyFile) {
+			t.Errorf("%s: unwrap err = %v, want ErrKeyFile before the KDF runs", c.name, err)
+		}
+	}
+}
+
+// Key files written with any default cairn has used still open.
+func TestEarlierDefaultsOpen(t *testing.T) {
+	defaults := []KDF{
+		DefaultKDF(),
+		{Algorithm: "argon2id", Time: 2, MemoryKiB: 64 << 10, Threads: 2},
+		{Algorithm: "argon2id", Time: 1, MemoryKiB: 64 << 10, Threads: 2},
+	}
+	edge := KDF{Algorithm: "argon2id", Time: 4, MemoryKiB: 256 << 10, Threads: 1, Salt: make([]byte, saltSize)}
+	if err := edge.validate(); err != nil {
+		t.Errorf("the bound itself is refused: %v", err)
+	}
+	master := mustKey(t)
+	for _, p := range defaults {
+		kf, err := WrapKey(master, []byte("pw"), digest.ID{}, p, time.Now(), "", "")
+		if err != nil {
+			t.Fatalf("%+v: wrap: %v", p, err)
+		}
+		data, _ := kf.Encode()
+		back, err := DecodeKeyFile(data)
+		if err != nil {
+			t.Fatalf("%+v: decode: %v", p, err)
+		}
+		if _, err := back.Unwrap([]byte("pw"), XAES256GCM); err != nil {
+			t.Errorf("%+v: unwrap: %v", p, err)
+		}
 	}
 }

@@ -39,28 +39,39 @@ func DefaultKDF() KDF {
 	return KDF{Algorithm: "argon2id", Time: 1, MemoryKiB: 46 << 10, Threads: 2}
 }
 
-// Bounds a hostile key file cannot exceed: they cap memory and time spent before the
-// password is even checked, and refuse parameters weaker than any cairn writes.
+// Bounds a hostile key file cannot exceed, checked before the KDF runs: they cap what
+// opening a key file costs (at most 256 MiB and about a second on two cores, whatever
+// the repository says) and refuse parameters weaker than any cairn writes. Every
+// default cairn has written (64 MiB with 2 passes, 64 MiB with 1, 46 MiB with 1) is
+// well inside them.
 const (
 	minMemoryKiB = 8 << 10
-	maxMemoryKiB = 4 << 20
+	maxMemoryKiB = 256 << 10
 	maxTime      = 64
+	maxWorkKiB   = 1 << 20 // time × memory_kib: 1 GiB of passes, about 1 s on one lane
 	maxThreads   = 64
 	saltSize     = 32
 )
 
+// validate names the parameter out of bounds by its field in the key file.
 func (p KDF) validate() error {
 	switch {
 	case p.Algorithm != "argon2id":
-		return fmt.Errorf("%w: kdf %q", ErrKeyFile, p.Algorithm)
+		return fmt.Errorf("%w: kdf algorithm %q is not argon2id", ErrKeyFile, p.Algorithm)
 	case p.Time < 1 || p.Time > maxTime:
 		return fmt.Errorf("%w: kdf time %d out of [1,%d]", ErrKeyFile, p.Time, maxTime)
-	case p.MemoryKiB < minMemoryKiB || p.MemoryKiB > maxMemoryKiB:
-		return fmt.Errorf("%w: kdf memory %d KiB out of [%d,%d]", ErrKeyFile, p.MemoryKiB, minMemoryKiB, maxMemoryKiB)
+	case p.MemoryKiB < minMemoryKiB:
+		return fmt.Errorf("%w: kdf memory_kib %d is below %d", ErrKeyFile, p.MemoryKiB, minMemoryKiB)
+	case p.MemoryKiB > maxMemoryKiB:
+		return fmt.Errorf("%w: kdf memory_kib %d exceeds %d, the most a client spends opening a key file",
+			ErrKeyFile, p.MemoryKiB, maxMemoryKiB)
+	case uint64(p.Time)*uint64(p.MemoryKiB) > maxWorkKiB:
+		return fmt.Errorf("%w: kdf time %d × memory_kib %d exceeds %d, the most a client spends opening a key file",
+			ErrKeyFile, p.Time, p.MemoryKiB, maxWorkKiB)
 	case p.Threads < 1 || p.Threads > maxThreads:
 		return fmt.Errorf("%w: kdf threads %d out of [1,%d]", ErrKeyFile, p.Threads, maxThreads)
 	case len(p.Salt) != saltSize:
-		return fmt.Errorf("%w: salt has %d bytes, want %d", ErrKeyFile, len(p.Salt), saltSize)
+		return fmt.Errorf("%w: kdf salt has %d bytes, want %d", ErrKeyFile, len(p.Salt), saltSize)
 	}
 	return nil
 }

@@ -21,7 +21,14 @@ type Directory struct {
 // OpenDirectory opens the directory path itself: a symlink put in its place since it was
 // seen is refused, not followed.
 func OpenDirectory(path string) (*Directory, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	flags := os.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	var f *os.File
+	var err error
+	if long(path) {
+		f, err = openLong(path, flags)
+	} else {
+		f, err = os.OpenFile(path, flags, 0)
+	}
 	if err != nil {
 		return nil, err
 	}

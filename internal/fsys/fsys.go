@@ -1,5 +1,7 @@
 // Package fsys reads what a backup records about files: lstat with nanosecond times,
-// symlink targets and extended attributes, without ever following a symlink.
+// symlink targets and extended attributes, without ever following a symlink. Paths
+// longer than the kernel takes whole (PATH_MAX) are resolved through directory
+// descriptors, so files of any path length can be read.
 package fsys
 
 import (
@@ -48,7 +50,11 @@ func (i Info) Sparse() bool { return i.Kind == Regular && i.Blocks*512 < i.Size 
 // Lstat describes path itself, not what a symlink points to.
 func Lstat(path string) (Info, error) {
 	var st unix.Stat_t
-	if err := ignoringEINTR(func() error { return unix.Lstat(path, &st) }); err != nil {
+	stat := func() error { return unix.Lstat(path, &st) }
+	if long(path) {
+		stat = func() error { return lstatLong(path, &st) }
+	}
+	if err := ignoringEINTR(stat); err != nil {
 		return Info{}, &os.PathError{Op: "lstat", Path: path, Err: err}
 	}
 	return fromStat(&st), nil
@@ -101,12 +107,21 @@ func kindOf(mode uint32) Kind {
 }
 
 // Readlink returns a symlink's target bytes as stored.
-func Readlink(path string) (string, error) { return os.Readlink(path) }
+func Readlink(path string) (string, error) {
+	if long(path) {
+		return readlinkLong(path)
+	}
+	return os.Readlink(path)
+}
 
 // ReadDirNames lists a directory's entry names, sorted bytewise. Names are raw bytes:
 // non-UTF-8 names survive unchanged.
 func ReadDirNames(path string) ([]string, error) {
-	f, err := os.Open(path)
+	open := os.Open
+	if long(path) {
+		open = func(path string) (*os.File, error) { return openLong(path, os.O_RDONLY|unix.O_DIRECTORY) }
+	}
+	f, err := open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -123,10 +138,14 @@ func ReadDirNames(path string) ([]string, error) {
 // permitted, without updating its access time.
 func OpenFile(path string) (*os.File, error) {
 	flags := os.O_RDONLY | unix.O_NOFOLLOW | unix.O_NOATIME | unix.O_CLOEXEC
-	f, err := os.OpenFile(path, flags, 0)
+	open := func(flags int) (*os.File, error) { return os.OpenFile(path, flags, 0) }
+	if long(path) {
+		open = func(flags int) (*os.File, error) { return openLong(path, flags) }
+	}
+	f, err := open(flags)
 	if errors.Is(err, unix.EPERM) {
 		// O_NOATIME is allowed only to the file's owner (or root).
-		f, err = os.OpenFile(path, flags&^unix.O_NOATIME, 0)
+		f, err = open(flags &^ unix.O_NOATIME)
 	}
 	return f, err
 }

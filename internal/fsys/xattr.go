@@ -24,7 +24,18 @@ const (
 // Xattrs returns path's extended attributes sorted by name, without following a
 // symlink. File systems without xattr support give none.
 func Xattrs(path string) ([]Xattr, error) {
-	names, err := listXattr(path)
+	var out []Xattr
+	err := xattrPath(path, func(p string) error {
+		var err error
+		out, err = readXattrs(p, path)
+		return err
+	})
+	return out, err
+}
+
+// readXattrs reads the xattrs of p; messages name path.
+func readXattrs(p, path string) ([]Xattr, error) {
+	names, err := listXattr(p, path)
 	if err != nil || len(names) == 0 {
 		return nil, err
 	}
@@ -33,7 +44,7 @@ func Xattrs(path string) ([]Xattr, error) {
 	}
 	out := make([]Xattr, 0, len(names))
 	for _, name := range names {
-		v, err := getXattr(path, name)
+		v, err := getXattr(p, name)
 		if errors.Is(err, unix.ENODATA) {
 			continue // removed since the listing
 		}
@@ -50,15 +61,15 @@ func unsupported(err error) bool {
 	return errors.Is(err, unix.ENOTSUP) || errors.Is(err, unix.EOPNOTSUPP)
 }
 
-func listXattr(path string) ([]string, error) {
+func listXattr(p, path string) ([]string, error) {
 	buf := make([]byte, 256)
 	for {
-		n, err := unix.Llistxattr(path, buf)
+		n, err := unix.Llistxattr(p, buf)
 		if unsupported(err) {
 			return nil, nil
 		}
 		if errors.Is(err, unix.ERANGE) {
-			size, err := unix.Llistxattr(path, nil)
+			size, err := unix.Llistxattr(p, nil)
 			if err != nil {
 				return nil, fmt.Errorf("%s: list xattrs: %w", path, err)
 			}
@@ -99,10 +110,13 @@ func getXattr(path, name string) ([]byte, error) {
 // SetXattrs writes attributes on path without following a symlink (restore).
 func SetXattrs(path string, xs []Xattr) error {
 	var errs []error
-	for _, x := range xs {
-		if err := unix.Lsetxattr(path, x.Name, x.Value, 0); err != nil && !unsupported(err) {
-			errs = append(errs, fmt.Errorf("%s: set xattr %q: %w", path, x.Name, err))
+	err := xattrPath(path, func(p string) error {
+		for _, x := range xs {
+			if err := unix.Lsetxattr(p, x.Name, x.Value, 0); err != nil && !unsupported(err) {
+				errs = append(errs, fmt.Errorf("%s: set xattr %q: %w", path, x.Name, err))
+			}
 		}
-	}
-	return errors.Join(errs...)
+		return nil
+	})
+	return errors.Join(append(errs, err)...)
 }

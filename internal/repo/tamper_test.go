@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/cairn-backup/cairn/internal/crypto"
@@ -256,5 +257,26 @@ func TestDamagedTreePackLosesOneNode(t *testing.T) {
 		case i != 2 && (err != nil || !bytes.Equal(plain, bytes.Repeat([]byte{byte('a' + i)}, 3000))):
 			t.Errorf("sound node %d of the damaged pack: %v", i, err)
 		}
+	}
+}
+
+// A key file asking for more than a client spends on opening one is refused, by its
+// name and the parameter, and the KDF is not run.
+func TestKeyFileOverCostBound(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	h, data := f.object(t, remote.Key)
+	hostile := bytes.Replace(data, []byte(`"memory_kib": 8192`), []byte(`"memory_kib": 4194304`), 1)
+	if bytes.Equal(hostile, data) {
+		t.Fatal("fixture key file does not have the expected memory_kib")
+	}
+	if err := f.st.Delete(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	name := digest.Of(hostile).String()
+	put(t, f.st, remote.Handle{Type: remote.Key, Name: name}, hostile)
+	_, err := Open(ctx, f.st, f.opts)
+	if !errors.Is(err, crypto.ErrKeyFile) || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "memory_kib") {
+		t.Fatalf("key file over the cost bound: err = %v, want ErrKeyFile naming %s and memory_kib", err, name)
 	}
 }
