@@ -54,6 +54,9 @@ type Result struct {
 	Stats      manifest.SnapshotStats
 	Unreadable []SourceError
 	DryRun     bool
+	// MissingPacks counts packs the index named that the storage no longer has: their
+	// blobs, when this backup needed them, were stored again.
+	MissingPacks int
 }
 
 // ErrNoPaths is returned when there is nothing to back up.
@@ -71,6 +74,16 @@ func Run(ctx context.Context, r *repo.Repo, opts Options) (*Result, error) {
 	present, missing := splitPresent(paths)
 	if len(present) == 0 {
 		return nil, fmt.Errorf("%w: %w", ErrNoPaths, errors.Join(errorsOf(missing)...))
+	}
+	// Reuse only what the storage holds and no prune marked (docs/prune.md); the run
+	// note, written first, lets a prune see that a backup is running.
+	r.StoredPacksOnly()
+	if !opts.DryRun {
+		note, err := r.StartRun(ctx, "backup")
+		if err != nil {
+			return nil, err
+		}
+		defer note.End(context.WithoutCancel(ctx)) //nolint:errcheck // a note left behind only ages
 	}
 	snaps, _, err := r.LoadSnapshots(ctx)
 	if err != nil {
@@ -187,6 +200,11 @@ func (b *run) finish(ctx context.Context, snaps []repo.Snapshot, root, tree dige
 	}
 	if res.Snapshot, err = b.r.SaveSnapshot(ctx, data); err != nil {
 		return nil, err
+	}
+	res.MissingPacks = b.r.MissingPacks()
+	if err := b.r.CheckReuse(ctx, repo.Snapshot{ID: res.Snapshot, Snapshot: snap}); err != nil {
+		// The snapshot may point into packs a prune is about to delete: take it back.
+		return nil, errors.Join(err, b.r.ForgetSnapshots(context.WithoutCancel(ctx), []digest.ID{res.Snapshot}))
 	}
 	// The client remembers its snapshots, so verify can tell a deleted or rolled-back
 	// one; failing to remember loses no data, so it does not fail the backup.

@@ -62,7 +62,7 @@ func (p *run) atOnce(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	for _, n := range notes {
-		if n.Name != p.note.Name() && p.note.Time.Sub(n.ModTime) < p.opts.Grace {
+		if n.Name != p.note.Name() && p.now.Sub(n.ModTime) < p.opts.Grace {
 			return false, nil
 		}
 	}
@@ -109,7 +109,7 @@ func (p *run) tidy(ctx context.Context, marks []digest.ID) error {
 		return err
 	}
 	for _, n := range notes {
-		if n.Name != p.note.Name() && p.note.Time.Sub(n.ModTime) >= p.opts.Grace {
+		if n.Name != p.note.Name() && p.now.Sub(n.ModTime) >= p.opts.Grace {
 			if err := p.r.DeleteRunNote(ctx, n.Name); err != nil {
 				return err
 			}

@@ -48,7 +48,11 @@ func Run(ctx context.Context, r *repo.Repo, opts Options) (*Result, error) {
 		return nil, err
 	}
 	defer note.End(context.WithoutCancel(ctx)) //nolint:errcheck // a note left behind only ages
-	p := &run{r: r, opts: opts, note: note}
+	now, err := note.StorageTime(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := &run{r: r, opts: opts, note: note, now: now}
 	return p.run(ctx)
 }
 
@@ -67,6 +71,7 @@ type run struct {
 	r     *repo.Repo
 	opts  Options
 	note  *repo.RunNote
+	now   time.Time // the storage's time at the start
 	snaps []repo.Snapshot
 	segs  []digest.ID
 	segOf map[digest.ID][]digest.ID // segment → packs it names
@@ -94,7 +99,7 @@ func (p *run) run(ctx context.Context) (*Result, error) {
 
 // look gathers what the decision needs (docs/prune.md steps 1 to 6).
 func (p *run) look(ctx context.Context) (Input, error) {
-	in := Input{Now: p.note.Time, Grace: p.opts.Grace, MaxUnused: p.opts.MaxUnused, MaxRepack: p.opts.MaxRepack}
+	in := Input{Now: p.now, Grace: p.opts.Grace, MaxUnused: p.opts.MaxUnused, MaxRepack: p.opts.MaxRepack}
 	snaps, err := trustedSnapshots(ctx, p.r)
 	if err != nil {
 		return in, err

@@ -167,6 +167,8 @@ func Run(ctx context.Context, r *repo.Repo, snap repo.Snapshot, opts Options) (*
 	if err != nil {
 		return nil, err
 	}
+	// A blob stored again after its pack was lost is read from its new pack.
+	r.PresentPacksOnly()
 	if err := r.LoadIndex(ctx); err != nil {
 		return nil, err
 	}

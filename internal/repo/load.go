@@ -113,7 +113,7 @@ func (r *Repo) LoadBlob(ctx context.Context, t pack.BlobType, id digest.ID) ([]b
 	if err := r.LoadIndex(ctx); err != nil {
 		return nil, err
 	}
-	loc, ok := r.idx.Lookup(t, id)
+	loc, ok := r.lookup(t, id)
 	if !ok {
 		return nil, fmt.Errorf("%s blob %s: %w", t, id.Short(), ErrBlobNotFound)
 	}

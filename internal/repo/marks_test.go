@@ -126,8 +126,8 @@ func TestRunNotes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !n.Time.Equal(storage) {
-		t.Errorf("note time %v, want the storage's %v", n.Time, storage)
+	if at, err := n.StorageTime(t.Context()); err != nil || !at.Equal(storage) {
+		t.Errorf("note time %v (%v), want the storage's %v", at, err, storage)
 	}
 	notes, err := r.RunNotes(t.Context())
 	if err != nil || len(notes) != 1 || notes[0].Name != n.Name() {

@@ -13,7 +13,7 @@ import (
 
 // Lookup returns where the index places the blob of type t and id id.
 func (r *Repo) Lookup(t BlobType, id digest.ID) (Blob, bool) {
-	loc, ok := r.idx.Lookup(t, id)
+	loc, ok := r.lookup(t, id)
 	if !ok {
 		return Blob{}, false
 	}

@@ -20,9 +20,8 @@ import (
 
 // RunNote is a note this process wrote.
 type RunNote struct {
-	r    *Repo
-	h    remote.Handle
-	Time time.Time // the storage's time of the note: the storage's "now" at the start
+	r *Repo
+	h remote.Handle
 }
 
 type runNoteBody struct {
@@ -32,7 +31,7 @@ type runNoteBody struct {
 	Start   time.Time `json:"start"` // this host's clock, for people only
 }
 
-// StartRun writes a run note for command and reads back the storage's time of it.
+// StartRun writes a run note for command.
 func (r *Repo) StartRun(ctx context.Context, command string) (*RunNote, error) {
 	var id digest.ID
 	if _, err := rand.Read(id[:]); err != nil {
@@ -47,12 +46,17 @@ func (r *Repo) StartRun(ctx context.Context, command string) (*RunNote, error) {
 	if err := r.store.Put(ctx, h, remote.Bytes(sealed)); err != nil {
 		return nil, fmt.Errorf("write run note: %w", err)
 	}
-	info, err := r.store.Stat(ctx, h)
+	return &RunNote{r: r, h: h}, nil
+}
+
+// StorageTime reads back the storage's time of the note: the storage's "now" when
+// the run started, by the storage's own clock.
+func (n *RunNote) StorageTime(ctx context.Context) (time.Time, error) {
+	info, err := n.r.store.Stat(ctx, n.h)
 	if err != nil {
-		_ = r.store.Delete(ctx, h)
-		return nil, fmt.Errorf("write run note: %w", err)
+		return time.Time{}, fmt.Errorf("read the storage's time: %w", err)
 	}
-	return &RunNote{r: r, h: h, Time: info.ModTime}, nil
+	return info.ModTime, nil
 }
 
 // Name is the note's object name.

@@ -13,12 +13,16 @@ import (
 )
 
 // A backup reuses only blobs whose pack the storage still has and no prune marked
-// (docs/prune.md, "What a backup does"; RELIABILITY 5): the index it loads leaves the
-// other packs out, so deduplication stores their blobs again and no new snapshot
-// points into a pack that is gone or about to go.
+// (docs/prune.md, "What a backup does"; RELIABILITY 5): the index it loads sets the
+// other packs aside, so deduplication stores their blobs again and no new snapshot
+// points into a pack that is gone or about to go. A restore sets aside only the
+// packs the storage lacks, so that a blob stored again by a later backup is read from
+// its new pack. Reads still find a blob set aside when it has no other location: a
+// marked pack is still there, and a missing one is reported as missing.
 
 // stored is what the storage held when the index was loaded.
 type stored struct {
+	unmarked bool // also set aside the packs a prune marked
 	mu       sync.Mutex
 	listedAt time.Time          // on this process's monotonic clock, before marks were listed
 	marks    map[digest.ID]bool // mark records seen then
@@ -26,11 +30,36 @@ type stored struct {
 	keep     map[digest.ID]bool // of those, the unmarked ones
 	left     map[digest.ID]bool // indexed packs left out: missing or marked
 	missing  int                // of those, missing from the storage
+	aside    map[BlobID]index.Location
 }
 
-// StoredPacksOnly makes the index leave out packs the storage does not list or a
-// prune marked. Call it before anything loads the index (the backup's first step).
-func (r *Repo) StoredPacksOnly() { r.stored = &stored{} }
+// StoredPacksOnly makes the index set aside packs the storage does not list or a
+// prune marked: a writer never deduplicates against them. Call it before anything
+// loads the index (the backup's first step).
+func (r *Repo) StoredPacksOnly() { r.setAside(&stored{unmarked: true}) }
+
+// PresentPacksOnly makes the index set aside the packs the storage does not list, so
+// that a blob stored again elsewhere is read from there (a restore's first step).
+func (r *Repo) PresentPacksOnly() { r.setAside(&stored{}) }
+
+// setAside takes effect only before the index loads, and only once; call it before
+// anything runs concurrently on r.
+func (r *Repo) setAside(s *stored) {
+	if r.idx == nil && r.stored == nil {
+		r.stored = s
+	}
+}
+
+// lookup finds a blob in the index, or among the entries set aside.
+func (r *Repo) lookup(t BlobType, id digest.ID) (index.Location, bool) {
+	if loc, ok := r.idx.Lookup(t, id); ok || r.stored == nil {
+		return loc, ok
+	}
+	r.stored.mu.Lock()
+	defer r.stored.mu.Unlock()
+	loc, ok := r.stored.aside[BlobID{t, id}]
+	return loc, ok
+}
 
 // list lists packs and mark records; marks first in time, so that a mark written
 // after listedAt is one this process did not see.
@@ -54,7 +83,9 @@ func (s *stored) list(ctx context.Context, r *Repo) error {
 	for _, m := range marks {
 		s.marks[m.ID] = true
 		for _, id := range m.Packs {
-			delete(s.keep, id)
+			if s.unmarked {
+				delete(s.keep, id)
+			}
 		}
 	}
 	return nil
@@ -69,10 +100,18 @@ func (s *stored) filter(seg *index.Segment) *index.Segment {
 	out := &index.Segment{Packs: seg.Packs[:0:0]}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.aside == nil {
+		s.aside = map[BlobID]index.Location{}
+	}
 	for _, p := range seg.Packs {
 		if s.keep[p.ID] {
 			out.Packs = append(out.Packs, p)
 			continue
+		}
+		for _, b := range p.Blobs {
+			if _, ok := s.aside[BlobID{b.Type, b.ID}]; !ok {
+				s.aside[BlobID{b.Type, b.ID}] = index.Location{Pack: p.ID, Offset: b.Offset, Length: b.Length}
+			}
 		}
 		if !s.left[p.ID] {
 			s.left[p.ID] = true
