@@ -194,19 +194,16 @@ func runAgainst(cmd *cobra.Command, g *globals, path string, args []string) erro
 	}
 	w := cmd.OutOrStdout()
 	cmp, err := verify.Against(ctx, r, s, abs, func(c manifest.Change) error { return printChange(w, g.json, c) })
-	if err != nil {
+	if cmp == nil {
 		return err
 	}
 	for _, u := range cmp.Unreadable {
 		fmt.Fprintf(os.Stderr, "cairn: unreadable: %s: %s\n", u.Path, u.Err)
 	}
-	if err := printComparison(w, g.json, s, abs, cmp); err != nil {
-		return err
+	if perr := printComparison(w, g.json, s, abs, cmp); perr != nil {
+		return perr
 	}
-	if len(cmp.Unreadable) > 0 {
-		return fmt.Errorf("%w: %d", errPartial, len(cmp.Unreadable))
-	}
-	return nil
+	return err // nil, or verify.ErrPartial
 }
 
 func printComparison(w io.Writer, asJSON bool, s repo.Snapshot, abs string, cmp *verify.Comparison) error {
