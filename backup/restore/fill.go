@@ -33,7 +33,7 @@ type packJob struct {
 // jobs groups the chunks of the files to write by pack, in the order the files come,
 // so that files complete early and few are open at a time. Files with nothing to
 // fetch (empty, all holes, or lacking a chunk) are returned apart.
-func (e *engine) jobs(p *plan) (packs []*packJob, direct []*fileNode) {
+func (e *run) jobs(p *plan) (packs []*packJob, direct []*fileNode) {
 	byID := map[digest.ID]*blobJob{}
 	byPack := map[digest.ID]*packJob{}
 	zeros := map[uint32]digest.ID{}
@@ -93,7 +93,7 @@ func zeroID(cache map[uint32]digest.ID, size uint32) digest.ID {
 // sealed blobs; writers (more of them, as creating files is slow) open each blob on
 // their own core and write it wherever it is used. Memory holds at most one blob per
 // reader and per writer.
-func (e *engine) fill(ctx context.Context, p *plan) error {
+func (e *run) fill(ctx context.Context, p *plan) error {
 	packs, direct := e.jobs(p)
 	if e.opts.DryRun {
 		e.dryFill(p)
@@ -127,7 +127,7 @@ func (e *engine) fill(ctx context.Context, p *plan) error {
 
 // dispatch hands the writers everything that needs no data: empty files, links of
 // files left in place, symlinks, FIFOs and devices.
-func (e *engine) dispatch(ctx context.Context, w *errgroup.Group, p *plan, direct []*fileNode) {
+func (e *run) dispatch(ctx context.Context, w *errgroup.Group, p *plan, direct []*fileNode) {
 	do := func(fn func()) bool {
 		if ctx.Err() != nil {
 			return false
@@ -160,7 +160,7 @@ func (e *engine) dispatch(ctx context.Context, w *errgroup.Group, p *plan, direc
 
 // abandon removes the temporary files of an interrupted run's incomplete files (a
 // killed run's are removed by the next one).
-func (e *engine) abandon(p *plan) {
+func (e *run) abandon(p *plan) {
 	for _, f := range p.files {
 		f.w.mu.Lock()
 		e.closeTemp(f)
@@ -171,7 +171,7 @@ func (e *engine) abandon(p *plan) {
 
 // fetch reads the blobs of one pack and hands each to a writer. Writers run under
 // wctx: the readers' context ends as soon as the last pack is read.
-func (e *engine) fetch(ctx, wctx context.Context, w *errgroup.Group, pj *packJob) error {
+func (e *run) fetch(ctx, wctx context.Context, w *errgroup.Group, pj *packJob) error {
 	return e.r.ReadSealed(ctx, pj.id, pj.order, alloc, func(be pack.Entry, sealed []byte, err error) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -215,7 +215,7 @@ func (b *opened) release() {
 // open opens a sealed blob in its own buffer. One that was read but does not open is
 // read once more, so that a transient fault (a byte flipped in transit) is not
 // reported as damage.
-func (e *engine) open(ctx context.Context, p digest.ID, be pack.Entry, sealed []byte, err error) *opened {
+func (e *run) open(ctx context.Context, p digest.ID, be pack.Entry, sealed []byte, err error) *opened {
 	b := &opened{err: err}
 	if err != nil {
 		return b
@@ -240,7 +240,7 @@ func (e *engine) open(ctx context.Context, p digest.ID, be pack.Entry, sealed []
 }
 
 // openInto opens sealed in place and records the buffers that plain may alias.
-func (e *engine) openInto(b *opened, p digest.ID, be pack.Entry, sealed []byte) ([]byte, error) {
+func (e *run) openInto(b *opened, p digest.ID, be pack.Entry, sealed []byte) ([]byte, error) {
 	b.bufs[0] = sealed
 	return e.r.OpenSealed(p, be, sealed, func(n int) []byte {
 		b.bufs[1] = alloc(n)
@@ -249,7 +249,7 @@ func (e *engine) openInto(b *opened, p digest.ID, be pack.Entry, sealed []byte) 
 }
 
 // dryFill counts what fill would do.
-func (e *engine) dryFill(p *plan) {
+func (e *run) dryFill(p *plan) {
 	for _, f := range p.files {
 		switch {
 		case f.act == actWrite && f.w.err != nil:

@@ -68,6 +68,7 @@ func Run(ctx context.Context, r *repo.Repo, opts Options) (*Report, error) {
 	return v.rep, verdict(v.rep)
 }
 
+// run is one verify in progress.
 type run struct {
 	r     *repo.Repo
 	opts  Options
