@@ -28,9 +28,9 @@ type Store struct {
 
 var _ remote.Storage = (*Store)(nil)
 
-// Create makes dir (and its parents) and the layout folders. It fails with remote.ErrExists if
-// dir already holds a config; a layout without a config is completed, not refused, so
-// an interrupted Create can be run again.
+// Create makes dir (and its parents) and the layout folders. It fails with
+// remote.ErrExists if dir already holds a config; a layout without a config is
+// completed, not refused, so an interrupted Create can be run again.
 func Create(ctx context.Context, dir string) (*Store, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("create %s: %w", dir, err)
