@@ -6,6 +6,6 @@
 // They share one contract for partial failure: a job that finished but could not do
 // all of it (unreadable source files, entries not restored, live files not compared)
 // returns its result together with an error wrapping the engine's ErrPartial, and
-// names every miss in the result; any other error comes without a result. This
-// package itself holds no code.
+// names every miss in the result (what verify finds in the repository itself has its
+// own errors, ErrDamage and ErrIncomplete). This package itself holds no code.
 package backup
