@@ -62,8 +62,14 @@ type Result struct {
 // ErrNoPaths is returned when there is nothing to back up.
 var ErrNoPaths = errors.New("no paths to back up")
 
+// ErrPartial is returned, with the Result, when the snapshot was made but some source
+// files could not be read (each is in Result.Unreadable); everything else is in it.
+var ErrPartial = errors.New("some source files could not be read")
+
 // Run makes one snapshot. Packs and index are written before the snapshot record, so
 // an interrupted run leaves only unreferenced packs behind, and the next run reuses them.
+// A snapshot made without some source files comes with an error wrapping ErrPartial;
+// other errors mean no snapshot was made, and come without a Result.
 func Run(ctx context.Context, r *repo.Repo, opts Options) (*Result, error) {
 	start := opts.now()
 	paths, err := cleanPaths(opts.Paths)
@@ -109,8 +115,12 @@ func Run(ctx context.Context, r *repo.Repo, opts Options) (*Result, error) {
 	res, err := b.finish(ctx, snaps, root, tree, start)
 	if err != nil {
 		b.salvage()
+		return nil, err
 	}
-	return res, err
+	if n := len(res.Unreadable); n > 0 {
+		return res, fmt.Errorf("%w: %d", ErrPartial, n)
+	}
+	return res, nil
 }
 
 // salvage indexes the packs a failed or interrupted run uploaded, on a fresh context

@@ -302,7 +302,11 @@ func TestMissingPathIsUnreadable(t *testing.T) {
 	src := t.TempDir()
 	writeTree(t, src, 3)
 	missing := filepath.Join(t.TempDir(), "unmounted")
-	res, r := e.backup(Options{Paths: []string{src, missing}})
+	r := e.open()
+	res, err := Run(context.Background(), r, Options{Paths: []string{src, missing}, Host: "test-host"})
+	if !errors.Is(err, ErrPartial) || res == nil {
+		t.Fatalf("backup with a missing path: %v, want ErrPartial with the result", err)
+	}
 	if len(res.Unreadable) != 1 || res.Unreadable[0].Path != missing || !errors.Is(res.Unreadable[0].Err, fs.ErrNotExist) {
 		t.Fatalf("unreadable = %v, want only %s", res.Unreadable, missing)
 	}
@@ -311,8 +315,8 @@ func TestMissingPathIsUnreadable(t *testing.T) {
 	if _, ok := ids[strings.TrimPrefix(src, "/")+"/sub/deep/c.txt"]; !ok {
 		t.Fatalf("the present path was not backed up: %d entries", len(ids))
 	}
-	_, err := Run(context.Background(), e.open(), Options{Paths: []string{missing}, Host: "test-host"})
-	if !errors.Is(err, ErrNoPaths) || !errors.Is(err, fs.ErrNotExist) {
+	res, err = Run(context.Background(), e.open(), Options{Paths: []string{missing}, Host: "test-host"})
+	if res != nil || !errors.Is(err, ErrNoPaths) || !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("backup of only a missing path: %v, want ErrNoPaths naming it", err)
 	}
 }

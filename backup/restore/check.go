@@ -14,7 +14,7 @@ import (
 
 // check decides, for every entry of a directory that was already there, whether it
 // must be written; in a directory this run created, everything must, unlooked at.
-func (e *engine) check(ctx context.Context, p *plan) error {
+func (e *run) check(ctx context.Context, p *plan) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(e.opts.writers())
 	for _, f := range p.files {
@@ -39,7 +39,7 @@ func (e *engine) check(ctx context.Context, p *plan) error {
 // existing looks at what is at name in d and decides when that is enough: nothing
 // there (write), a failure (skip), Never (keep), a directory in the way. Otherwise it
 // leaves the decision to same, given the directory and the entry's lstat.
-func (e *engine) existing(d *dirNode, name, path string, same func(dfd int, st *unix.Stat_t) action) action {
+func (e *run) existing(d *dirNode, name, path string, same func(dfd int, st *unix.Stat_t) action) action {
 	dfd, release, err := e.tgt.dir(d)
 	if errors.Is(err, errAbsent) {
 		return actWrite
@@ -70,7 +70,7 @@ func (e *engine) existing(d *dirNode, name, path string, same func(dfd int, st *
 
 // dirInTheWay handles a directory where the snapshot has something else: Delete or
 // Overwrite always removes it, otherwise the entry is not restored.
-func (e *engine) dirInTheWay(dfd int, d *dirNode, name, path string) action {
+func (e *run) dirInTheWay(dfd int, d *dirNode, name, path string) action {
 	if !e.opts.Delete && e.opts.Overwrite != Always {
 		e.problem(path, errors.New("a directory is in the way (--overwrite always or --delete replaces it)"))
 		return actSkip
@@ -79,14 +79,14 @@ func (e *engine) dirInTheWay(dfd int, d *dirNode, name, path string) action {
 	return actWrite
 }
 
-func (e *engine) checkFile(f *fileNode) action {
+func (e *run) checkFile(f *fileNode) action {
 	return e.existing(f.dir, f.name, f.path, func(dfd int, st *unix.Stat_t) action { return e.sameFile(dfd, f, st) })
 }
 
 // sameFile: a regular file of the snapshot's size, mtime and content is left in place,
 // its mode and owner corrected. Size and mtime alone would keep a file whose content
 // was changed behind them; reading it back is cheaper than fetching it again.
-func (e *engine) sameFile(dfd int, f *fileNode, st *unix.Stat_t) action {
+func (e *run) sameFile(dfd int, f *fileNode, st *unix.Stat_t) action {
 	if !isReg(st) || st.Size != f.size || st.Mtim.Nano() != f.meta.mtime {
 		return actWrite
 	}
@@ -103,7 +103,7 @@ func (e *engine) sameFile(dfd int, f *fileNode, st *unix.Stat_t) action {
 }
 
 // fixMeta sets the mode and owner of an unchanged file, if they differ.
-func (e *engine) fixMeta(dfd int, f *fileNode, st *unix.Stat_t) error {
+func (e *run) fixMeta(dfd int, f *fileNode, st *unix.Stat_t) error {
 	mode := e.mode(f.meta.mode)
 	ownerOK := !e.opts.Owner || (st.Uid == f.meta.uid && st.Gid == f.meta.gid)
 	if e.opts.DryRun || (ownerOK && st.Mode&0o7777 == mode) {
@@ -122,7 +122,7 @@ func (e *engine) fixMeta(dfd int, f *fileNode, st *unix.Stat_t) error {
 	return unix.Fchmod(fd, mode) // after chown, which clears setuid bits
 }
 
-func (e *engine) checkOther(o *otherNode) action {
+func (e *run) checkOther(o *otherNode) action {
 	return e.existing(o.dir, o.name, o.path, func(dfd int, st *unix.Stat_t) action {
 		if st.Mtim.Nano() != o.meta.mtime || !e.sameOther(dfd, o, st) {
 			return actWrite
@@ -134,7 +134,7 @@ func (e *engine) checkOther(o *otherNode) action {
 }
 
 // sameOther: the same type, target (symlinks), mode and device number.
-func (e *engine) sameOther(dfd int, o *otherNode, st *unix.Stat_t) bool {
+func (e *run) sameOther(dfd int, o *otherNode, st *unix.Stat_t) bool {
 	typ := st.Mode & unix.S_IFMT
 	if typ != fileType(o) {
 		return false

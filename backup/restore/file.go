@@ -25,7 +25,7 @@ type fileWrite struct {
 
 // write puts one blob (or the error that kept it from being read) at off in f; the
 // writer that completes the file puts it in place.
-func (e *engine) write(f *fileNode, off int64, data []byte, err error) {
+func (e *run) write(f *fileNode, off int64, data []byte, err error) {
 	w := &f.w
 	w.mu.Lock()
 	if err != nil && w.err == nil {
@@ -47,7 +47,7 @@ func (e *engine) write(f *fileNode, off int64, data []byte, err error) {
 	}
 }
 
-func (e *engine) pwrite(f *fileNode, off int64, data []byte) error {
+func (e *run) pwrite(f *fileNode, off int64, data []byte) error {
 	if err := e.openTemp(f); err != nil {
 		return err
 	}
@@ -65,7 +65,7 @@ func (e *engine) pwrite(f *fileNode, off int64, data []byte) error {
 // written at once in a directory this run made is created unnamed (O_TMPFILE) and
 // linked to its name when complete: one directory update instead of two (create and
 // rename), and nothing left behind by a killed run. Other files get a temporary name.
-func (e *engine) openTemp(f *fileNode) error {
+func (e *run) openTemp(f *fileNode) error {
 	w := &f.w
 	if w.open {
 		return nil
@@ -104,7 +104,7 @@ func (e *engine) openTemp(f *fileNode) error {
 }
 
 // openNamed creates the temporary file under a new temporary name, or reopens it.
-func (e *engine) openNamed(dfd int, f *fileNode, mode uint32) (int, error) {
+func (e *run) openNamed(dfd int, f *fileNode, mode uint32) (int, error) {
 	flags := unix.O_RDWR | unix.O_NOFOLLOW | unix.O_CLOEXEC
 	name := f.w.tmp
 	if name == "" {
@@ -120,7 +120,7 @@ func (e *engine) openNamed(dfd int, f *fileNode, mode uint32) (int, error) {
 // createMode is the mode to create a file with, and whether it needs a chmod after:
 // the final mode when the umask leaves it whole and it has no setuid, setgid or
 // sticky bit (which come after chown), else owner-only.
-func (e *engine) createMode(m uint32) (uint32, bool) {
+func (e *run) createMode(m uint32) (uint32, bool) {
 	m = e.mode(m)
 	if e.umask >= 0 && m&0o7000 == 0 && m&uint32(e.umask) == 0 {
 		return m, false
@@ -128,7 +128,7 @@ func (e *engine) createMode(m uint32) (uint32, bool) {
 	return 0o600, true
 }
 
-func (e *engine) closeTemp(f *fileNode) {
+func (e *run) closeTemp(f *fileNode) {
 	if f.w.open {
 		unix.Close(f.w.fd)
 		f.w.open = false

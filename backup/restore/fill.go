@@ -30,7 +30,7 @@ type fetchList struct {
 
 // jobs lists the chunks of the files to write. Files with nothing to fetch (empty,
 // all holes, or lacking a chunk) are returned apart.
-func (e *engine) jobs(p *plan) (fl fetchList, direct []*fileNode) {
+func (e *run) jobs(p *plan) (fl fetchList, direct []*fileNode) {
 	fl.jobs = map[digest.ID]*blobJob{}
 	zeros := map[uint32]digest.ID{}
 	for _, f := range p.files {
@@ -81,7 +81,7 @@ func zeroID(cache map[uint32]digest.ID, size uint32) digest.ID {
 // sealed blobs; writers (more of them, as creating files is slow) open each blob on
 // their own core and write it wherever it is used. Memory holds at most one blob per
 // reader and per writer.
-func (e *engine) fill(ctx context.Context, p *plan) error {
+func (e *run) fill(ctx context.Context, p *plan) error {
 	fl, direct := e.jobs(p)
 	if e.opts.DryRun {
 		e.dryFill(p)
@@ -105,7 +105,7 @@ func (e *engine) fill(ctx context.Context, p *plan) error {
 
 // dispatch hands the writers everything that needs no data: empty files, links of
 // files left in place, symlinks, FIFOs and devices.
-func (e *engine) dispatch(ctx context.Context, w *errgroup.Group, p *plan, direct []*fileNode) {
+func (e *run) dispatch(ctx context.Context, w *errgroup.Group, p *plan, direct []*fileNode) {
 	do := func(fn func()) bool {
 		if ctx.Err() != nil {
 			return false
@@ -138,7 +138,7 @@ func (e *engine) dispatch(ctx context.Context, w *errgroup.Group, p *plan, direc
 
 // abandon removes the temporary files of an interrupted run's incomplete files (a
 // killed run's are removed by the next one).
-func (e *engine) abandon(p *plan) {
+func (e *run) abandon(p *plan) {
 	for _, f := range p.files {
 		f.w.mu.Lock()
 		e.closeTemp(f)
@@ -149,7 +149,7 @@ func (e *engine) abandon(p *plan) {
 
 // fetch reads the blobs (Workers packs at once) and hands each to a writer. Writers
 // run under wctx, which outlives the reads.
-func (e *engine) fetch(wctx context.Context, w *errgroup.Group, fl fetchList) error {
+func (e *run) fetch(wctx context.Context, w *errgroup.Group, fl fetchList) error {
 	opts := repo.ReadOptions{Workers: e.opts.workers(), Alloc: alloc}
 	return e.r.ReadBlobs(wctx, fl.order, opts, func(b repo.Blob, sealed []byte, err error) error {
 		j := fl.jobs[b.ID]
@@ -191,7 +191,7 @@ func (b *opened) release() {
 // open opens a sealed blob in its own buffer. One that was read but does not open is
 // read once more, so that a transient fault (a byte flipped in transit) is not
 // reported as damage.
-func (e *engine) open(ctx context.Context, be repo.Blob, sealed []byte, err error) *opened {
+func (e *run) open(ctx context.Context, be repo.Blob, sealed []byte, err error) *opened {
 	b := &opened{err: err}
 	if err != nil {
 		return b
@@ -216,7 +216,7 @@ func (e *engine) open(ctx context.Context, be repo.Blob, sealed []byte, err erro
 }
 
 // openInto opens sealed in place and records the buffers that plain may alias.
-func (e *engine) openInto(b *opened, be repo.Blob, sealed []byte) ([]byte, error) {
+func (e *run) openInto(b *opened, be repo.Blob, sealed []byte) ([]byte, error) {
 	b.bufs[0] = sealed
 	return e.r.OpenSealed(be, sealed, func(n int) []byte {
 		b.bufs[1] = alloc(n)
@@ -225,7 +225,7 @@ func (e *engine) openInto(b *opened, be repo.Blob, sealed []byte) ([]byte, error
 }
 
 // dryFill counts what fill would do.
-func (e *engine) dryFill(p *plan) {
+func (e *run) dryFill(p *plan) {
 	for _, f := range p.files {
 		switch {
 		case f.act == actWrite && f.w.err != nil:

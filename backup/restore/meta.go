@@ -12,7 +12,7 @@ import (
 )
 
 // mode returns the permission bits to set: setuid and setgid only with Special.
-func (e *engine) mode(m uint32) uint32 {
+func (e *run) mode(m uint32) uint32 {
 	if !e.opts.Special {
 		m &^= unix.S_ISUID | unix.S_ISGID
 	}
@@ -21,7 +21,7 @@ func (e *engine) mode(m uint32) uint32 {
 
 // setMetaFD sets owner (unless chown would change nothing), mode (unless the file was
 // created with it) and xattrs through an open descriptor.
-func (e *engine) setMetaFD(fd int, m *meta, chmod, chown bool) error {
+func (e *run) setMetaFD(fd int, m *meta, chmod, chown bool) error {
 	if e.opts.Owner && chown {
 		if err := unix.Fchown(fd, int(m.uid), int(m.gid)); err != nil {
 			return fmt.Errorf("chown: %w", err)
@@ -71,7 +71,7 @@ func fileType(o *otherNode) uint32 {
 
 // makeOther creates a symlink, FIFO or device under a temporary name, sets its
 // metadata and renames it into place.
-func (e *engine) makeOther(o *otherNode) {
+func (e *run) makeOther(o *otherNode) {
 	if o.act != actWrite {
 		return
 	}
@@ -89,7 +89,7 @@ func (e *engine) makeOther(o *otherNode) {
 	e.prog.Files.Add(1)
 }
 
-func (e *engine) createOther(o *otherNode) error {
+func (e *run) createOther(o *otherNode) error {
 	dfd, release, err := e.tgt.dir(o.dir)
 	if err != nil {
 		return err
@@ -116,7 +116,7 @@ func (e *engine) createOther(o *otherNode) error {
 // otherMeta sets metadata by name, without following a symlink, on the temporary
 // name this run just created; the entry is never opened (opening a device can have
 // effects, opening a FIFO blocks).
-func (e *engine) otherMeta(dfd int, name string, o *otherNode) error {
+func (e *run) otherMeta(dfd int, name string, o *otherNode) error {
 	if e.opts.Owner {
 		if err := unix.Fchownat(dfd, name, int(o.meta.uid), int(o.meta.gid), unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			return fmt.Errorf("chown: %w", err)
@@ -153,7 +153,7 @@ func chmodAt(dfd int, name string, mode uint32) error {
 
 // finishDirs sets the directories' own metadata, deepest first, once nothing more
 // changes inside them (creating an entry changes a directory's mtime).
-func (e *engine) finishDirs(ctx context.Context, p *plan) {
+func (e *run) finishDirs(ctx context.Context, p *plan) {
 	dirs := slices.Clone(p.dirs)
 	slices.SortStableFunc(dirs, func(a, b *dirNode) int { return b.depth - a.depth })
 	for _, d := range dirs {
@@ -175,7 +175,7 @@ func (e *engine) finishDirs(ctx context.Context, p *plan) {
 	}
 }
 
-func (e *engine) dirMeta(d *dirNode) error {
+func (e *run) dirMeta(d *dirNode) error {
 	fd, release, err := e.tgt.dir(d)
 	if err != nil {
 		return err

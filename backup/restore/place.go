@@ -11,7 +11,7 @@ import (
 // finishFile seals a complete file (verify, fsync, owner, mode, xattrs, times) and
 // puts it in place under its name, then makes its other hard-link names. A file that
 // failed is removed and reported, with its other names.
-func (e *engine) finishFile(f *fileNode) {
+func (e *run) finishFile(f *fileNode) {
 	w := &f.w
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -38,7 +38,7 @@ func (e *engine) finishFile(f *fileNode) {
 	e.linkAll(f)
 }
 
-func (e *engine) seal(f *fileNode) error {
+func (e *run) seal(f *fileNode) error {
 	fd := f.w.fd
 	if e.opts.Verify {
 		if err := verifyFD(fd, f.chunks); err != nil {
@@ -60,7 +60,7 @@ func (e *engine) seal(f *fileNode) error {
 
 // place gives the complete file its name: it links an unnamed file, or renames the
 // temporary name over the final one.
-func (e *engine) place(f *fileNode) error {
+func (e *run) place(f *fileNode) error {
 	dfd, release, err := e.tgt.dir(f.dir)
 	if err != nil {
 		return err
@@ -110,7 +110,7 @@ var namedTempsOnly = false
 // probeTmpfile checks once, in the target, that an unnamed file can be made and linked
 // (O_TMPFILE needs file system support, and linking needs a capability or /proc);
 // if not, every file gets a temporary name instead.
-func (e *engine) probeTmpfile() {
+func (e *run) probeTmpfile() {
 	if namedTempsOnly {
 		e.noTmpfile.Store(true)
 		return
@@ -149,7 +149,7 @@ func setTimesFD(fd int, mtime int64) error {
 
 // discard removes the temporary file of a file that failed; an unnamed one vanishes
 // when closed.
-func (e *engine) discard(f *fileNode) {
+func (e *run) discard(f *fileNode) {
 	if f.w.tmp == "" {
 		return
 	}
@@ -161,7 +161,7 @@ func (e *engine) discard(f *fileNode) {
 }
 
 // lostLinks reports the other names of a file that was not restored.
-func (e *engine) lostLinks(f *fileNode) {
+func (e *run) lostLinks(f *fileNode) {
 	for _, l := range f.links {
 		if !l.dir.failed {
 			e.problem(l.path, fmt.Errorf("hard link to %s, which was not restored", f.path))
@@ -170,7 +170,7 @@ func (e *engine) lostLinks(f *fileNode) {
 }
 
 // linkAll makes f's other hard-link names once f is in place.
-func (e *engine) linkAll(f *fileNode) {
+func (e *run) linkAll(f *fileNode) {
 	for _, l := range f.links {
 		if l.dir.failed {
 			continue
@@ -187,7 +187,7 @@ func (e *engine) linkAll(f *fileNode) {
 }
 
 // link makes l another name of f: atomically, as a temporary link renamed over l.
-func (e *engine) link(f *fileNode, l *linkName) error {
+func (e *run) link(f *fileNode, l *linkName) error {
 	pfd, prelease, err := e.tgt.dir(f.dir)
 	if err != nil {
 		return err

@@ -91,13 +91,13 @@ const (
 )
 
 type planner struct {
-	e     *engine
+	e     *run
 	p     *plan
 	links map[[2]uint64]*fileNode
 }
 
 // plan walks the manifest from the restored path down and lists every entry.
-func (e *engine) plan(ctx context.Context, snap repo.Snapshot) (*plan, error) {
+func (e *run) plan(ctx context.Context, snap repo.Snapshot) (*plan, error) {
 	pl := &planner{e: e, p: &plan{}, links: map[[2]uint64]*fileNode{}}
 	sub := strings.TrimSuffix(e.opts.Path, "/")
 	if sub == "" {

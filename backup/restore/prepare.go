@@ -15,7 +15,7 @@ import (
 // prepare makes every directory (parents first), cleans the directories that were
 // already there (a killed run's temporary files; with Delete, what the snapshot does
 // not have), then decides for every entry whether it must be written.
-func (e *engine) prepare(ctx context.Context, p *plan) error {
+func (e *run) prepare(ctx context.Context, p *plan) error {
 	for _, d := range p.dirs {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -41,7 +41,7 @@ func (e *engine) prepare(ctx context.Context, p *plan) error {
 
 // makeDir creates d with owner-only access (its own mode comes last, so that a
 // read-only directory can still be filled).
-func (e *engine) makeDir(d *dirNode) {
+func (e *run) makeDir(d *dirNode) {
 	if d.parent.failed {
 		d.failed = true
 		return
@@ -74,7 +74,7 @@ func (e *engine) makeDir(d *dirNode) {
 
 // makeDirAt creates d in a directory that was already there. A directory already
 // there is used; a symlink or file in its place is replaced, unless Never keeps it.
-func (e *engine) makeDirAt(pfd int, d *dirNode) error {
+func (e *run) makeDirAt(pfd int, d *dirNode) error {
 	st, err := lstatAt(pfd, d.name)
 	switch {
 	case errors.Is(err, unix.ENOENT):
@@ -100,7 +100,7 @@ func (e *engine) makeDirAt(pfd int, d *dirNode) error {
 
 // noteGroup records the group a new file in d gets, so that a chown that would
 // change nothing is skipped: d's group if d is setgid, else the process's.
-func (e *engine) noteGroup(pfd int, d *dirNode) error {
+func (e *run) noteGroup(pfd int, d *dirNode) error {
 	st, err := lstatAt(pfd, d.name)
 	if err != nil {
 		return err
@@ -112,7 +112,7 @@ func (e *engine) noteGroup(pfd int, d *dirNode) error {
 	return nil
 }
 
-func (e *engine) replaceWithDir(pfd int, d *dirNode) error {
+func (e *run) replaceWithDir(pfd int, d *dirNode) error {
 	if e.opts.DryRun {
 		return nil
 	}
@@ -124,7 +124,7 @@ func (e *engine) replaceWithDir(pfd int, d *dirNode) error {
 
 // writable lets the owner write into a directory that is already there, for the
 // time of the restore; its mode is set again at the end.
-func (e *engine) writable(pfd int, d *dirNode, st *unix.Stat_t) error {
+func (e *run) writable(pfd int, d *dirNode, st *unix.Stat_t) error {
 	if e.opts.DryRun || st.Mode&0o700 == 0o700 {
 		return nil
 	}
@@ -154,20 +154,20 @@ func chmodPath(pfd int, name string, mode uint32) error {
 	return unix.Chmod("/proc/self/fd/"+strconv.Itoa(fd), mode)
 }
 
-func (e *engine) logDir(d *dirNode) {
+func (e *run) logDir(d *dirNode) {
 	if e.opts.Log != nil {
 		e.opts.Log("restore", d.path+"/")
 	}
 }
 
-func (e *engine) dirFailed(d *dirNode, err error) {
+func (e *run) dirFailed(d *dirNode, err error) {
 	d.failed = true
 	e.problem(d.path, fmt.Errorf("directory not restored, nor anything in it: %w", err))
 }
 
 // clean removes a killed run's temporary files from a directory that was already
 // there and, with Delete, the entries the snapshot does not have in it.
-func (e *engine) clean(ctx context.Context, d *dirNode) {
+func (e *run) clean(ctx context.Context, d *dirNode) {
 	dfd, release, err := e.tgt.dir(d)
 	if errors.Is(err, errAbsent) {
 		return
@@ -199,7 +199,7 @@ func (e *engine) clean(ctx context.Context, d *dirNode) {
 	}
 }
 
-func (e *engine) remove(dfd int, d *dirNode, name string) {
+func (e *run) remove(dfd int, d *dirNode, name string) {
 	path := e.tgt.targetPath(d, name)
 	if !e.opts.DryRun {
 		if err := removeAt(dfd, name); err != nil {

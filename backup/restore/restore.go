@@ -139,8 +139,8 @@ func (r *Result) Damaged() int {
 // each is in Result.Problems, and everything else was restored.
 var ErrPartial = errors.New("some entries could not be restored")
 
-// engine is one run.
-type engine struct {
+// run is one restore in progress.
+type run struct {
 	r     *repo.Repo
 	opts  Options
 	sel   *selector
@@ -172,7 +172,7 @@ func Run(ctx context.Context, r *repo.Repo, snap repo.Snapshot, opts Options) (*
 	if err := r.LoadIndex(ctx); err != nil {
 		return nil, err
 	}
-	e := &engine{r: r, opts: opts, sel: sel, prog: opts.Progress, umask: readUmask(), euid: os.Geteuid()}
+	e := &run{r: r, opts: opts, sel: sel, prog: opts.Progress, umask: readUmask(), euid: os.Geteuid()}
 	if e.prog == nil {
 		e.prog = &Progress{}
 	}
@@ -184,15 +184,16 @@ func Run(ctx context.Context, r *repo.Repo, snap repo.Snapshot, opts Options) (*
 		return nil, err
 	}
 	defer e.tgt.close()
-	if err := e.run(ctx, p); err != nil {
+	if err := e.carryOut(ctx, p); err != nil {
 		return nil, err
 	}
 	return e.result(start)
 }
 
-// run carries out a plan: directories first, then every file and other entry, then
-// the directories' own metadata, deepest first, once nothing more changes inside them.
-func (e *engine) run(ctx context.Context, p *plan) error {
+// carryOut carries out a plan: directories first, then every file and other entry,
+// then the directories' own metadata, deepest first, once nothing more changes inside
+// them.
+func (e *run) carryOut(ctx context.Context, p *plan) error {
 	if err := e.prepare(ctx, p); err != nil {
 		return err
 	}
@@ -203,7 +204,7 @@ func (e *engine) run(ctx context.Context, p *plan) error {
 	return ctx.Err()
 }
 
-func (e *engine) result(start time.Time) (*Result, error) {
+func (e *run) result(start time.Time) (*Result, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	res := e.res
@@ -222,7 +223,7 @@ func sorted(ps []Problem) []Problem {
 }
 
 // problem records an entry that could not be restored exactly.
-func (e *engine) problem(path string, err error) {
+func (e *run) problem(path string, err error) {
 	damaged := repo.IsDamage(err) || repo.IsMissing(err) || errors.Is(err, manifest.ErrCorrupt)
 	e.prog.Errors.Add(1)
 	e.mu.Lock()
@@ -231,14 +232,14 @@ func (e *engine) problem(path string, err error) {
 }
 
 // note records an entry left out on purpose.
-func (e *engine) note(path string, err error) {
+func (e *run) note(path string, err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.notes = append(e.notes, Problem{Path: path, Err: err})
 }
 
 // count adds to a result counter and logs the action.
-func (e *engine) count(action, path string, field *int64) {
+func (e *run) count(action, path string, field *int64) {
 	e.mu.Lock()
 	*field++
 	e.mu.Unlock()
@@ -247,7 +248,7 @@ func (e *engine) count(action, path string, field *int64) {
 	}
 }
 
-func (e *engine) addBytes(n int64) {
+func (e *run) addBytes(n int64) {
 	e.mu.Lock()
 	e.res.Bytes += n
 	e.mu.Unlock()

@@ -43,6 +43,8 @@ type LiveError struct {
 // hashed, never stored. fn receives every entry that differs, depth first in name
 // order, with Path absolute; a directory is reported Modified only when its own
 // metadata changed. Nothing is reported under a directory whose root is the snapshot's.
+// When some live files could not be read it returns the Comparison with an error
+// wrapping ErrPartial; other errors come without one.
 func Against(ctx context.Context, r *repo.Repo, s repo.Snapshot, path string, fn func(manifest.Change) error) (*Comparison, error) {
 	if !filepath.IsAbs(path) {
 		return nil, fmt.Errorf("compare %s: the path must be absolute", path)
@@ -66,6 +68,9 @@ func Against(ctx context.Context, r *repo.Repo, s repo.Snapshot, path string, fn
 	}
 	c.out.BytesRead = h.bytes
 	c.out.Equal = c.out.Root == old.Content && c.out.Added+c.out.Removed+c.out.Modified == 0
+	if n := len(c.out.Unreadable); n > 0 {
+		return c.out, fmt.Errorf("%w: %d", ErrPartial, n)
+	}
 	return c.out, nil
 }
 

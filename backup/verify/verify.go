@@ -27,6 +27,10 @@ var ErrDamage = errors.New("the repository is damaged")
 // storage kept failing to return some objects, so they could not be checked.
 var ErrIncomplete = errors.New("some objects could not be read")
 
+// ErrPartial is returned, with the Comparison, when Against could not read some live
+// files (each is in Comparison.Unreadable); everything else was compared.
+var ErrPartial = errors.New("some live files could not be read")
+
 // Options select what verify reads.
 type Options struct {
 	ReadData      bool    // read every pack (or those Subset or SinceLast select)
@@ -64,6 +68,7 @@ func Run(ctx context.Context, r *repo.Repo, opts Options) (*Report, error) {
 	return v.rep, verdict(v.rep)
 }
 
+// run is one verify in progress.
 type run struct {
 	r     *repo.Repo
 	opts  Options

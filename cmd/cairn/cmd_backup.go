@@ -78,19 +78,16 @@ func runBackup(cmd *cobra.Command, g *globals, f *backupFlags, paths []string) e
 	res, err := archive.Run(ctx, r, opts)
 	status.Stop()
 	bar.Stop()
-	if err != nil {
+	if res == nil {
 		return err
 	}
 	for _, u := range res.Unreadable {
 		fmt.Fprintf(os.Stderr, "cairn: unreadable: %s: %v\n", u.Path, u.Err)
 	}
-	if err := printBackupSummary(cmd.OutOrStdout(), g.json, res); err != nil {
-		return err
+	if perr := printBackupSummary(cmd.OutOrStdout(), g.json, res); perr != nil {
+		return perr
 	}
-	if len(res.Unreadable) > 0 {
-		return fmt.Errorf("%w: %d", errPartial, len(res.Unreadable))
-	}
-	return nil
+	return err // nil, or archive.ErrPartial
 }
 
 // statusLines returns the --json status printer, or nil when there is none to print.

@@ -27,19 +27,17 @@ cost follows the change.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			r, snaps, err := g.openSnapshots(ctx)
+			var b repo.Snapshot // the second, found with the first
+			r, a, err := g.openSnapshot(ctx, nil, func(snaps []repo.Snapshot) (first repo.Snapshot, err error) {
+				if first, err = repo.Find(snaps, args[0]); err == nil {
+					b, err = repo.Find(snaps, args[1])
+				}
+				return first, err
+			})
 			if err != nil {
 				return err
 			}
 			defer r.Close()
-			a, err := repo.Find(snaps, args[0])
-			if err != nil {
-				return err
-			}
-			b, err := repo.Find(snaps, args[1])
-			if err != nil {
-				return err
-			}
 			return printDiff(cmd, g, r, a, b)
 		},
 	}

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cairn-backup/cairn/internal/repo"
 	"github.com/cairn-backup/cairn/manifest"
 	"github.com/spf13/cobra"
 )
@@ -23,15 +22,11 @@ func newLsCmd(g *globals) *cobra.Command {
 		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			r, snaps, err := g.openFiltered(ctx, &f)
+			r, s, err := g.openSnapshot(ctx, &f, byID(args[0]))
 			if err != nil {
 				return err
 			}
 			defer r.Close()
-			s, err := repo.Find(snaps, args[0])
-			if err != nil {
-				return err
-			}
 			prefix := ""
 			if len(args) == 2 {
 				prefix = strings.Trim(path.Clean("/"+args[1]), "/")

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 
 	"github.com/cairn-backup/cairn/internal/digest"
-	"github.com/cairn-backup/cairn/internal/repo"
 	"github.com/cairn-backup/cairn/manifest"
 	"github.com/spf13/cobra"
 )
@@ -29,15 +28,11 @@ its key, against the snapshot's root ('cairn snapshots --json' shows it).`,
 			if err != nil {
 				return err
 			}
-			r, snaps, err := g.openSnapshots(ctx)
+			r, s, err := g.openSnapshot(ctx, nil, byID(args[0]))
 			if err != nil {
 				return err
 			}
 			defer r.Close()
-			s, err := repo.Find(snaps, args[0])
-			if err != nil {
-				return err
-			}
 			pr, err := manifest.BuildProof(ctx, r, s.Tree, s.Root, path)
 			if err != nil {
 				return err

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cairn-backup/cairn/backup/restore"
 	"github.com/cairn-backup/cairn/internal/progress"
+	"github.com/cairn-backup/cairn/internal/repo"
 	"github.com/spf13/cobra"
 )
 
@@ -73,19 +74,13 @@ func runRestore(cmd *cobra.Command, g *globals, f *restoreFlags, args []string) 
 	if err != nil {
 		return err
 	}
-	r, err := g.open(ctx)
+	r, snap, err := g.openSnapshot(ctx, &f.filter, func(snaps []repo.Snapshot) (repo.Snapshot, error) {
+		return restore.Select(snaps, ref, at)
+	})
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	snaps, err := g.loadSnapshots(ctx, r, &f.filter)
-	if err != nil {
-		return err
-	}
-	snap, err := restore.Select(snaps, ref, at)
-	if err != nil {
-		return err
-	}
 	if f.verb && !g.json {
 		opts.Log = actionLogger(cmd.OutOrStdout(), f.dryRun)
 	}

@@ -31,14 +31,9 @@ func (g *globals) loadSnapshots(ctx context.Context, r *repo.Repo, f *filterFlag
 	return flt.Select(snaps), nil
 }
 
-// openSnapshots opens the repository and loads every snapshot; the caller closes it.
-func (g *globals) openSnapshots(ctx context.Context) (*repo.Repo, []repo.Snapshot, error) {
-	return g.openFiltered(ctx, nil)
-}
-
-// openFiltered opens the repository and loads the snapshots f selects (all if f is
-// nil); the caller closes it.
-func (g *globals) openFiltered(ctx context.Context, f *filterFlags) (*repo.Repo, []repo.Snapshot, error) {
+// openSnapshots opens the repository and loads the snapshots f selects (nil: all),
+// oldest first; the caller closes the repository.
+func (g *globals) openSnapshots(ctx context.Context, f *filterFlags) (*repo.Repo, []repo.Snapshot, error) {
 	r, err := g.open(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -49,6 +44,29 @@ func (g *globals) openFiltered(ctx context.Context, f *filterFlags) (*repo.Repo,
 		return nil, nil, err
 	}
 	return r, snaps, nil
+}
+
+// pickFunc chooses the snapshot a command works on among those loaded.
+type pickFunc func(snaps []repo.Snapshot) (repo.Snapshot, error)
+
+// byID picks "latest", a full snapshot id or a unique prefix of one.
+func byID(ref string) pickFunc {
+	return func(snaps []repo.Snapshot) (repo.Snapshot, error) { return repo.Find(snaps, ref) }
+}
+
+// openSnapshot opens the repository and picks, among the snapshots f selects (nil:
+// all), the one a command works on; the caller closes the repository.
+func (g *globals) openSnapshot(ctx context.Context, f *filterFlags, pick pickFunc) (*repo.Repo, repo.Snapshot, error) {
+	r, snaps, err := g.openSnapshots(ctx, f)
+	if err != nil {
+		return nil, repo.Snapshot{}, err
+	}
+	s, err := pick(snaps)
+	if err != nil {
+		r.Close()
+		return nil, repo.Snapshot{}, err
+	}
+	return r, s, nil
 }
 
 type snapshotJSON struct {
@@ -74,15 +92,11 @@ func newSnapshotsCmd(g *globals) *cobra.Command {
 		Short: "List snapshots",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			r, err := g.open(cmd.Context())
+			r, snaps, err := g.openSnapshots(cmd.Context(), &f)
 			if err != nil {
 				return err
 			}
 			defer r.Close()
-			snaps, err := g.loadSnapshots(cmd.Context(), r, &f)
-			if err != nil {
-				return err
-			}
 			if latest > 0 {
 				snaps = latestPerGroup(snaps, latest)
 			}

@@ -23,7 +23,7 @@ func newStatsCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			r, snaps, err := g.openSnapshots(ctx)
+			r, snaps, err := g.openSnapshots(ctx, nil)
 			if err != nil {
 				return err
 			}

@@ -55,7 +55,7 @@ func runTag(cmd *cobra.Command, g *globals, f *tagFlags, args []string) error {
 		return errors.New("name the snapshots to tag, or select them with --host, --tag or --path")
 	}
 	ctx := cmd.Context()
-	r, snaps, err := g.openFiltered(ctx, &f.filter)
+	r, snaps, err := g.openSnapshots(ctx, &f.filter)
 	if err != nil {
 		return err
 	}

@@ -188,30 +188,23 @@ func runAgainst(cmd *cobra.Command, g *globals, path string, f *filterFlags, arg
 	if err != nil {
 		return err
 	}
-	r, snaps, err := g.openFiltered(ctx, f)
+	r, s, err := g.openSnapshot(ctx, f, snapshotFor(abs, args))
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	s, err := snapshotFor(snaps, abs, args)
-	if err != nil {
-		return err
-	}
 	w := cmd.OutOrStdout()
 	cmp, err := verify.Against(ctx, r, s, abs, func(c manifest.Change) error { return printChange(w, g.json, c) })
-	if err != nil {
+	if cmp == nil {
 		return err
 	}
 	for _, u := range cmp.Unreadable {
 		fmt.Fprintf(os.Stderr, "cairn: unreadable: %s: %s\n", u.Path, u.Err)
 	}
-	if err := printComparison(w, g.json, s, abs, cmp); err != nil {
-		return err
+	if perr := printComparison(w, g.json, s, abs, cmp); perr != nil {
+		return perr
 	}
-	if len(cmp.Unreadable) > 0 {
-		return fmt.Errorf("%w: %d", errPartial, len(cmp.Unreadable))
-	}
-	return nil
+	return err // nil, or verify.ErrPartial
 }
 
 func printComparison(w io.Writer, asJSON bool, s repo.Snapshot, abs string, cmp *verify.Comparison) error {
@@ -232,12 +225,17 @@ func printComparison(w io.Writer, asJSON bool, s repo.Snapshot, abs string, cmp 
 	return nil
 }
 
-// snapshotFor resolves the snapshot named in args, or the latest one holding path
-// (this host's first).
-func snapshotFor(snaps []repo.Snapshot, path string, args []string) (repo.Snapshot, error) {
+// snapshotFor picks the snapshot named in args, or the latest one holding path (this
+// host's first).
+func snapshotFor(path string, args []string) pickFunc {
 	if len(args) == 1 {
-		return repo.Find(snaps, args[0])
+		return byID(args[0])
 	}
+	return func(snaps []repo.Snapshot) (repo.Snapshot, error) { return latestHolding(snaps, path) }
+}
+
+// latestHolding returns the latest snapshot holding path, this host's first.
+func latestHolding(snaps []repo.Snapshot, path string) (repo.Snapshot, error) {
 	host, _ := os.Hostname()
 	var any *repo.Snapshot
 	for i := len(snaps) - 1; i >= 0; i-- {

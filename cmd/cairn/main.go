@@ -3,12 +3,15 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/cairn-backup/cairn/backup/archive"
 	"github.com/cairn-backup/cairn/backup/restore"
 	"github.com/cairn-backup/cairn/backup/verify"
 	"github.com/cairn-backup/cairn/internal/repo"
@@ -23,29 +26,21 @@ const (
 	exitPartial     = 3
 	exitDamage      = 4 // verify found damage, or a proof does not verify
 	exitNoRepo      = 10
-	exitLocked      = 11
 	exitWrongPass   = 12
 	exitInterrupted = 130
 )
 
-// errPartial marks a run that completed but could not read some sources.
-var errPartial = errors.New("some source files could not be read")
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	stopProfile := startProfile()
-	err := newRootCmd().ExecuteContext(ctx)
+	root := newRootCmd()
+	err := root.ExecuteContext(ctx)
 	stopProfile()
 	interrupted := ctx.Err() != nil
 	stop()
 	code := exitCode(err, interrupted)
-	switch {
-	case code == exitInterrupted:
-		// "context canceled" says nothing to a person who pressed Ctrl-C.
-		fmt.Fprintln(os.Stderr, "cairn: interrupted; run the command again to finish (what was done is kept)")
-	case err != nil && code != exitPartial:
-		fmt.Fprintf(os.Stderr, "cairn: %v\n", err)
-	}
+	asJSON, _ := root.PersistentFlags().GetBool("json")
+	reportExit(os.Stderr, asJSON, code, err)
 	os.Exit(code)
 }
 
@@ -55,9 +50,7 @@ func exitCode(err error, interrupted bool) int {
 		return exitOK
 	case interrupted:
 		return exitInterrupted
-	case errors.Is(err, errPartial):
-		return exitPartial
-	case errors.Is(err, restore.ErrPartial):
+	case errors.Is(err, archive.ErrPartial), errors.Is(err, restore.ErrPartial), errors.Is(err, verify.ErrPartial):
 		return exitPartial
 	case errors.Is(err, verify.ErrDamage), errors.Is(err, manifest.ErrProof):
 		return exitDamage
@@ -67,4 +60,32 @@ func exitCode(err error, interrupted bool) int {
 		return exitWrongPass
 	}
 	return exitFatal
+}
+
+// exitError is what --json prints on stderr when cairn exits with another code than
+// 0, in restic's form.
+type exitError struct {
+	MessageType string `json:"message_type"` // "exit_error"
+	Code        int    `json:"code"`
+	Message     string `json:"message"`
+}
+
+// reportExit says once, on w, why cairn exits with code: a line of text, or under
+// --json one exit_error object. A partial run has already listed what it missed, so
+// its text line is left out.
+func reportExit(w io.Writer, asJSON bool, code int, err error) {
+	if code == exitOK {
+		return
+	}
+	msg := fmt.Sprint(err)
+	if code == exitInterrupted {
+		// "context canceled" says nothing to a person who pressed Ctrl-C.
+		msg = "interrupted; run the command again to finish (what was done is kept)"
+	}
+	switch {
+	case asJSON:
+		_ = json.NewEncoder(w).Encode(exitError{MessageType: "exit_error", Code: code, Message: msg})
+	case code != exitPartial:
+		fmt.Fprintf(w, "cairn: %s\n", msg)
+	}
 }

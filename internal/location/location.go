@@ -28,7 +28,8 @@ type StoreOptions struct {
 func IsS3(location string) bool { return strings.HasPrefix(location, "s3:") }
 
 // OpenStore opens the store at location, or with create makes it (see local.Create
-// and s3.Create). Opening a local folder that holds no repository fails wrapping
+// and s3.Create); creating where a repository already is fails wrapping
+// remote.ErrExists. Opening a local folder that holds no repository fails wrapping
 // remote.ErrNotFound; opening S3 sends no request, and repo.Open finds a missing
 // repository or bucket when it reads the config.
 func OpenStore(ctx context.Context, location string, opts StoreOptions, create bool) (remote.Storage, error) {

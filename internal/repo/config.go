@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -183,14 +182,3 @@ func parseConfig(plain []byte, h configHeader) (*Config, error) {
 	}
 	return &c, nil
 }
-
-// Sentinel errors of the repository layer.
-var (
-	ErrNoRepository = errors.New("no repository")
-	ErrCorrupt      = errors.New("repository data is corrupt")
-	ErrVersion      = errors.New("unsupported repository format")
-	ErrIdentity     = errors.New("repository identity changed")
-	// ErrWrongPassword: no key file opens with the password given (crypto's sentinel,
-	// named here so that commands need not import crypto).
-	ErrWrongPassword = crypto.ErrWrongPassword
-)

@@ -2,21 +2,15 @@ package repo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 
-	"github.com/cairn-backup/cairn/internal/crypto"
 	"github.com/cairn-backup/cairn/internal/digest"
 	"github.com/cairn-backup/cairn/internal/index"
 	"github.com/cairn-backup/cairn/internal/pack"
 	"github.com/cairn-backup/cairn/remote"
 	"golang.org/x/sync/errgroup"
 )
-
-// ErrBlobNotFound reports a blob the index does not know: absent, as opposed to a
-// blob that is indexed but whose bytes are damaged (ErrCorrupt, crypto.ErrAuth).
-var ErrBlobNotFound = errors.New("blob not in index")
 
 // LoadIndex reads every index segment once (lazily: commands that need no index never
 // pay for it). Cached segments the repository no longer has are dropped.
@@ -202,10 +196,4 @@ func openIn(r *Repo, data []byte, e pack.Entry) ([]byte, error) {
 		return nil, fmt.Errorf("%w: blob ends at %d, pack has %d bytes", ErrCorrupt, end, len(data))
 	}
 	return pack.OpenBlob(r.key, r.cfg.ID, e, data[e.Offset:end])
-}
-
-// IsDamage reports whether err means stored bytes are damaged or foreign, as opposed
-// to absent or unreachable.
-func IsDamage(err error) bool {
-	return errors.Is(err, ErrCorrupt) || errors.Is(err, crypto.ErrAuth) || errors.Is(err, pack.ErrCorrupt)
 }

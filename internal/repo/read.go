@@ -27,15 +27,6 @@ const (
 	readAhead = 256 << 10
 )
 
-// ErrPackMissing reports a pack the index names but the storage does not have.
-var ErrPackMissing = errors.New("pack missing")
-
-// IsMissing reports whether err means data the snapshot needs is absent: a blob the
-// index does not know, or a pack the storage does not have.
-func IsMissing(err error) bool {
-	return errors.Is(err, ErrBlobNotFound) || errors.Is(err, ErrPackMissing)
-}
-
 // BlobFunc receives one blob read by ReadBlobs: its sealed bytes, which the function
 // owns from then on (open them with OpenSealed), or why it could not be read (missing,
 // unreachable, or an impossible length). An error returned by the function stops

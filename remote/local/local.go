@@ -14,9 +14,6 @@ import (
 	"github.com/cairn-backup/cairn/remote"
 )
 
-// ErrExists: Create found a repository (a config object) already in the directory.
-var ErrExists = errors.New("repository already exists")
-
 // Modes of everything the store creates: backups hold private data.
 const (
 	fileMode fs.FileMode = 0o600
@@ -31,9 +28,9 @@ type Store struct {
 
 var _ remote.Storage = (*Store)(nil)
 
-// Create makes dir (and its parents) and the layout folders. It fails with ErrExists if
-// dir already holds a config; a layout without a config is completed, not refused, so
-// an interrupted Create can be run again.
+// Create makes dir (and its parents) and the layout folders. It fails with
+// remote.ErrExists if dir already holds a config; a layout without a config is
+// completed, not refused, so an interrupted Create can be run again.
 func Create(ctx context.Context, dir string) (*Store, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("create %s: %w", dir, err)
@@ -44,7 +41,7 @@ func Create(ctx context.Context, dir string) (*Store, error) {
 	}
 	_, err := os.Lstat(s.path(remote.Handle{Type: remote.Config}))
 	if err == nil {
-		return nil, fmt.Errorf("create %s: %w", dir, ErrExists)
+		return nil, fmt.Errorf("create %s: %w", dir, remote.ErrExists)
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("create %s: %w", dir, err)

@@ -81,7 +81,7 @@ func TestCreateAndOpen(t *testing.T) {
 		t.Errorf("create again without config: %v", err)
 	}
 	put(t, s, remote.Handle{Type: remote.Config}, "cfg")
-	if _, err := local.Create(t.Context(), dir); !errors.Is(err, local.ErrExists) {
+	if _, err := local.Create(t.Context(), dir); !errors.Is(err, remote.ErrExists) {
 		t.Errorf("create over a repository: got %v, want ErrExists", err)
 	}
 	if _, err := local.Open(t.Context(), dir); err != nil {

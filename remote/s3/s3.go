@@ -23,9 +23,6 @@ import (
 	"github.com/cairn-backup/cairn/remote"
 )
 
-// ErrExists: Create found a repository (a config object) already there.
-var ErrExists = errors.New("repository already exists")
-
 // clientRetries are minio-go's own attempts per request: few and short (at most about
 // a second of waiting), as remote/retry spends the long budget.
 const clientRetries = 3
@@ -103,7 +100,7 @@ func credentialChain(opts Options) *credentials.Credentials {
 }
 
 // Create makes the bucket if it is missing (and the credentials may), then checks
-// that no repository is there yet. It fails with ErrExists when a config exists.
+// that no repository is there yet. It fails with remote.ErrExists when a config exists.
 func Create(ctx context.Context, location string, opts Options) (*Store, error) {
 	s, err := New(location, opts)
 	if err != nil {
@@ -115,7 +112,7 @@ func Create(ctx context.Context, location string, opts Options) (*Store, error) 
 	}
 	_, err = s.Stat(ctx, remote.Handle{Type: remote.Config})
 	if err == nil {
-		err = ErrExists
+		err = remote.ErrExists
 	} else if errors.Is(err, remote.ErrNotFound) {
 		return s, nil
 	}

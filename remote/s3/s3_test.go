@@ -86,7 +86,7 @@ func TestCreateAndOpen(t *testing.T) {
 	if err := st.Put(t.Context(), remote.Handle{Type: remote.Config}, remote.Bytes([]byte("cfg"))); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s3.Create(t.Context(), loc, options(srv)); !errors.Is(err, s3.ErrExists) {
+	if _, err := s3.Create(t.Context(), loc, options(srv)); !errors.Is(err, remote.ErrExists) {
 		t.Errorf("create over a repository: got %v, want ErrExists", err)
 	}
 	opened, err := s3.Open(t.Context(), loc, options(srv))

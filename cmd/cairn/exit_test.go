@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cairn-backup/cairn/backup/archive"
+	"github.com/cairn-backup/cairn/backup/restore"
+	"github.com/cairn-backup/cairn/backup/verify"
+	"github.com/cairn-backup/cairn/internal/crypto"
+	"github.com/cairn-backup/cairn/internal/repo"
+	"github.com/cairn-backup/cairn/manifest"
+)
+
+// Every engine's error is mapped to its exit code in one place, through any wrapping.
+func TestExitCode(t *testing.T) {
+	for _, tc := range []struct {
+		err         error
+		interrupted bool
+		want        int
+	}{
+		{nil, false, exitOK},
+		{nil, true, exitOK},
+		{context.Canceled, true, exitInterrupted},
+		{errors.New("disk full"), false, exitFatal},
+		{fmt.Errorf("%w: 2", archive.ErrPartial), false, exitPartial},
+		{fmt.Errorf("%w: 2", restore.ErrPartial), false, exitPartial},
+		{fmt.Errorf("%w: 2", verify.ErrPartial), false, exitPartial},
+		{fmt.Errorf("%w: 1 problem", verify.ErrDamage), false, exitDamage},
+		{fmt.Errorf("check: %w", manifest.ErrProof), false, exitDamage},
+		{fmt.Errorf("%w at x", repo.ErrNoRepository), false, exitNoRepo},
+		{fmt.Errorf("open: %w", crypto.ErrWrongPassword), false, exitWrongPass},
+	} {
+		if got := exitCode(tc.err, tc.interrupted); got != tc.want {
+			t.Errorf("exitCode(%v, %v) = %d, want %d", tc.err, tc.interrupted, got, tc.want)
+		}
+	}
+}
+
+func TestReportExit(t *testing.T) {
+	partial := fmt.Errorf("%w: 2", archive.ErrPartial)
+	for _, tc := range []struct {
+		json bool
+		code int
+		err  error
+		want string
+	}{
+		{false, exitOK, nil, ""},
+		{true, exitOK, nil, ""},
+		{false, exitFatal, errors.New("disk full"), "cairn: disk full\n"},
+		{false, exitPartial, partial, ""}, // each problem was listed already
+		{false, exitInterrupted, context.Canceled, "cairn: interrupted; run the command again to finish (what was done is kept)\n"},
+		{true, exitFatal, errors.New("disk full"), `{"message_type":"exit_error","code":1,"message":"disk full"}` + "\n"},
+		{true, exitPartial, partial, `{"message_type":"exit_error","code":3,"message":"some source files could not be read: 2"}` + "\n"},
+		{true, exitInterrupted, context.Canceled, `{"message_type":"exit_error","code":130,"message":"interrupted; run the command again to finish (what was done is kept)"}` + "\n"},
+	} {
+		var b bytes.Buffer
+		reportExit(&b, tc.json, tc.code, tc.err)
+		if b.String() != tc.want {
+			t.Errorf("reportExit(json %v, %d, %v) wrote %q, want %q", tc.json, tc.code, tc.err, b.String(), tc.want)
+		}
+	}
+}
+
+// exitErrorOf parses the last line of stderr as the exit_error object --json promises.
+func exitErrorOf(t *testing.T, stderr string) exitError {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	var e exitError
+	dec := json.NewDecoder(strings.NewReader(lines[len(lines)-1]))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&e); err != nil || e.MessageType != "exit_error" {
+		t.Fatalf("last line of stderr is not an exit_error (%v):\n%s", err, stderr)
+	}
+	return e
+}
+
+func TestJSONErrorsOnStderr(t *testing.T) {
+	c := newCLI(t)
+	r := c.run("--json", "snapshots")
+	if e := exitErrorOf(t, r.stderr); r.code != exitNoRepo || e.Code != exitNoRepo || !strings.Contains(e.Message, "no repository at "+c.repo) {
+		t.Fatalf("no repository: exit %d, %+v", r.code, e)
+	}
+	if strings.Count(r.stderr, "\n") != 1 || r.stdout != "" {
+		t.Fatalf("want one line on stderr and nothing on stdout:\n%s%s", r.stdout, r.stderr)
+	}
+	if r := c.run("snapshots"); !strings.HasPrefix(r.stderr, "cairn: no repository at ") {
+		t.Fatalf("without --json the error is text: %q", r.stderr)
+	}
+	c.ok("init")
+	c.env = append(c.env, "CAIRN_PASSWORD=wrong")
+	r = c.run("ls", "latest", "--json") // the flag after the command counts too
+	if e := exitErrorOf(t, r.stderr); r.code != exitWrongPass || e.Code != exitWrongPass || !strings.Contains(e.Message, "wrong password") {
+		t.Fatalf("wrong password: exit %d, %+v", r.code, e)
+	}
+}
+
+// A partial run still ends with its exit_error under --json: backup with an unreadable
+// file, and verify --against a tree with one (exit 3 both, from the engines' ErrPartial).
+func TestJSONPartialExit(t *testing.T) {
+	c := newCLI(t)
+	src := backedUp(t, c)
+	secret := filepath.Join(src, "d", "b.txt")
+	if err := os.Chmod(secret, 0); err != nil { // metadata changed: verify reads it again
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"--json", "backup", src}, {"--json", "verify", "--against", src}} {
+		cmd := c.cmd(args...)
+		if os.Geteuid() == 0 {
+			asNobody(t, cmd, c)
+		}
+		r := runCmd(t, cmd)
+		e := exitErrorOf(t, r.stderr)
+		if r.code != exitPartial || e.Code != exitPartial || !strings.Contains(r.stderr, "cairn: unreadable: "+secret+":") {
+			t.Fatalf("cairn %s: exit %d, %+v\n%s%s", strings.Join(args, " "), r.code, e, r.stdout, r.stderr)
+		}
+		if !strings.Contains(e.Message, "could not be read: 1") {
+			t.Errorf("cairn %s: exit_error message %q does not say how many were unreadable", strings.Join(args, " "), e.Message)
+		}
+	}
+}
