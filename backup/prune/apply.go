@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/cairn-backup/cairn/internal/crash"
 	"github.com/cairn-backup/cairn/internal/digest"
 )
 
@@ -18,6 +19,7 @@ func (p *run) apply(ctx context.Context, plan *Plan, in Input) error {
 			return err
 		}
 		markID, p.res.Marked = id, len(toMark)
+		crash.Point("prune-marked")
 	}
 	del := plan.Packs(Delete)
 	if len(toMark) > 0 {
@@ -39,7 +41,13 @@ func (p *run) apply(ctx context.Context, plan *Plan, in Input) error {
 		}
 		p.res.Segments = len(segs)
 	}
-	if err := p.r.DeletePacks(ctx, del); err != nil {
+	crash.Point("prune-index-rewritten")
+	half := len(del) / 2
+	if err := p.r.DeletePacks(ctx, del[:half]); err != nil {
+		return err
+	}
+	crash.Point("prune-mid-delete")
+	if err := p.r.DeletePacks(ctx, del[half:]); err != nil {
 		return err
 	}
 	p.res.Deleted = del

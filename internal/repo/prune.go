@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cairn-backup/cairn/internal/crash"
 	"github.com/cairn-backup/cairn/internal/digest"
 	"github.com/cairn-backup/cairn/internal/index"
 	"github.com/cairn-backup/cairn/remote"
@@ -142,6 +143,7 @@ func (r *Repo) RewriteIndex(ctx context.Context, segs []digest.ID, drop map[dige
 		}
 		keep = keep[n:]
 	}
+	crash.Point("prune-new-index-written")
 	return r.deleteAll(ctx, remote.Index, segs)
 }
 
