@@ -14,9 +14,9 @@ import (
 const (
 	DefaultGrace     = 24 * time.Hour
 	DefaultMaxUnused = 0.05
-	// MinGrace is the shortest grace period accepted: a backup's check after writing
-	// its snapshot needs a little time (docs/prune.md).
-	MinGrace = time.Minute
+	// MinGrace is the shortest grace period accepted: longer than the storage's time
+	// resolution (a second on S3) with room to spare (docs/prune.md).
+	MinGrace = 10 * time.Second
 )
 
 // Options are the flags of `cairn prune`.

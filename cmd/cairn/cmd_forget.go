@@ -17,6 +17,8 @@ type forgetFlags struct {
 	groupBy    string
 	dryRun     bool
 	allowEmpty bool
+	prune      bool
+	pruning    pruneFlags
 }
 
 func (f *forgetFlags) register(cmd *cobra.Command) {
@@ -38,6 +40,8 @@ func (f *forgetFlags) register(cmd *cobra.Command) {
 	fl.StringVarP(&f.groupBy, "group-by", "g", "host,paths", "apply the policy to each group of snapshots with the same `host,paths,tags` (any of them, or '' for one group)")
 	fl.BoolVarP(&f.dryRun, "dry-run", "n", false, "print what would be removed, and remove nothing")
 	fl.BoolVar(&f.allowEmpty, "allow-empty", false, "allow removing every snapshot of a group, or a --keep-tag no snapshot has")
+	fl.BoolVar(&f.prune, "prune", false, "then remove the data no snapshot needs any more, as 'cairn prune' does")
+	f.pruning.registerShared(cmd)
 	f.filter.register(cmd)
 }
 
@@ -76,9 +80,13 @@ snapshot of a group, or if a --keep-tag matches no snapshot (unless --allow-empt
 
 A nightly retention, as restic users write it:
 
-  cairn forget --keep-daily 7 --keep-weekly 4 --keep-monthly 12`,
+  cairn forget --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --prune`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts, err := f.options(args)
+			if err != nil {
+				return err
+			}
+			pruneOpts, err := f.pruning.options()
 			if err != nil {
 				return err
 			}
@@ -96,7 +104,10 @@ A nightly retention, as restic users write it:
 					err = perr
 				}
 			}
-			return err
+			if err != nil || !f.prune || f.dryRun {
+				return err
+			}
+			return runPrune(cmd, g, r, pruneOpts)
 		},
 	}
 	f.register(cmd)

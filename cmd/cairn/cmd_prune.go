@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/backup/prune"
+	"github.com/cairn-backup/cairn/internal/repo"
 	"github.com/spf13/cobra"
 )
 
@@ -45,20 +46,30 @@ See docs/prune.md.`,
 				return err
 			}
 			defer r.Close()
-			res, err := prune.Run(cmd.Context(), r, opts)
-			if err != nil {
-				return err
-			}
-			return g.print(cmd, pruneJSONOf(res, opts.DryRun), func() { printPrune(cmd.OutOrStdout(), res, opts.DryRun) })
+			return runPrune(cmd, g, r, opts)
 		},
 	}
+	f.registerShared(cmd)
 	fl := cmd.Flags()
-	fl.DurationVar(&f.grace, "grace", prune.DefaultGrace, "delete marked packs only this long after they were marked (at least 1m)")
-	fl.StringVar(&f.maxUnused, "max-unused", "5%", "unused space to tolerate: a share like 5%, or 'unlimited'")
-	fl.StringVar(&f.maxRepack, "max-repack-size", "", "rewrite at most this much data, e.g. 2G (default: no limit)")
 	fl.BoolVarP(&f.dryRun, "dry-run", "n", false, "print what would be done and change nothing")
 	fl.BoolVar(&f.allowEmpty, "allow-empty", false, "accept a repository without any snapshot (every snapshot forgotten on purpose)")
 	return cmd
+}
+
+// registerShared adds the flags prune and forget --prune share.
+func (f *pruneFlags) registerShared(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.DurationVar(&f.grace, "grace", prune.DefaultGrace, "delete marked packs only this long after they were marked (longer than your longest backup)")
+	fl.StringVar(&f.maxUnused, "max-unused", "5%", "unused space to tolerate: a share like 5%, or 'unlimited'")
+	fl.StringVar(&f.maxRepack, "max-repack-size", "", "rewrite at most this much data, e.g. 2G (default: no limit)")
+}
+
+func runPrune(cmd *cobra.Command, g *globals, r *repo.Repo, opts prune.Options) error {
+	res, err := prune.Run(cmd.Context(), r, opts)
+	if err != nil {
+		return err
+	}
+	return g.print(cmd, pruneJSONOf(res, opts.DryRun), func() { printPrune(cmd.OutOrStdout(), res, opts.DryRun) })
 }
 
 func (f *pruneFlags) options() (prune.Options, error) {
