@@ -11,7 +11,11 @@ import (
 // apply carries out a plan (docs/prune.md steps 8 to 11): marks first, then the index
 // without the packs about to go, then the packs, then the records nobody needs.
 func (p *run) apply(ctx context.Context, plan *Plan, in Input) error {
-	toMark := plan.Packs(MarkIt)
+	repacked, err := p.repack(ctx, plan)
+	if err != nil {
+		return err
+	}
+	toMark := append(plan.Packs(MarkIt), repacked...)
 	var markID digest.ID
 	if len(toMark) > 0 {
 		id, err := p.r.SaveMark(ctx, p.opts.Grace, toMark)

@@ -36,6 +36,7 @@ type Result struct {
 	Freed     int64       // bytes of the deleted packs
 	AtOnce    bool        // packs marked by this run were deleted in it too
 	Marked    int         // packs marked by this run
+	Repacked  int         // packs whose used blobs were copied into new packs
 	Segments  int         // index segments rewritten
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -260,4 +261,41 @@ func TestPruneRefusesUntrustedListings(t *testing.T) {
 			t.Fatalf("fault %v: a failed prune deleted packs", f)
 		}
 	}
+}
+
+// A pack half of whose blobs no snapshot needs is rewritten: its used blobs are copied
+// into a new pack, and the old one goes.
+func TestPruneRepacksHalfUsedPacks(t *testing.T) {
+	e := newEnv(t)
+	for i := range 20 { // small files: kept and dropped ones share packs
+		e.put(fmt.Sprintf("keep%02d", i), 15_000)
+		e.put(fmt.Sprintf("drop%02d", i), 15_000)
+	}
+	s1 := e.backup()
+	for i := range 20 {
+		e.remove(fmt.Sprintf("drop%02d", i))
+	}
+	s2 := e.backup()
+	e.forget(s1)
+	before := e.storedBytes()
+	res := e.prune(Options{MaxUnused: -1})
+	if res.Repacked == 0 || !res.AtOnce {
+		t.Fatalf("want the half-used pack repacked and the old one deleted at once, got %+v", res)
+	}
+	if after := e.storedBytes(); after > before-250_000 {
+		t.Errorf("pack bytes %d → %d: the dropped files' 300 kB were not freed", before, after)
+	}
+	e.check(s2, e.files)
+	if res := e.prune(Options{MaxUnused: -1}); res.Repacked > 0 || len(res.Deleted) > 0 || res.Marked > 0 {
+		t.Errorf("second prune has work left: %+v", res)
+	}
+}
+
+func (e *env) storedBytes() int64 {
+	var n int64
+	err := e.store.List(e.t.Context(), remote.Data, func(i remote.Info) error { n += i.Size; return nil })
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return n
 }

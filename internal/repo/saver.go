@@ -24,11 +24,20 @@ type blobKey struct {
 func (s *Writer) claim(k blobKey) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.inflight[k]; ok || s.r.idx.Has(k.t, k.id) {
+	if _, ok := s.inflight[k]; ok || s.stored(k) {
 		return false
 	}
 	s.inflight[k] = struct{}{}
 	return true
+}
+
+// stored reports whether the index holds the blob outside the packs being replaced.
+func (s *Writer) stored(k blobKey) bool {
+	if s.replace == nil {
+		return s.r.idx.Has(k.t, k.id)
+	}
+	loc, ok := s.r.idx.Lookup(k.t, k.id)
+	return ok && !s.replace[loc.Pack]
 }
 
 func (s *Writer) unclaim(k blobKey) {
@@ -98,7 +107,7 @@ func (s *Writer) Has(ctx context.Context, t BlobType, id digest.ID) (bool, error
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, inflight := s.inflight[blobKey{t, id}]
-	return inflight || r.idx.Has(t, id), nil
+	return inflight || s.stored(blobKey{t, id}), nil
 }
 
 // failure prefers the upload error that cancelled the group over "context canceled".

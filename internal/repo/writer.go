@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 
+	"github.com/cairn-backup/cairn/internal/digest"
 	"github.com/cairn-backup/cairn/internal/index"
 	"github.com/cairn-backup/cairn/internal/pack"
 	"github.com/cairn-backup/cairn/remote"
@@ -13,6 +14,9 @@ import (
 // WriterOptions configure a write session.
 type WriterOptions struct {
 	Uploads int // packs uploaded in parallel; 0 means 2
+	// Replacing names packs whose blobs do not count as stored: a prune copying the
+	// used blobs out of them (repacking) stores each again.
+	Replacing map[digest.ID]bool
 }
 
 // Writer is one write session: it fills packs from many goroutines, uploads full ones
@@ -25,6 +29,7 @@ type Writer struct {
 	r       *Repo
 	ctx     context.Context // the session's: uploads end when it ends
 	uploads int
+	replace map[digest.ID]bool
 	pools   map[BlobType]*packerPool
 
 	mu       sync.Mutex
@@ -50,6 +55,7 @@ func (r *Repo) NewWriter(ctx context.Context, opts WriterOptions) *Writer {
 		r:       r,
 		ctx:     ctx,
 		uploads: n,
+		replace: opts.Replacing,
 		conf:    conf,
 		pools: map[BlobType]*packerPool{
 			pack.Data: newPackerPool(2),

@@ -1,0 +1,54 @@
+package prune
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/cairn-backup/cairn/internal/crash"
+	"github.com/cairn-backup/cairn/internal/digest"
+	"github.com/cairn-backup/cairn/internal/repo"
+)
+
+// repack copies the used blobs of the packs classed Repack into new packs, with their
+// index segment, before anything else changes (docs/prune.md step 8): a prune stopped
+// after it has only added duplicates. It returns the packs emptied of used blobs,
+// which are then marked like unneeded ones.
+func (p *run) repack(ctx context.Context, plan *Plan) ([]digest.ID, error) {
+	packs := plan.Packs(Repack)
+	if len(packs) == 0 {
+		return nil, nil
+	}
+	replacing := make(map[digest.ID]bool, len(packs))
+	for _, id := range packs {
+		replacing[id] = true
+	}
+	w := p.r.NewWriter(ctx, repo.WriterOptions{Replacing: replacing})
+	blobs := make([]repo.Blob, len(plan.Copy))
+	for i, e := range plan.Copy {
+		blobs[i] = repo.Blob{Type: e.Blob.Type, ID: e.Blob.ID, Pack: e.Pack, Offset: uint32(e.Offset), Length: e.Length}
+	}
+	err := p.r.ReadBlobs(ctx, blobs, repo.ReadOptions{}, func(b repo.Blob, sealed []byte, err error) error {
+		if err != nil {
+			return fmt.Errorf("repack: read %s blob %s: %w", b.Type, b.ID.Short(), err)
+		}
+		plain, err := p.r.OpenSealed(b, sealed, nil)
+		if err != nil {
+			return fmt.Errorf("repack: %s blob %s: %w", b.Type, b.ID.Short(), err)
+		}
+		id, _, err := w.SaveBlob(ctx, b.Type, plain)
+		if err == nil && id != b.ID {
+			err = fmt.Errorf("repack: %s blob %s reads back as %s: %w", b.Type, b.ID.Short(), id.Short(), repo.ErrCorrupt)
+		}
+		return err
+	})
+	if err != nil {
+		_ = w.Abort(context.WithoutCancel(ctx)) // what was copied stays indexed: duplicates only
+		return nil, err
+	}
+	if err := w.Flush(ctx); err != nil {
+		return nil, err
+	}
+	crash.Point("prune-repacked")
+	p.res.Repacked = len(packs)
+	return packs, nil
+}
