@@ -23,6 +23,10 @@ func Make(in Input) (*Plan, error) {
 			ErrUntrusted, len(missing), missing[0].Short())
 	}
 	chosen := choose(in, marked)
+	if len(chosen) < len(in.Used) {
+		return nil, fmt.Errorf("%w: %d blobs in use are in no listed pack of the index (a cut-short index listing, or lost data); run 'cairn verify'",
+			ErrUntrusted, len(in.Used)-len(chosen))
+	}
 	p := &Plan{Class: make(map[digest.ID]Class, len(in.Packs))}
 	used := usedBytes(chosen)
 	stored := storedBytes(in.Entries)

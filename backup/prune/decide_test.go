@@ -164,3 +164,12 @@ func TestGraceLongerOfMarkAndRun(t *testing.T) {
 	w.in.Now = t0.Add(day)
 	wantClass(t, w.plan(t), map[string]Class{"p": Delete})
 }
+
+// A blob in use that no listed index entry places stops the prune: with an index
+// listing cut short, the packs holding it would look unneeded.
+func TestUsedBlobWithoutLocationRefused(t *testing.T) {
+	w := newWorld().pack("p", day, true, "a").pack("q", 3*day, false).use("a", "b")
+	if _, err := Make(w.in); !errors.Is(err, ErrUntrusted) {
+		t.Fatalf("err %v, want ErrUntrusted", err)
+	}
+}

@@ -245,6 +245,7 @@ func TestPruneRefusesUntrustedListings(t *testing.T) {
 		{Op: remotetest.OpList, Type: remote.Data, Kind: remotetest.ListShort},
 		{Op: remotetest.OpList, Type: remote.Snapshot, Kind: remotetest.ListShort},
 		{Op: remotetest.OpList, Type: remote.Index, Kind: remotetest.Fail, Err: errors.New("404")},
+		{Op: remotetest.OpList, Type: remote.Index, Kind: remotetest.ListShort},
 		{Op: remotetest.OpList, Type: remote.Mark, Kind: remotetest.Fail, Err: errors.New("reset")},
 	}
 	e.forget(s1) // something for prune to delete if it went ahead
