@@ -133,3 +133,16 @@ func TestGoldenSealedObject(t *testing.T) {
 		}
 	}
 }
+
+func TestGoldenMark(t *testing.T) {
+	a, b := goldenID("pack a"), goldenID("pack b")
+	golden.Check(t, "mark.hex", golden.Hex(EncodeMark(36*time.Hour, []digest.ID{b, a, b})))
+	grace, packs, err := DecodeMark(golden.ReadHex(t, "mark.hex"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := slices.SortedFunc(slices.Values([]digest.ID{a, b}), func(x, y digest.ID) int { return bytes.Compare(x[:], y[:]) })
+	if grace != 36*time.Hour || !slices.Equal(packs, want) {
+		t.Errorf("mark.hex decodes to %v, %v; want 36h, %v", grace, packs, want)
+	}
+}
