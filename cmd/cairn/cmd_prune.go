@@ -159,6 +159,8 @@ func printPrune(w io.Writer, res *prune.Result, dry bool) {
 	switch {
 	case dry:
 		fmt.Fprintln(w, "dry run: nothing was changed")
+	case len(res.Deleted) == 0 && res.Marked == 0 && res.Repacked == 0:
+		fmt.Fprintln(w, "nothing to delete")
 	case res.AtOnce:
 		fmt.Fprintf(w, "deleted %s, freed %s (no backup was running: unneeded packs went at once)\n",
 			count(len(res.Deleted), "pack", "packs"), bytesIEC(uint64(res.Freed)))
