@@ -38,7 +38,7 @@ func Make(in Input) (*Plan, error) {
 			candidates = append(candidates, id)
 		}
 	}
-	p.pickRepacks(in, used, candidates)
+	p.pickRepacks(in, used, stored, candidates)
 	p.Copy = copies(chosen, p.Class)
 	p.Forget, p.DoneMark = gone(in, marked, p.Class)
 	p.count(in, used)
@@ -174,21 +174,23 @@ func classify(in Input, id digest.ID, pk Pack, used int64, marked map[digest.ID]
 }
 
 // pickRepacks turns Keep packs into Repack, the most wasteful first, until the unused
-// bytes left in kept packs are at most MaxUnused of all the data (used over used plus
-// unused, as restic's --max-unused), or until MaxRepack bytes would be copied.
-func (p *Plan) pickRepacks(in Input, used map[digest.ID]int64, candidates []digest.ID) {
+// blob bytes left in kept packs are at most MaxUnused of all the data (unused over used
+// plus unused, as restic's --max-unused), or until MaxRepack bytes would be copied.
+// Pack headers do not count as waste: the headers of the packs a repack writes would
+// otherwise push the next prune over the limit again.
+func (p *Plan) pickRepacks(in Input, used, stored map[digest.ID]int64, candidates []digest.ID) {
 	var total, unused, copied int64
 	for id, c := range p.Class {
 		switch c {
 		case Keep:
 			total += used[id]
-			unused += in.Packs[id].Size - used[id]
+			unused += stored[id] - used[id]
 		case Repack:
 			total += used[id]
 			copied += used[id]
 		}
 	}
-	share := func(id digest.ID) float64 { return 1 - float64(used[id])/float64(in.Packs[id].Size) }
+	share := func(id digest.ID) float64 { return 1 - float64(used[id])/float64(stored[id]) }
 	sort.Slice(candidates, func(i, j int) bool {
 		si, sj := share(candidates[i]), share(candidates[j])
 		if si != sj {
@@ -206,7 +208,7 @@ func (p *Plan) pickRepacks(in Input, used map[digest.ID]int64, candidates []dige
 		}
 		p.Class[id] = Repack
 		copied += used[id]
-		unused -= in.Packs[id].Size - used[id]
+		unused -= stored[id] - used[id]
 	}
 }
 

@@ -132,7 +132,7 @@ func TestRepackMostWastefulFirst(t *testing.T) {
 		use("a", "b", "c", "d", "e", "f", "g", "h", "i", "j")
 	w.in.MaxUnused = 0.2
 	p := w.plan(t)
-	// used 1000; allowed unused 250; unused 110+310+10 = 430 → repack mostly-waste (310).
+	// used 1000; allowed unused 250; unused blob bytes 100+300 = 400 → repack mostly-waste.
 	wantClass(t, p, map[string]Class{"mostly-waste": Repack, "half": Keep, "full1": Keep})
 	w.in.MaxRepack = 50 // too small to copy even one blob: nothing is repacked
 	p = w.plan(t)

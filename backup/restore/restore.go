@@ -169,6 +169,7 @@ func Run(ctx context.Context, r *repo.Repo, snap repo.Snapshot, opts Options) (*
 	}
 	// A blob stored again after its pack was lost is read from its new pack.
 	r.PresentPacksOnly()
+	defer r.Reading(ctx, "restore")()
 	if err := r.LoadIndex(ctx); err != nil {
 		return nil, err
 	}

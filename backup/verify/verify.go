@@ -54,6 +54,9 @@ func Run(ctx context.Context, r *repo.Repo, opts Options) (*Report, error) {
 		opts.Progress = &Progress{}
 	}
 	v := &run{r: r, opts: opts, rec: newRecorder(), rep: &Report{}}
+	if opts.ReadData || opts.SinceLast {
+		defer r.Reading(ctx, "verify")()
+	}
 	if err := v.prepare(ctx); err != nil {
 		return nil, err
 	}

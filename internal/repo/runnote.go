@@ -93,3 +93,15 @@ func (r *Repo) DeleteRunNote(ctx context.Context, name string) error {
 	}
 	return nil
 }
+
+// Reading announces a run that reads packs (a restore, a verify): a prune then leaves
+// the packs it marks for a prune a grace period later instead of deleting them under
+// the reader. It is best effort: a client that may not write (read-only credentials)
+// reads all the same. Call the returned function when done.
+func (r *Repo) Reading(ctx context.Context, command string) (done func()) {
+	n, err := r.StartRun(ctx, command)
+	if err != nil {
+		return func() {}
+	}
+	return func() { _ = n.End(context.WithoutCancel(ctx)) }
+}
