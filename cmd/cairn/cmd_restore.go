@@ -92,6 +92,7 @@ func runRestore(cmd *cobra.Command, g *globals, f *restoreFlags, args []string) 
 	})
 	res, err := restore.Run(ctx, r, snap, opts)
 	bar.Stop()
+	warnIndexDamage(os.Stderr, r)
 	if res == nil {
 		return err
 	}

@@ -123,6 +123,16 @@ func (s *stored) filter(seg *index.Segment) *index.Segment {
 	return out
 }
 
+// named reports whether a loaded segment named pack id though filter set it aside.
+func (s *stored) named(id digest.ID) bool {
+	if s == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.left[id]
+}
+
 // MissingPacks is how many packs the index names that the storage does not have
 // (known once the index is loaded with StoredPacksOnly): their blobs are stored again.
 func (r *Repo) MissingPacks() int {
