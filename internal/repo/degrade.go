@@ -47,10 +47,10 @@ func (r *Repo) scanUnindexed(ctx context.Context, idx *index.Index) error {
 		}
 	}
 	found := &index.Segment{}
-	err = r.ReadPackHeaders(ctx, sizes, func(res HeaderResult) {
+	err = r.ReadPackHeaders(ctx, sizes, func(res PackHeader) {
 		switch {
 		case res.Err == nil:
-			found.Packs = append(found.Packs, res.Pack)
+			found.Packs = append(found.Packs, res.pack)
 		case !errors.Is(res.Err, ErrPackMissing): // gone meanwhile: nothing to find there
 			r.damageMu.Lock()
 			r.indexDamage = append(r.indexDamage, fmt.Errorf("pack header unreadable: %w", res.Err))

@@ -57,17 +57,20 @@ func (r *Repo) readTail(ctx context.Context, id digest.ID, size, n int64) ([]byt
 // headerReaders bounds the pack headers read at once.
 const headerReaders = 8
 
-// HeaderResult is what ReadPackHeaders found in one pack: its blobs, or why its header
+// PackHeader is what ReadPackHeaders found in one pack: its blobs, or why its header
 // could not be read (a damage error, or ErrPackMissing when it went meanwhile).
-type HeaderResult struct {
-	Pack index.Pack
-	Err  error
+type PackHeader struct {
+	ID    digest.ID
+	Size  int64
+	Blobs int // how many blobs the header lists
+	Err   error
+	pack  index.Pack
 }
 
 // ReadPackHeaders reads the headers of the packs sizes names, headerReaders at once,
 // and calls fn with each result (from one goroutine at a time). Damage and packs gone
 // meanwhile are results; any other error (the storage unreachable) stops it.
-func (r *Repo) ReadPackHeaders(ctx context.Context, sizes map[digest.ID]int64, fn func(HeaderResult)) error {
+func (r *Repo) ReadPackHeaders(ctx context.Context, sizes map[digest.ID]int64, fn func(PackHeader)) error {
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(headerReaders)
@@ -79,7 +82,7 @@ func (r *Repo) ReadPackHeaders(ctx context.Context, sizes map[digest.ID]int64, f
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			fn(HeaderResult{Pack: p, Err: err})
+			fn(PackHeader{ID: id, Size: size, Blobs: len(p.Blobs), Err: err, pack: p})
 			return nil
 		})
 	}

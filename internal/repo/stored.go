@@ -187,3 +187,19 @@ func (r *Repo) CheckReuse(ctx context.Context, snap Snapshot) error {
 	}
 	return nil
 }
+
+// Usable reports whether the blob is in a pack the storage has: with StoredPacksOnly
+// or PresentPacksOnly, an entry set aside counts only if its pack was listed; without
+// either, whether the index knows the blob at all. Load the index first.
+func (r *Repo) Usable(t BlobType, id digest.ID) bool {
+	if r.idx.Has(t, id) {
+		return true
+	}
+	if r.stored == nil {
+		return false
+	}
+	r.stored.mu.Lock()
+	defer r.stored.mu.Unlock()
+	loc, ok := r.stored.aside[BlobID{t, id}]
+	return ok && r.stored.present[loc.Pack]
+}
