@@ -185,4 +185,3 @@ func errStrings(errs []error) []string {
 	}
 	return out
 }
-
