@@ -78,6 +78,7 @@ func runBackup(cmd *cobra.Command, g *globals, f *backupFlags, paths []string) e
 	res, err := archive.Run(ctx, r, opts)
 	status.Stop()
 	bar.Stop()
+	warnIndexDamage(os.Stderr, r)
 	if res == nil {
 		return err
 	}

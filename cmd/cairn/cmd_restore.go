@@ -13,7 +13,6 @@ import (
 
 	"github.com/cairn-backup/cairn/backup/restore"
 	"github.com/cairn-backup/cairn/internal/progress"
-	"github.com/cairn-backup/cairn/internal/repo"
 	"github.com/spf13/cobra"
 )
 
@@ -22,6 +21,7 @@ type restoreFlags struct {
 	target, at, overwrite, sparse    string
 	include, exclude                 []string
 	del, dryRun, verify, fsync, verb bool
+	skipDamaged                      bool
 	owner, special                   bool
 	workers                          int
 }
@@ -58,6 +58,7 @@ Exit codes: 0 ok, 3 finished but some entries (each listed) were not restored,
 	fl.BoolVarP(&f.verb, "verbose", "v", false, "list every change")
 	fl.BoolVar(&f.owner, "owner", root, "restore owners and groups (the default for root)")
 	fl.BoolVar(&f.special, "preserve-special", root, "restore setuid/setgid bits and device nodes (the default for root)")
+	fl.BoolVar(&f.skipDamaged, "skip-damaged", false, `with "latest" or --at: if a damaged snapshot record may be the one meant, restore the newest readable one instead of failing`)
 	fl.IntVar(&f.workers, "read-concurrency", 0, "packs read in parallel (default 2 per CPU, at least 4)")
 	_ = cmd.MarkFlagRequired("target")
 	return cmd
@@ -74,9 +75,7 @@ func runRestore(cmd *cobra.Command, g *globals, f *restoreFlags, args []string) 
 	if err != nil {
 		return err
 	}
-	r, snap, err := g.openSnapshot(ctx, &f.filter, func(snaps []repo.Snapshot) (repo.Snapshot, error) {
-		return restore.Select(snaps, ref, at)
-	})
+	r, snap, err := g.openRestoreSnapshot(ctx, f, ref, at)
 	if err != nil {
 		return err
 	}
@@ -92,6 +91,7 @@ func runRestore(cmd *cobra.Command, g *globals, f *restoreFlags, args []string) 
 	})
 	res, err := restore.Run(ctx, r, snap, opts)
 	bar.Stop()
+	warnIndexDamage(os.Stderr, r)
 	if res == nil {
 		return err
 	}

@@ -33,6 +33,7 @@ CAIRN_PASSWORD_FILE, CAIRN_PASSWORD, or a prompt when run on a terminal.`,
 		newStatsCmd(g),
 		newVerifyCmd(g), newProofCmd(g), newVerifyProofCmd(),
 		newPruneCmd(g),
+		newRepairCmd(g),
 	)
 	return root
 }

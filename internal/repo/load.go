@@ -2,6 +2,7 @@ package repo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -21,13 +22,23 @@ func (r *Repo) LoadIndex(ctx context.Context) error {
 
 func (r *Repo) loadIndex(ctx context.Context) error {
 	var ids []digest.ID
+	var listErr error
 	g0, g0ctx := errgroup.WithContext(ctx)
-	g0.Go(func() (err error) { ids, err = r.listIDs(g0ctx, remote.Index); return err })
+	g0.Go(func() error {
+		ids, listErr = r.listIDs(g0ctx, remote.Index)
+		if listErr != nil && (ids == nil || !errors.Is(listErr, ErrCorrupt)) {
+			return listErr
+		}
+		return nil
+	})
 	if r.stored != nil {
 		g0.Go(func() error { return r.stored.list(g0ctx, r) })
 	}
 	if err := g0.Wait(); err != nil {
 		return err
+	}
+	if listErr != nil { // names that are no segment ids: damage, the rest still loads
+		r.indexDamage = append(r.indexDamage, listErr)
 	}
 	keep := make(map[string]bool, len(ids))
 	for _, id := range ids {
@@ -45,6 +56,11 @@ func (r *Repo) loadIndex(ctx context.Context) error {
 	if err := g.Wait(); err != nil {
 		return err
 	}
+	if len(r.indexDamage) > 0 {
+		if err := r.scanUnindexed(ctx, idx); err != nil {
+			return err
+		}
+	}
 	r.idx = idx
 	return nil
 }
@@ -56,19 +72,21 @@ const segmentLoaders = 4
 // instead of a merge every few thousand blobs, with memory for a batch, not the index.
 const batchBlobs = 1 << 18
 
-// decodeSegments reads, opens and decodes the segments ids in parallel into out.
+// decodeSegments reads, opens and decodes the segments ids in parallel into out. A
+// damaged segment is skipped and recorded (IndexDamage): one bad object must not
+// block every restore and backup (its blobs are looked for in the packs' headers).
 func (r *Repo) decodeSegments(ctx context.Context, ids []digest.ID, out chan<- *index.Segment) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(segmentLoaders)
 	for _, id := range ids {
 		g.Go(func() error {
-			plain, err := r.loadObject(gctx, remote.Index, id, index.MaxSegmentSize)
+			seg, err := r.loadSegment(gctx, id)
+			if isIndexDamage(err) {
+				r.skipSegment(id, err)
+				return nil
+			}
 			if err != nil {
 				return err
-			}
-			seg, err := index.DecodeSegment(plain)
-			if err != nil {
-				return fmt.Errorf("index/%s: %w", id, err)
 			}
 			select {
 			case out <- seg:

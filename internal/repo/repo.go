@@ -56,9 +56,11 @@ type Repo struct {
 	cache   *objectCache
 	damaged damagedPacks
 
-	indexOnce sync.Once
-	indexErr  error
-	idx       *index.Index
+	indexOnce   sync.Once
+	indexErr    error
+	idx         *index.Index
+	damageMu    sync.Mutex
+	indexDamage []error // segments LoadIndex skipped (degrade.go)
 
 	writersMu sync.Mutex
 	stored    *stored   // set by StoredPacksOnly

@@ -123,6 +123,16 @@ func (s *stored) filter(seg *index.Segment) *index.Segment {
 	return out
 }
 
+// named reports whether a loaded segment named pack id though filter set it aside.
+func (s *stored) named(id digest.ID) bool {
+	if s == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.left[id]
+}
+
 // MissingPacks is how many packs the index names that the storage does not have
 // (known once the index is loaded with StoredPacksOnly): their blobs are stored again.
 func (r *Repo) MissingPacks() int {
@@ -176,4 +186,20 @@ func (r *Repo) CheckReuse(ctx context.Context, snap Snapshot) error {
 		}
 	}
 	return nil
+}
+
+// Usable reports whether the blob is in a pack the storage has: with StoredPacksOnly
+// or PresentPacksOnly, an entry set aside counts only if its pack was listed; without
+// either, whether the index knows the blob at all. Load the index first.
+func (r *Repo) Usable(t BlobType, id digest.ID) bool {
+	if r.idx.Has(t, id) {
+		return true
+	}
+	if r.stored == nil {
+		return false
+	}
+	r.stored.mu.Lock()
+	defer r.stored.mu.Unlock()
+	loc, ok := r.stored.aside[BlobID{t, id}]
+	return ok && r.stored.present[loc.Pack]
 }

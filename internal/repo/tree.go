@@ -52,7 +52,7 @@ func (r *Repo) LoadSnapshots(ctx context.Context) ([]Snapshot, []error, error) {
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				bad = append(bad, err)
+				bad = append(bad, &SnapshotError{ID: id, Err: err})
 			} else {
 				out = append(out, Snapshot{ID: id, Snapshot: s})
 			}
@@ -71,6 +71,15 @@ func (r *Repo) LoadSnapshots(ctx context.Context) ([]Snapshot, []error, error) {
 	})
 	return out, bad, nil
 }
+
+// SnapshotError is why the snapshot record ID did not load (LoadSnapshots).
+type SnapshotError struct {
+	ID  digest.ID
+	Err error
+}
+
+func (e *SnapshotError) Error() string { return e.Err.Error() }
+func (e *SnapshotError) Unwrap() error { return e.Err }
 
 func (r *Repo) loadSnapshot(ctx context.Context, id digest.ID) (*manifest.Snapshot, error) {
 	plain, err := r.LoadSnapshot(ctx, id)
