@@ -104,4 +104,3 @@ func waitForPacks(t *testing.T, repo string, n int) {
 	}
 	t.Fatalf("fewer than %d packs stored within 60 s", n)
 }
-
