@@ -155,7 +155,8 @@ const graceMargin = time.Minute
 // CheckReuse is the backup's check after writing snapshot snap (docs/prune.md, backup
 // step 4): if a prune marked packs since this process listed marks, and this process
 // has run longer than that prune's grace period, every blob snap uses must lie outside
-// the newly marked packs. It returns ErrOverGrace otherwise.
+// the newly marked packs, and outside the packs deleted since. It returns ErrOverGrace
+// otherwise.
 func (r *Repo) CheckReuse(ctx context.Context, snap Snapshot) error {
 	if r.stored == nil || r.stored.marks == nil {
 		return nil
@@ -164,8 +165,19 @@ func (r *Repo) CheckReuse(ctx context.Context, snap Snapshot) error {
 	if err != nil {
 		return err
 	}
+	// A prune that marked and then deleted packs while this process was suspended
+	// has also deleted its mark record: a pack gone since the listing is as bad.
+	packs, err := r.PackInfos(ctx)
+	if err != nil {
+		return err
+	}
 	elapsed := time.Since(r.stored.listedAt)
 	marked := map[digest.ID]bool{}
+	for id := range r.stored.keep {
+		if _, ok := packs[id]; !ok {
+			marked[id] = true
+		}
+	}
 	for _, m := range marks {
 		if !r.stored.marks[m.ID] && elapsed >= m.Grace-graceMargin {
 			for _, id := range m.Packs {

@@ -37,10 +37,11 @@ const (
 	PrefixPut               // PUT: a prefix stored, 200 with the expected ETag
 	EmptyList               // LIST: no objects, and "not truncated"
 	ShortList               // LIST: half the objects, and "not truncated"
+	NotFound                // 404 NoSuchKey
 )
 
 var kindNames = [...]string{"SlowDown", "ServerError", "Reset", "Hang", "Truncate", "Flip",
-	"LiePut", "PrefixPut", "EmptyList", "ShortList"}
+	"LiePut", "PrefixPut", "EmptyList", "ShortList", "NotFound"}
 
 func (k Kind) String() string {
 	if k < 0 || int(k) >= len(kindNames) {
@@ -104,6 +105,7 @@ type picker struct {
 	cfg      Config
 	random   int // random faults fired
 	scripted map[Op][]Kind
+	lists    []listFault
 	counts   Counts
 	fired    map[Kind]int
 }
@@ -137,12 +139,42 @@ func (p *picker) script(op Op, k Kind) {
 	p.scripted[op] = append(p.scripted[op], k)
 }
 
+// listFault is a fault for the next listings of keys under a prefix.
+type listFault struct {
+	under string
+	k     Kind
+	left  int
+}
+
+// scriptList queues k for the next n listings under prefix under.
+func (p *picker) scriptList(under string, k Kind, n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.lists = append(p.lists, listFault{under: under, k: k, left: n})
+}
+
+// listed returns the fault scripted for a listing under prefix, if any.
+func (p *picker) listed(prefix string) (Kind, bool) {
+	for i := range p.lists {
+		if f := &p.lists[i]; f.left > 0 && strings.HasPrefix(prefix, f.under) {
+			f.left--
+			return p.fire(f.k), true
+		}
+	}
+	return 0, false
+}
+
 // pick counts a request of op and returns its fault; ok is false for none. The caller
 // reports through unfire when a drawn fault could not act after all.
-func (p *picker) pick(op Op) (k Kind, ok bool) {
+func (p *picker) pick(op Op, r *http.Request) (k Kind, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.count(op)
+	if op == OpList {
+		if k, ok := p.listed(r.URL.Query().Get("prefix")); ok {
+			return k, true
+		}
+	}
 	if q := p.scripted[op]; len(q) > 0 {
 		p.scripted[op] = q[1:]
 		return p.fire(q[0]), true

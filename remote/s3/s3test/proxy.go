@@ -81,6 +81,22 @@ func (p *FaultProxy) Script(op Op, k Kind) {
 	p.pick.script(op, k)
 }
 
+// ScriptList makes the next n listings of keys under the prefix under (a bucket's
+// folder, such as "repo/data/") fail with k, ahead of any other fault.
+func (p *FaultProxy) ScriptList(under string, k Kind, n int) {
+	if p.pick.cfg.CountOnly {
+		panic("s3test: ScriptList on a CountOnly proxy")
+	}
+	p.pick.scriptList(under, k, n)
+}
+
+// EndScripts drops the scripted listing faults that have not fired yet.
+func (p *FaultProxy) EndScripts() {
+	p.pick.mu.Lock()
+	defer p.pick.mu.Unlock()
+	p.pick.lists = nil
+}
+
 // bufferPool lends the 256 KiB buffers a CountOnly proxy copies bodies through.
 type bufferPool struct{}
 
@@ -116,7 +132,7 @@ func (p *FaultProxy) Close() error {
 // ServeHTTP applies the request's fault, if any, or forwards it.
 func (p *FaultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op := classify(r)
-	k, ok := p.pick.pick(op)
+	k, ok := p.pick.pick(op, r)
 	if !ok {
 		p.fwd.ServeHTTP(w, r)
 		return
@@ -127,6 +143,8 @@ func (p *FaultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusServiceUnavailable, "SlowDown", "Please reduce your request rate.")
 	case ServerError:
 		writeError(w, r, http.StatusInternalServerError, "InternalError", "We encountered an internal error.")
+	case NotFound:
+		writeError(w, r, http.StatusNotFound, "NoSuchKey", "The specified key does not exist.")
 	case Hang:
 		p.hang(r.Context())
 		reset(w)
