@@ -132,8 +132,11 @@ func (p *run) look(ctx context.Context) (Input, error) {
 }
 
 // trustedSnapshots lists and loads every snapshot, and refuses a listing it cannot
-// trust: a failure, a record that does not load, or a snapshot this client saw before
-// that is gone without a record of forget or tag (RELIABILITY 6).
+// trust (RELIABILITY 6): a failure; a record that does not load; a snapshot this
+// client saw before, or one a listed snapshot names as its previous, that is gone
+// without a record of forget or tag. The chain check catches a listing cut short on a
+// client that has no history of the repository (a new host); only the newest
+// snapshots of chains can hide from it.
 func trustedSnapshots(ctx context.Context, r *repo.Repo) ([]repo.Snapshot, error) {
 	snaps, bad, err := r.LoadSnapshots(ctx)
 	if err != nil {
@@ -142,6 +145,26 @@ func trustedSnapshots(ctx context.Context, r *repo.Repo) ([]repo.Snapshot, error
 	if len(bad) > 0 {
 		return nil, fmt.Errorf("%w: %d snapshot records could not be read: %w", ErrUntrusted, len(bad), errors.Join(bad...))
 	}
+	gone, err := unlisted(r, snaps)
+	if err != nil || len(gone) == 0 {
+		return snaps, err
+	}
+	st, err := r.LoadState(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for id, why := range gone {
+		if _, replaced := st.Replaced[id]; !st.Forgotten[id] && !replaced {
+			return nil, fmt.Errorf("%w: snapshot %s, %s, is not listed and was not forgotten (a cut-short listing or a rolled-back repository; run 'cairn verify')",
+				ErrUntrusted, id.Short(), why)
+		}
+	}
+	return snaps, nil
+}
+
+// unlisted returns the snapshots that should be there but are not listed: those this
+// client saw, and those listed snapshots name as their previous.
+func unlisted(r *repo.Repo, snaps []repo.Snapshot) (map[digest.ID]string, error) {
 	seen, err := r.SeenSnapshots()
 	if err != nil {
 		return nil, err
@@ -150,26 +173,18 @@ func trustedSnapshots(ctx context.Context, r *repo.Repo) ([]repo.Snapshot, error
 	for _, s := range snaps {
 		listed[s.ID] = true
 	}
-	var gone []digest.ID
+	gone := map[digest.ID]string{}
 	for _, id := range seen {
 		if !listed[id] {
-			gone = append(gone, id)
+			gone[id] = "seen before"
 		}
 	}
-	if len(gone) == 0 {
-		return snaps, nil
-	}
-	st, err := r.LoadState(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, id := range gone {
-		if _, replaced := st.Replaced[id]; !st.Forgotten[id] && !replaced {
-			return nil, fmt.Errorf("%w: snapshot %s, seen before, is not listed and was not forgotten (a cut-short listing or a rolled-back repository; run 'cairn verify')",
-				ErrUntrusted, id.Short())
+	for _, s := range snaps {
+		if s.Previous != nil && !listed[*s.Previous] {
+			gone[*s.Previous] = "the previous snapshot of " + s.ID.Short()
 		}
 	}
-	return snaps, nil
+	return gone, nil
 }
 
 func packsOf(listed map[digest.ID]repo.PackInfo, entries []repo.IndexEntry) map[digest.ID]Pack {

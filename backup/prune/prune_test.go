@@ -300,3 +300,25 @@ func (e *env) storedBytes() int64 {
 	}
 	return n
 }
+
+// A client with no history of the repository (a new host) still refuses a listing
+// that lacks a snapshot in the middle of a chain: the next one names it as previous.
+func TestPruneRefusesChainGapWithoutHistory(t *testing.T) {
+	e := newEnv(t)
+	var snaps []digest.ID
+	for i := range 3 {
+		e.put(fmt.Sprintf("f%d", i), 100_000)
+		snaps = append(snaps, e.backup())
+	}
+	if err := e.store.Delete(t.Context(), remote.Handle{Type: remote.Snapshot, Name: snaps[1].String()}); err != nil {
+		t.Fatal(err)
+	}
+	e.opts.StateDir = t.TempDir() // a new host: nothing seen before
+	before := e.packs()
+	if _, err := Run(t.Context(), e.open(), Options{}); !errors.Is(err, ErrUntrusted) {
+		t.Fatalf("prune on a chain with a gap: err %v, want ErrUntrusted", err)
+	}
+	if e.packs() != before {
+		t.Fatal("a refused prune deleted packs")
+	}
+}

@@ -20,7 +20,9 @@ import (
 // client that saw it. With no state folder (Options.StateDir empty) nothing is
 // remembered.
 
-// history is the file StateDir/history/<hash of the location>.json.
+// history is the file StateDir/history/<repository id>.json: one history per
+// repository, however many locations (URLs, mount points) reach it. Earlier releases
+// kept it by location (legacyHistoryPath); it is read from there until first saved.
 type history struct {
 	Location string      `json:"location"`
 	ID       digest.ID   `json:"repository"`
@@ -28,6 +30,10 @@ type history struct {
 }
 
 func (r *Repo) historyPath() string {
+	return filepath.Join(r.opts.StateDir, "history", r.cfg.ID.String()+".json")
+}
+
+func (r *Repo) legacyHistoryPath() string {
 	pin := pinStore{r.opts.StateDir}.path(r.store.Location()) // named like the pin
 	return filepath.Join(r.opts.StateDir, "history", filepath.Base(pin))
 }
@@ -69,6 +75,9 @@ func (r *Repo) DropSeenSnapshots(ids []digest.ID) error {
 func (r *Repo) readHistory() (*history, error) {
 	empty := &history{Location: r.store.Location(), ID: r.cfg.ID}
 	data, err := os.ReadFile(r.historyPath())
+	if errors.Is(err, os.ErrNotExist) {
+		data, err = os.ReadFile(r.legacyHistoryPath())
+	}
 	if errors.Is(err, os.ErrNotExist) {
 		return empty, nil
 	}
