@@ -30,16 +30,16 @@ func (s *Store) Put(ctx context.Context, h remote.Handle, body remote.Body) erro
 	if h.Type == remote.Data {
 		// The type folder first: it may be missing in a repository made before its type.
 		if err := ensureShard(filepath.Dir(folder)); err != nil {
-			return fmt.Errorf("put %s: %w", h, err)
+			return fmt.Errorf("put %s: %w", h, mapWriteErr(err))
 		}
 	}
 	if h.Type != remote.Config {
 		if err := ensureShard(folder); err != nil {
-			return fmt.Errorf("put %s: %w", h, err)
+			return fmt.Errorf("put %s: %w", h, mapWriteErr(err))
 		}
 	}
 	if err := writeAtomic(ctx, folder, target, body); err != nil {
-		return fmt.Errorf("put %s: %w", h, err)
+		return fmt.Errorf("put %s: %w", h, mapWriteErr(err))
 	}
 	return nil
 }
