@@ -37,6 +37,8 @@ type Result struct {
 	AtOnce    bool        // packs marked by this run were deleted in it too
 	Marked    int         // packs marked by this run
 	Segments  int         // index segments rewritten
+	TempFiles int         // temporary files of interrupted writes removed
+	TempFreed int64       // their bytes
 }
 
 // Run prunes r by the protocol of docs/prune.md. Every step that lists something
