@@ -103,7 +103,7 @@ func Run(ctx context.Context, r *repo.Repo, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer b.cancel()
+	defer b.cancel(nil)
 	for _, m := range missing {
 		b.errs.add(m.Path, m.Err)
 	}

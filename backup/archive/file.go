@@ -70,8 +70,7 @@ func (b *run) read(slot *entrySlot, path string, e manifest.Entry, uncount func(
 		}
 		slot.set(ce, err)
 		if isFatal(err) {
-			b.cancel()
-			return err
+			return b.fail(err)
 		}
 		return nil
 	})
@@ -250,10 +249,10 @@ func (c *chunkSink) save(data []byte, release func()) {
 		defer release()
 		id, stored, err := b.store.SaveBlob(c.ctx, repo.DataBlob, data)
 		if err != nil {
+			err = b.fail(err)
 			c.mu.Lock()
-			c.err = fatal(err)
+			c.err = err
 			c.mu.Unlock()
-			b.cancel()
 			return err
 		}
 		res.ID = id

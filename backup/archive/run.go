@@ -35,7 +35,7 @@ type run struct {
 	files  *errgroup.Group // files read in parallel
 	blobs  *errgroup.Group // chunks hashed, compressed and sealed in parallel
 	gctx   context.Context // cancelled by the first fatal error, and when the run ends
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
 }
 
 func newRun(ctx context.Context, r *repo.Repo, opts Options, parent *repo.Snapshot) (*run, error) {
@@ -57,8 +57,9 @@ func newRun(ctx context.Context, r *repo.Repo, opts Options, parent *repo.Snapsh
 		b.stats.EstimateBytes.Store(int64(parent.Stats.Bytes))
 	}
 	// Not errgroup.WithContext: its context ends at Wait, while uploads started under
-	// it must go on until the final Flush.
-	b.gctx, b.cancel = context.WithCancel(ctx)
+	// it must go on until the final Flush. The cause is the first fatal error, which
+	// the run reports instead of the cancellations it caused (RELIABILITY 14).
+	b.gctx, b.cancel = context.WithCancelCause(ctx)
 	if opts.DryRun {
 		b.store = newDryStore(r)
 	} else {
@@ -83,7 +84,7 @@ func (b *run) top(ctx context.Context, paths []string) (root, tree digest.ID, er
 		err = werr
 	}
 	if err != nil {
-		return root, tree, err
+		return root, tree, b.cause(err)
 	}
 	return e.Content, e.Subtree, nil
 }
@@ -91,6 +92,27 @@ func (b *run) top(ctx context.Context, paths []string) (root, tree digest.ID, er
 // dirWalkers bounds the directories walked at once; walking waits on the kernel more
 // than on the CPU, so more walkers than cores pay.
 const dirWalkers = 8
+
+// fail ends the run for a fatal error: every worker stops, and the run reports err
+// unless an earlier one ended it first.
+func (b *run) fail(err error) error {
+	err = fatal(err)
+	b.cancel(err)
+	return err
+}
+
+// cause returns the error the run reports for err: the first fatal error when err is
+// one of the cancellations that error caused. A cancellation from outside the run (an
+// interrupt) is reported as it is.
+func (b *run) cause(err error) error {
+	if !errors.Is(err, context.Canceled) {
+		return err
+	}
+	if c := context.Cause(b.gctx); c != nil && !errors.Is(c, context.Canceled) {
+		return c
+	}
+	return err
+}
 
 // wait lets the directory walkers, file readers and chunk workers finish.
 func (b *run) wait() error {

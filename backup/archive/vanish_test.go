@@ -34,7 +34,7 @@ func TestVanishedEntryReportedOnce(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer b.cancel()
+			defer b.cancel(nil)
 			p := filepath.Join(t.TempDir(), "entry")
 			create(p)
 			info, err := fsys.Lstat(p)
@@ -69,7 +69,7 @@ func TestVanishedPathReportedOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer b.cancel()
+	defer b.cancel(nil)
 	kept, gone := t.TempDir(), filepath.Join(t.TempDir(), "gone")
 	if _, _, err := b.top(b.gctx, []string{kept, gone}); err != nil {
 		t.Fatalf("one vanished path failed the backup: %v", err)

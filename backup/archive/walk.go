@@ -164,7 +164,7 @@ func (b *run) subdir(ctx context.Context, s *entrySlot, path string, info fsys.I
 func (b *run) writeDir(ctx context.Context, e manifest.Entry, entries []manifest.Entry) (manifest.Entry, error) {
 	root, blob, err := manifest.WriteDir(ctx, b.store, entries)
 	if err != nil {
-		return e, err
+		return e, b.fail(err)
 	}
 	e.Content, e.Subtree = root, blob
 	return e, nil

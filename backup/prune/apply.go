@@ -108,8 +108,8 @@ func (p *run) segmentsNaming(drop map[digest.ID]bool) []digest.ID {
 	return out
 }
 
-// tidy removes mark records none of whose packs exists and run notes older than the
-// grace period (a crashed run's).
+// tidy removes mark records none of whose packs exists, and run notes and temporary
+// files older than the grace period (a crashed run's).
 func (p *run) tidy(ctx context.Context, marks []digest.ID) error {
 	for _, id := range marks {
 		if err := p.r.DeleteMark(ctx, id); err != nil {
@@ -127,5 +127,5 @@ func (p *run) tidy(ctx context.Context, marks []digest.ID) error {
 			}
 		}
 	}
-	return nil
+	return p.removeTemp(ctx)
 }

@@ -38,6 +38,8 @@ type Result struct {
 	Marked    int         // packs marked by this run
 	Repacked  int         // packs whose used blobs were copied into new packs
 	Segments  int         // index segments rewritten
+	TempFiles int         // temporary files of interrupted writes removed
+	TempFreed int64       // their bytes
 }
 
 // Run prunes r by the protocol of docs/prune.md. Every step that lists something

@@ -31,17 +31,18 @@ type packTable struct {
 
 // listPacks compares one listing of data/ with the index: indexed packs missing or of
 // another size are damage, packs the index does not name are information.
-func listPacks(ctx context.Context, r *repo.Repo, rec *recorder) (*packTable, []Unreferenced, error) {
-	sizes, strangers, err := r.ListPacks(ctx)
+func listPacks(ctx context.Context, r *repo.Repo, rec *recorder, a ages) (*packTable, []Unreferenced, error) {
+	infos, strangers, err := r.ListPackInfos(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
 	for _, e := range strangers {
 		rec.problem(StoreDamaged, "data", e.Error())
 	}
-	t := &packTable{info: make(map[digest.ID]packInfo, len(sizes)), used: map[digest.ID]bool{}}
+	t := &packTable{info: make(map[digest.ID]packInfo, len(infos)), used: map[digest.ID]bool{}}
 	r.EachPack(func(id digest.ID, size uint64) bool {
-		listed, ok := sizes[id]
+		info, ok := infos[id]
+		listed := info.Size
 		if !ok {
 			listed = -1
 		}
@@ -55,10 +56,10 @@ func listPacks(ctx context.Context, r *repo.Repo, rec *recorder) (*packTable, []
 		return true
 	})
 	var unindexed []Unreferenced
-	for id, size := range sizes {
+	for id, info := range infos {
 		if _, ok := t.info[id]; !ok {
-			t.info[id] = packInfo{indexed: -1, listed: size}
-			unindexed = append(unindexed, Unreferenced{Pack: id, Size: size, Reason: "not in the index (left by an interrupted backup?)"})
+			t.info[id] = packInfo{indexed: -1, listed: info.Size}
+			unindexed = append(unindexed, a.unindexed(id, info))
 		}
 	}
 	return t, unindexed, nil

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/cairn-backup/cairn/internal/digest"
 	"github.com/cairn-backup/cairn/internal/repo"
@@ -144,7 +145,9 @@ func checkPrevious(s *repo.Snapshot, byID map[digest.ID]*repo.Snapshot, h histor
 	switch {
 	case ok && groupKey(*q) != groupKey(*s):
 		rec.problem(ChainBroken, obj, fmt.Sprintf("its previous snapshot %s is of another host or set of paths", p.Short()))
-	case ok && q.Time.After(s.Time):
+	case ok && q.Time.After(s.Time.Add(forkMargin)):
+		// Within the margin: a short backup that started while this one was starting
+		// and was written before this one listed the snapshots.
 		rec.problem(ChainBroken, obj, fmt.Sprintf("its previous snapshot %s is newer than it", p.Short()))
 	case ok || h.listed[p]:
 		// present (a damaged record is reported on its own)
@@ -159,7 +162,10 @@ func checkPrevious(s *repo.Snapshot, byID map[digest.ID]*repo.Snapshot, h histor
 	}
 }
 
-// checkGroup checks that each snapshot of a history follows the one before it.
+// checkGroup checks that each snapshot of a history follows the one before it. Two
+// backups of the same paths that ran at once fork the history, which is a warning:
+// both may name the same predecessor, or both start a chain when neither saw the
+// other's record (docs/verify.md, "Forks").
 func checkGroup(g []*repo.Snapshot, h history, rec *recorder) {
 	inGroup := map[digest.ID]bool{}
 	for i, s := range g {
@@ -170,14 +176,36 @@ func checkGroup(g []*repo.Snapshot, h history, rec *recorder) {
 		prev := g[i-1]
 		switch {
 		case s.Previous == nil:
-			rec.problem(ChainBroken, "snapshot "+s.ID.Short(),
-				fmt.Sprintf("it starts a new chain, but snapshot %s of the same host and paths precedes it", prev.ID.Short()))
+			checkChainStart(s, g[:i], rec)
 		case sameSnapshot(*s, *prev):
 			rec.warning(Fork, "snapshot "+s.ID.Short(),
 				fmt.Sprintf("it is snapshot %s with other tags, both kept: a tag command that did not finish (run it again)", prev.ID.Short()))
 		case h.resolve(*s.Previous) != prev.ID && inGroup[h.resolve(*s.Previous)]:
 			rec.warning(Fork, "snapshot "+s.ID.Short(),
-				fmt.Sprintf("it follows %s, as an earlier snapshot does (concurrent backups of the same paths?)", s.Previous.Short()))
+				fmt.Sprintf("it follows %s, not the newer %s (concurrent backups of the same paths?)", s.Previous.Short(), prev.ID.Short()))
 		}
 	}
+}
+
+// forkMargin is how long after a backup's measured end its record may still be being
+// written (the duration is taken before the record is stored, which a slow storage
+// and its retries can draw out), and so be missed by a backup starting meanwhile.
+const forkMargin = time.Minute
+
+// checkChainStart checks a snapshot that names no predecessor although earlier ones
+// of its history exist. That is a fork when every one of them was still running when
+// it started (ended, plus forkMargin, no earlier than its start): the backup could not
+// have seen them. If one had ended before, the backup should have named it, and its
+// listing missed a snapshot: the history is broken.
+func checkChainStart(s *repo.Snapshot, earlier []*repo.Snapshot, rec *recorder) {
+	obj := "snapshot " + s.ID.Short()
+	for _, q := range earlier {
+		if end := q.Time.Add(time.Duration(q.Stats.DurationNS)); end.Add(forkMargin).Before(s.Time) {
+			rec.problem(ChainBroken, obj,
+				fmt.Sprintf("it starts a new chain, but snapshot %s of the same host and paths precedes it", q.ID.Short()))
+			return
+		}
+	}
+	rec.warning(Fork, obj, fmt.Sprintf("it starts a new chain while snapshot %s of the same host and paths was being made (concurrent backups of the same paths?)",
+		earlier[len(earlier)-1].ID.Short()))
 }

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync/atomic"
+	"time"
 
 	"github.com/cairn-backup/cairn/internal/digest"
 	"github.com/cairn-backup/cairn/internal/repo"
@@ -33,11 +34,13 @@ var ErrPartial = errors.New("some live files could not be read")
 
 // Options select what verify reads.
 type Options struct {
-	ReadData      bool    // read every pack (or those Subset or SinceLast select)
-	Subset        *Subset // with ReadData: read only these packs
-	SinceLast     bool    // read only packs no earlier clean verify read (implies ReadData)
-	AcceptHistory bool    // take the snapshots present as the history this client remembers
-	Workers       int     // packs read at once; 0: GOMAXPROCS, at most 4 (each opens its blobs on every core)
+	ReadData      bool             // read every pack (or those Subset or SinceLast select)
+	Subset        *Subset          // with ReadData: read only these packs
+	SinceLast     bool             // read only packs no earlier clean verify read (implies ReadData)
+	AcceptHistory bool             // take the snapshots present as the history this client remembers
+	Grace         time.Duration    // age from which a pack no index names is a leftover; 0: DefaultGrace
+	Now           func() time.Time // the clock leftovers are aged by; nil: time.Now
+	Workers       int              // packs read at once; 0: GOMAXPROCS, at most 4 (each opens its blobs on every core)
 	Progress      *Progress
 }
 
@@ -112,7 +115,11 @@ func (v *run) prepare(ctx context.Context) error {
 		v.rec.problem(IndexDamaged, "index", e.Error())
 	}
 	var unindexed []Unreferenced
-	if v.packs, unindexed, err = listPacks(ctx, v.r, v.rec); err != nil {
+	a := v.ages()
+	if v.packs, unindexed, err = listPacks(ctx, v.r, v.rec, a); err != nil {
+		return err
+	}
+	if err := a.temp(ctx, v.r); err != nil {
 		return err
 	}
 	v.rep.Unreferenced = unindexed

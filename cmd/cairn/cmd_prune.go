@@ -130,6 +130,8 @@ type pruneJSON struct {
 	BytesToFree    int64 `json:"bytes_to_free"`
 	DeletedAtOnce  bool  `json:"deleted_at_once"`
 	IndexRewritten int   `json:"index_segments_rewritten"`
+	TempRemoved    int   `json:"temp_files_removed"`
+	TempFreed      int64 `json:"temp_bytes_freed"`
 }
 
 func pruneJSONOf(res *prune.Result, dry bool) pruneJSON {
@@ -141,6 +143,7 @@ func pruneJSONOf(res *prune.Result, dry bool) pruneJSON {
 		BytesUsed: st.UsedBytes, BytesUnused: st.UnusedAfter, BytesFreed: res.Freed,
 		BytesToFree:   st.Bytes[prune.Delete] + st.Bytes[prune.MarkIt],
 		DeletedAtOnce: res.AtOnce, IndexRewritten: res.Segments,
+		TempRemoved: res.TempFiles, TempFreed: res.TempFreed,
 	}
 }
 
@@ -167,5 +170,8 @@ func printPrune(w io.Writer, res *prune.Result, dry bool) {
 	default:
 		fmt.Fprintf(w, "deleted %s, freed %s; %s marked, to be deleted by a prune after the grace period\n",
 			count(len(res.Deleted), "pack", "packs"), bytesIEC(uint64(res.Freed)), count(res.Marked, "pack", "packs"))
+	}
+	if res.TempFiles > 0 {
+		fmt.Fprintf(w, "removed %s of interrupted writes (%s)\n", count(res.TempFiles, "temporary file", "temporary files"), bytesIEC(uint64(res.TempFreed)))
 	}
 }

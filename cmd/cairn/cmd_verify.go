@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/cairn-backup/cairn/backup/verify"
 	"github.com/cairn-backup/cairn/internal/progress"
@@ -125,6 +126,7 @@ func printReport(w io.Writer, rep *verify.Report) {
 			fmt.Fprintf(w, "  %s  %10s  %s\n", u.Pack.Short(), bytesIEC(uint64(u.Size)), u.Reason)
 		}
 	}
+	printLeftovers(w, &rep.Leftovers)
 	printProblems(w, "problems", rep.Problems)
 	if len(rep.BadBlobs) > 0 {
 		fmt.Fprintf(w, "\nbad blobs:\n")
@@ -142,6 +144,28 @@ func printReport(w io.Writer, rep *verify.Report) {
 		fmt.Fprintf(w, "\nno damage found, but %d objects could not be read\n", len(rep.Problems))
 	default:
 		fmt.Fprintf(w, "no damage found\n")
+	}
+}
+
+// printLeftovers sums up what interrupted writes left behind.
+func printLeftovers(w io.Writer, l *verify.Leftovers) {
+	if !l.Any() {
+		return
+	}
+	grace := time.Duration(l.GraceSeconds * float64(time.Second))
+	tally := func(t verify.Tally, one, many string) string {
+		return fmt.Sprintf("%s, %s", count(t.Count, one, many), bytesIEC(uint64(t.Bytes)))
+	}
+	fmt.Fprintf(w, "\nleft by interrupted writes (information, not damage; grace period %s):\n", grace)
+	if n := l.UnindexedOld; n.Count > 0 {
+		fmt.Fprintf(w, "  %s no index names, older than the grace period (prune removes them)\n", tally(n, "pack", "packs"))
+	}
+	if n := l.UnindexedRecent; n.Count > 0 {
+		fmt.Fprintf(w, "  %s not indexed yet, younger than the grace period (possibly a running backup's)\n", tally(n, "pack", "packs"))
+	}
+	if l.Temp.Count > 0 {
+		fmt.Fprintf(w, "  %s; %s older than the grace period (prune removes those)\n",
+			tally(l.Temp, "temporary file", "temporary files"), tally(l.TempOld, "file", "files"))
 	}
 }
 

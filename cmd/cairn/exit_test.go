@@ -17,6 +17,7 @@ import (
 	"github.com/cairn-backup/cairn/internal/crypto"
 	"github.com/cairn-backup/cairn/internal/repo"
 	"github.com/cairn-backup/cairn/manifest"
+	"github.com/cairn-backup/cairn/remote"
 )
 
 // Every engine's error is mapped to its exit code in one place, through any wrapping.
@@ -30,6 +31,7 @@ func TestExitCode(t *testing.T) {
 		{nil, true, exitOK},
 		{context.Canceled, true, exitInterrupted},
 		{errors.New("disk full"), false, exitFatal},
+		{fmt.Errorf("put data/ab: %w", remote.ErrFull), false, exitFatal},
 		{fmt.Errorf("%w: 2", archive.ErrPartial), false, exitPartial},
 		{fmt.Errorf("%w: 2", restore.ErrPartial), false, exitPartial},
 		{fmt.Errorf("%w: 2", verify.ErrPartial), false, exitPartial},
@@ -58,6 +60,7 @@ func TestReportExit(t *testing.T) {
 		{false, exitPartial, partial, ""}, // each problem was listed already
 		{false, exitInterrupted, context.Canceled, "cairn: interrupted; run the command again to finish (what was done is kept)\n"},
 		{true, exitFatal, errors.New("disk full"), `{"message_type":"exit_error","code":1,"message":"disk full"}` + "\n"},
+		{false, exitFatal, fmt.Errorf("upload pack ab12: put data/ab: %w", remote.ErrFull), "cairn: repository full: upload pack ab12: put data/ab: storage full\n"},
 		{true, exitPartial, partial, `{"message_type":"exit_error","code":3,"message":"some source files could not be read: 2"}` + "\n"},
 		{true, exitInterrupted, context.Canceled, `{"message_type":"exit_error","code":130,"message":"interrupted; run the command again to finish (what was done is kept)"}` + "\n"},
 	} {

@@ -16,6 +16,7 @@ import (
 	"github.com/cairn-backup/cairn/backup/verify"
 	"github.com/cairn-backup/cairn/internal/repo"
 	"github.com/cairn-backup/cairn/manifest"
+	"github.com/cairn-backup/cairn/remote"
 )
 
 // Exit codes are part of the interface (docs/cli.md); they are decided here and
@@ -78,6 +79,9 @@ func reportExit(w io.Writer, asJSON bool, code int, err error) {
 		return
 	}
 	msg := fmt.Sprint(err)
+	if errors.Is(err, remote.ErrFull) {
+		msg = "repository full: " + msg // the storage's own words follow: no space, a quota
+	}
 	if code == exitInterrupted {
 		// "context canceled" says nothing to a person who pressed Ctrl-C.
 		msg = "interrupted; run the command again to finish (what was done is kept)"

@@ -69,13 +69,13 @@ func (s *Writer) SaveBlob(ctx context.Context, t BlobType, data []byte) (digest.
 	g, gctx := s.group()
 	if err := gctx.Err(); err != nil {
 		s.unclaim(k)
-		return id, 0, s.failure(err)
+		return id, 0, s.failure(gctx, err)
 	}
 	pool := s.pools[t]
 	op, err := pool.take(gctx, r)
 	if err != nil {
 		s.unclaim(k)
-		return id, 0, s.failure(err)
+		return id, 0, s.failure(gctx, err)
 	}
 	e, err := op.w.Add(t, id, data)
 	if err != nil {
@@ -110,12 +110,17 @@ func (s *Writer) Has(ctx context.Context, t BlobType, id digest.ID) (bool, error
 	return inflight || s.stored(blobKey{t, id}), nil
 }
 
-// failure prefers the upload error that cancelled the group over "context canceled".
-func (s *Writer) failure(err error) error {
+// failure prefers the upload error that cancelled the group over "context canceled":
+// the first recorded failure, or else the group's cause (an upload whose index
+// segment could not be written returns its error without recording it).
+func (s *Writer) failure(gctx context.Context, err error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
 		return s.err
+	}
+	if c := context.Cause(gctx); c != nil {
+		return c
 	}
 	return err
 }

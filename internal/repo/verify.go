@@ -23,19 +23,13 @@ import (
 // ids come back as damage (ErrCorrupt) beside the good ones; a failed listing is an
 // error and never an empty result.
 func (r *Repo) ListPacks(ctx context.Context) (map[digest.ID]int64, []error, error) {
-	sizes := map[digest.ID]int64{}
-	var bad []error
-	err := r.store.List(ctx, remote.Data, func(i remote.Info) error {
-		id, err := digest.Parse(i.Name)
-		if err != nil {
-			bad = append(bad, fmt.Errorf("data/%s: not a pack id: %w", i.Name, ErrCorrupt))
-			return nil
-		}
-		sizes[id] = i.Size
-		return nil
-	})
+	infos, bad, err := r.ListPackInfos(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("list data: %w", err)
+		return nil, nil, err
+	}
+	sizes := make(map[digest.ID]int64, len(infos))
+	for id, i := range infos {
+		sizes[id] = i.Size
 	}
 	return sizes, bad, nil
 }

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/cairn-backup/cairn/remote"
 )
@@ -194,3 +195,21 @@ func mapErr(err error) error {
 	}
 	return err
 }
+
+// mapWriteErr turns "no space left" (a full disk, a quota reached) into
+// remote.ErrFull, keeping the system's text. A missing folder stays what it is: Put
+// into a repository that vanished is no "object not found".
+func mapWriteErr(err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return fullError{err}
+	}
+	return err
+}
+
+// fullError is a write that found no room: it reads as the system's error and is
+// remote.ErrFull to errors.Is.
+type fullError struct{ err error }
+
+func (e fullError) Error() string        { return e.err.Error() }
+func (e fullError) Unwrap() error        { return e.err }
+func (e fullError) Is(target error) bool { return target == remote.ErrFull }

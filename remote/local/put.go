@@ -8,8 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
-	"time"
 
 	"github.com/cairn-backup/cairn/remote"
 )
@@ -30,16 +28,16 @@ func (s *Store) Put(ctx context.Context, h remote.Handle, body remote.Body) erro
 	if h.Type == remote.Data {
 		// The type folder first: it may be missing in a repository made before its type.
 		if err := ensureShard(filepath.Dir(folder)); err != nil {
-			return fmt.Errorf("put %s: %w", h, err)
+			return fmt.Errorf("put %s: %w", h, mapWriteErr(err))
 		}
 	}
 	if h.Type != remote.Config {
 		if err := ensureShard(folder); err != nil {
-			return fmt.Errorf("put %s: %w", h, err)
+			return fmt.Errorf("put %s: %w", h, mapWriteErr(err))
 		}
 	}
 	if err := writeAtomic(ctx, folder, target, body); err != nil {
-		return fmt.Errorf("put %s: %w", h, err)
+		return fmt.Errorf("put %s: %w", h, mapWriteErr(err))
 	}
 	return nil
 }
@@ -107,38 +105,4 @@ func syncDir(dir string) error {
 		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return d.Close()
-}
-
-// RemoveTemp deletes temporary files older than olderThan, left by Puts that crashed.
-// The age must exceed the longest Put in flight, or a running Put loses its file. Ages
-// come from file times, which the OS clock sets, so the OS clock judges them too.
-func (s *Store) RemoveTemp(ctx context.Context, olderThan time.Duration) (int, error) {
-	cutoff := time.Now().Add(-olderThan)
-	removed := 0
-	visit := func(dir string, e fs.DirEntry) error {
-		if !strings.HasPrefix(e.Name(), tempPrefix) || !e.Type().IsRegular() {
-			return nil
-		}
-		fi, err := e.Info()
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil // renamed or removed meanwhile
-		}
-		if err != nil || !fi.ModTime().Before(cutoff) {
-			return err
-		}
-		err = os.Remove(filepath.Join(dir, e.Name()))
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		if err == nil {
-			removed++
-		}
-		return err
-	}
-	for _, t := range remote.Types {
-		if err := s.walk(ctx, t, visit); err != nil {
-			return removed, fmt.Errorf("remove temporary files: %w", err)
-		}
-	}
-	return removed, nil
 }

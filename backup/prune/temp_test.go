@@ -1,0 +1,74 @@
+package prune
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/cairn-backup/cairn/backup/archive"
+	"github.com/cairn-backup/cairn/internal/repo"
+	"github.com/cairn-backup/cairn/internal/repo/repotest"
+	"github.com/cairn-backup/cairn/remote/local"
+)
+
+// Temporary files that killed writes left in a local repository are removed by prune
+// once older than the grace period; a younger one may be a running backup's upload
+// and stays (docs/prune.md step 11).
+func TestPruneRemovesOldTempFiles(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "repo")
+	store, err := local.Create(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := repotest.Options(t, 0)
+	if _, err := repo.Init(ctx, store, opts); err != nil {
+		t.Fatal(err)
+	}
+	src := t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "f"), []byte("some content"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := archive.Run(ctx, repotest.Open(t, store, opts), archive.Options{Paths: []string{src}, Host: "h"}); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-48 * time.Hour)
+	leave := func(rel string, size int, mtime time.Time) string {
+		p := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, make([]byte, size), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	gone := []string{leave("data/ab/.tmp-1", 1000, old), leave("index/.tmp-2", 20, old), leave(".tmp-3", 3, old)}
+	young := leave("data/cd/.tmp-4", 500, time.Now())
+	if res, err := Run(ctx, repotest.Open(t, store, opts), Options{DryRun: true}); err != nil || res.TempFiles != 0 {
+		t.Fatalf("dry run: %v, %d temporary files removed", err, res.TempFiles)
+	}
+	if _, err := os.Lstat(gone[0]); err != nil {
+		t.Fatalf("a dry run removed a temporary file: %v", err)
+	}
+	res, err := Run(ctx, repotest.Open(t, store, opts), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.TempFiles != 3 || res.TempFreed != 1023 {
+		t.Errorf("prune removed %d temporary files (%d bytes); want 3 (1023)", res.TempFiles, res.TempFreed)
+	}
+	for _, p := range gone {
+		if _, err := os.Lstat(p); !os.IsNotExist(err) {
+			t.Errorf("%s: still there after prune (%v)", p, err)
+		}
+	}
+	if _, err := os.Lstat(young); err != nil {
+		t.Errorf("a temporary file younger than the grace period was removed: %v", err)
+	}
+}
