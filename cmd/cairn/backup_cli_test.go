@@ -248,3 +248,42 @@ func TestDiffMetadataOnly(t *testing.T) {
 		t.Errorf("diff summary:\n%s", out)
 	}
 }
+
+// --time sets the snapshot's time, as restic's: "2006-01-02 15:04:05" in local time
+// (TZ), or RFC 3339 with its own offset; anything else is refused with no snapshot.
+func TestBackupTime(t *testing.T) {
+	c := newCLI(t)
+	c.env = append(c.env, "TZ=Europe/Berlin")
+	c.ok("init")
+	src := filepath.Join(t.TempDir(), "src")
+	writeFiles(t, src, map[string]string{"a": "alpha"})
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skip("no time zone data:", err)
+	}
+	want := []time.Time{
+		time.Date(2026, 1, 1, 3, 0, 0, 0, berlin), // winter, +01:00
+		time.Date(2026, 1, 3, 3, 0, 0, 0, time.FixedZone("", -5*3600)),
+		time.Date(2026, 7, 1, 3, 0, 0, 0, berlin), // summer, +02:00
+	}
+	c.ok("backup", "-q", "--time", "2026-01-01 03:00:00", src)
+	c.ok("backup", "-q", "--time", "2026-01-03T03:00:00-05:00", src)
+	c.ok("backup", "-q", "--time", "2026-07-01 03:00:00", src)
+	for _, bad := range []string{"yesterday", "2026-01-01", "2026-13-01 03:00:00"} {
+		if r := c.run("backup", "-q", "--time", bad, src); r.code != exitFatal || !strings.Contains(r.stderr, "--time") {
+			t.Errorf("--time %q: exit %d, %s", bad, r.code, r.stderr)
+		}
+	}
+	var snaps []snapshotJSON
+	if err := json.Unmarshal([]byte(c.ok("snapshots", "--json")), &snaps); err != nil {
+		t.Fatal(err)
+	}
+	if len(snaps) != len(want) {
+		t.Fatalf("%d snapshots, want %d", len(snaps), len(want))
+	}
+	for i, s := range snaps {
+		if !s.Time.Equal(want[i]) {
+			t.Errorf("snapshot %d: time %s, want %s", i, s.Time, want[i])
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cairn-backup/cairn/backup/archive"
@@ -18,7 +19,7 @@ import (
 )
 
 type backupFlags struct {
-	host, parent         string
+	host, parent, at     string
 	tags                 []string
 	force, dryRun        bool
 	excludes, exclFiles  []string
@@ -43,6 +44,7 @@ Exit codes: 0 ok, 3 snapshot made but some files were unreadable (each listed),
 	host, _ := os.Hostname()
 	fl.StringVar(&f.host, "host", host, "host name recorded in the snapshot")
 	fl.StringArrayVar(&f.tags, "tag", nil, "tag the snapshot (repeatable)")
+	fl.StringVar(&f.at, "time", "", "record `TIME` as the snapshot's time instead of now (\"2006-01-02 15:04:05\" in local time, or RFC 3339)")
 	fl.StringVar(&f.parent, "parent", "", "snapshot to compare with (default: latest of the same host and paths)")
 	fl.BoolVar(&f.force, "force", false, "read every file, even unchanged ones")
 	fl.BoolVarP(&f.dryRun, "dry-run", "n", false, "show what would be stored, store nothing")
@@ -120,6 +122,13 @@ func (f *backupFlags) options(g *globals, paths []string) (archive.Options, erro
 		Program: "cairn " + version, Uploads: f.uploads,
 	}
 	opts.User = currentUser()
+	if f.at != "" {
+		t, err := parseSnapshotTime(f.at)
+		if err != nil {
+			return opts, err
+		}
+		opts.Clock = clockFrom(t)
+	}
 	for _, file := range f.exclFiles {
 		pats, err := archive.ReadListFile(file)
 		if err != nil {
@@ -135,6 +144,34 @@ func (f *backupFlags) options(g *globals, paths []string) (archive.Options, erro
 		opts.Parent = &id
 	}
 	return opts, nil
+}
+
+// parseSnapshotTime reads --time: "2006-01-02 15:04:05" in local time, as restic
+// takes it, or RFC 3339 with its own offset.
+func parseSnapshotTime(s string) (time.Time, error) {
+	if t, err := time.ParseInLocation(time.DateTime, s, time.Local); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("--time %q: want \"2006-01-02 15:04:05\" (local time) or RFC 3339", s)
+}
+
+// clockFrom returns a clock that reads t at its first call and then advances with
+// the real one, so the snapshot gets time t and the run's duration stays true.
+func clockFrom(t time.Time) func() time.Time {
+	var mu sync.Mutex
+	var start time.Time
+	return func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		if start.IsZero() {
+			start = time.Now()
+			return t
+		}
+		return t.Add(time.Since(start))
+	}
 }
 
 type backupSummary struct {
