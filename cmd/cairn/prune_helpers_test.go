@@ -107,7 +107,7 @@ func checkKept(t *testing.T, c *cli, src string, kept map[string]map[string]stri
 func age(t *testing.T, c *cli) {
 	t.Helper()
 	old := time.Now().Add(-time.Hour)
-	for _, dir := range []string{"locks", "marks"} {
+	for _, dir := range []string{"locks", "marks", "data/*"} {
 		names, _ := filepath.Glob(filepath.Join(c.repo, dir, "*"))
 		for _, n := range names {
 			if err := os.Chtimes(n, old, old); err != nil {
@@ -140,6 +140,7 @@ func objects(t *testing.T, repo string) map[string]int64 {
 }
 
 type pruneResult struct {
+	PacksRepack  int   `json:"packs_to_repack"`
 	PacksMarked  int   `json:"packs_marked"`
 	PacksDeleted int   `json:"packs_deleted"`
 	PacksWaiting int   `json:"packs_waiting"`

@@ -47,7 +47,7 @@ func TestPruneCrashPoints(t *testing.T) {
 	clean := base.clone(t)
 	clean.ok("prune", "--grace", "10s")
 	want := dataBytes(objects(t, clean.repo))
-	for _, point := range []string{"prune-marked", "prune-new-index-written", "prune-index-rewritten", "prune-mid-delete"} {
+	for _, point := range []string{"prune-repacked", "prune-marked", "prune-new-index-written", "prune-index-rewritten", "prune-mid-delete"} {
 		t.Run(point, func(t *testing.T) {
 			c := base.clone(t)
 			cmd := exec.Command(bin, "prune", "--grace", "10s")
@@ -63,16 +63,24 @@ func TestPruneCrashPoints(t *testing.T) {
 }
 
 // finishPrune reruns prune after a killed one: the repository then verifies and
-// restores every kept snapshot; once the grace period has passed, one more prune
-// leaves as much data as an uninterrupted prune.
+// restores every kept snapshot; once the grace period has passed (for the packs a
+// killed repack left unindexed too), further prunes come to rest with about as much
+// data as an uninterrupted prune (a repack killed half way lays packs out otherwise).
 func finishPrune(t *testing.T, c *cli, base *pruneBase, want int64) {
 	t.Helper()
 	c.ok("prune", "--grace", "10s")
 	checkKept(t, c, base.src, base.kept)
-	age(t, c)
-	p := pruneJSONOut(t, c.ok("prune", "--grace", "10s", "--json"))
-	if got := dataBytes(objects(t, c.repo)); got != want || p.PacksWaiting != 0 || p.PacksMarked != 0 {
-		t.Errorf("after the reruns: %d bytes of packs (want %d), last prune %+v", got, want, p)
+	var p pruneResult
+	for range 3 {
+		age(t, c)
+		p = pruneJSONOut(t, c.ok("prune", "--grace", "10s", "--json"))
+		if p.PacksDeleted == 0 && p.PacksMarked == 0 && p.PacksRepack == 0 {
+			break
+		}
+	}
+	got := dataBytes(objects(t, c.repo))
+	if got > want+want/10 || p.PacksWaiting != 0 || p.PacksMarked != 0 || p.PacksRepack != 0 {
+		t.Errorf("after the reruns: %d bytes of packs (want about %d), last prune %+v", got, want, p)
 	}
 	c.ok("verify")
 }
