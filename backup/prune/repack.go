@@ -18,9 +18,13 @@ func (p *run) repack(ctx context.Context, plan *Plan) ([]digest.ID, error) {
 	if len(packs) == 0 {
 		return nil, nil
 	}
-	replacing := make(map[digest.ID]bool, len(packs))
-	for _, id := range packs {
-		replacing[id] = true
+	// Only packs that stay count as storing a blob already: a copy of it in a pack about
+	// to be marked or deleted is no copy at all.
+	replacing := make(map[digest.ID]bool, len(plan.Class))
+	for id, c := range plan.Class {
+		if c != Keep {
+			replacing[id] = true
+		}
 	}
 	w := p.r.NewWriter(ctx, repo.WriterOptions{Replacing: replacing})
 	blobs := make([]repo.Blob, len(plan.Copy))
