@@ -35,6 +35,18 @@ type user struct {
 	lists map[digest.ID]bool // files whose chunk lists were read, by listKey
 }
 
+// recorder loads tree blobs for a user and records each one it loads as used: a
+// directory's node and, for a large directory, every piece the node lists. A piece
+// recorded here whose bytes are also another directory's node stops the walk at that
+// directory, which is right: its entries are the piece's, walked with the directory
+// the piece belongs to.
+type recorder struct{ u *user }
+
+func (r recorder) LoadTree(ctx context.Context, id digest.ID) ([]byte, error) {
+	r.u.used[BlobID{TreeBlob, id}] = true
+	return r.u.l.LoadTree(ctx, id)
+}
+
 func (u *user) dir(ctx context.Context, tree, root digest.ID, depth int) error {
 	if tree.IsZero() || u.used[BlobID{TreeBlob, tree}] {
 		return nil
@@ -42,11 +54,12 @@ func (u *user) dir(ctx context.Context, tree, root digest.ID, depth int) error {
 	if depth > manifest.MaxDepth {
 		return fmt.Errorf("tree %s: nested deeper than %d: %w", tree.Short(), manifest.MaxDepth, manifest.ErrCorrupt)
 	}
-	n, err := manifest.ReadDir(ctx, u.l, tree, root)
+	// Read through recorder: a large directory is its node and the pieces it lists,
+	// and each of them is in use (the node alone is not the directory).
+	n, err := manifest.ReadDir(ctx, recorder{u}, tree, root)
 	if err != nil {
 		return fmt.Errorf("tree %s: %w", tree.Short(), err)
 	}
-	u.used[BlobID{TreeBlob, tree}] = true
 	for i := range n.Entries {
 		e := &n.Entries[i]
 		switch e.Type {
