@@ -106,8 +106,18 @@ func checkKept(t *testing.T, c *cli, src string, kept map[string]map[string]stri
 // the only one prune reads).
 func age(t *testing.T, c *cli) {
 	t.Helper()
+	ageDirs(t, c, "locks", "marks")
+}
+
+// ageAll also backdates the packs: orphans a killed repack left become as old as
+// the leftovers a prune removes (only where no process that wrote them still runs:
+// such a process would see far less time pass than its packs show).
+func ageAll(t *testing.T, c *cli) { ageDirs(t, c, "locks", "marks", "data/*") }
+
+func ageDirs(t *testing.T, c *cli, dirs ...string) {
+	t.Helper()
 	old := time.Now().Add(-time.Hour)
-	for _, dir := range []string{"locks", "marks", "data/*"} {
+	for _, dir := range dirs {
 		names, _ := filepath.Glob(filepath.Join(c.repo, dir, "*"))
 		for _, n := range names {
 			if err := os.Chtimes(n, old, old); err != nil {

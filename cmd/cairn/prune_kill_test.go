@@ -72,7 +72,7 @@ func finishPrune(t *testing.T, c *cli, base *pruneBase, want int64) {
 	checkKept(t, c, base.src, base.kept)
 	var p pruneResult
 	for range 3 {
-		age(t, c)
+		ageAll(t, c)
 		p = pruneJSONOut(t, c.ok("prune", "--grace", "10s", "--json"))
 		if p.PacksDeleted == 0 && p.PacksMarked == 0 && p.PacksRepack == 0 {
 			break

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/cairn-backup/cairn/internal/digest"
 	"github.com/cairn-backup/cairn/internal/index"
@@ -175,6 +176,7 @@ func (s *Writer) indexed(ctx context.Context, packs []sentPack) error {
 			delete(s.inflight, blobKey{e.Type, e.ID})
 		}
 		s.pending = append(s.pending, sp.pack)
+		s.uploaded[sp.pack.ID] = time.Now()
 	}
 	var batch []index.Pack
 	if len(s.pending) >= checkpointPacks {
@@ -194,6 +196,7 @@ func (s *Writer) indexed(ctx context.Context, packs []sentPack) error {
 }
 
 func (s *Writer) writeSegment(ctx context.Context, packs []index.Pack) error {
+	packs = s.stillStored(ctx, packs)
 	for len(packs) > 0 {
 		n := segmentBatch(packs)
 		seg := &index.Segment{Packs: packs[:n]}
@@ -296,4 +299,32 @@ func (s *Writer) Abort(ctx context.Context) error {
 	s.inflight = map[blobKey]struct{}{}
 	s.mu.Unlock()
 	return err
+}
+
+// staleUpload is how long after its upload a pack is looked for again before an index
+// segment names it: less than the shortest grace period, after which a prune may take
+// an unindexed pack for a crash leftover (docs/prune.md).
+const staleUpload = 5 * time.Second
+
+// stillStored leaves out the packs uploaded longer than staleUpload ago that the
+// storage no longer has: a run stopped for long (SIGSTOP, a suspended laptop) may have
+// lost them to a prune, and an index naming them would read as damage. The snapshot
+// that needs them is then refused by CheckReuse. Fast runs index their packs sooner
+// and pay nothing.
+func (s *Writer) stillStored(ctx context.Context, packs []index.Pack) []index.Pack {
+	kept := packs[:0:0]
+	for _, p := range packs {
+		s.mu.Lock()
+		at, ok := s.uploaded[p.ID]
+		delete(s.uploaded, p.ID)
+		s.mu.Unlock()
+		if ok && time.Since(at) > staleUpload {
+			_, err := s.r.store.Stat(ctx, remote.Handle{Type: remote.Data, Name: p.ID.String()})
+			if errors.Is(err, remote.ErrNotFound) {
+				continue
+			}
+		}
+		kept = append(kept, p)
+	}
+	return kept
 }

@@ -3,6 +3,7 @@ package repo
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/cairn-backup/cairn/internal/digest"
 	"github.com/cairn-backup/cairn/internal/index"
@@ -33,11 +34,12 @@ type Writer struct {
 	pools   map[BlobType]*packerPool
 
 	mu       sync.Mutex
-	inflight map[blobKey]struct{} // in an open or uploading pack, not yet indexed
-	pending  []index.Pack         // uploaded, not yet in an index segment
-	conf     remote.Confirmer     // nil: every Put checks its own upload
-	sent     []sentPack           // uploaded, not yet confirmed (conf only)
-	sentSegs []sentSegment        // written, not yet confirmed (conf only)
+	inflight map[blobKey]struct{}    // in an open or uploading pack, not yet indexed
+	pending  []index.Pack            // uploaded, not yet in an index segment
+	uploaded map[digest.ID]time.Time // when each pending pack was uploaded
+	conf     remote.Confirmer        // nil: every Put checks its own upload
+	sent     []sentPack              // uploaded, not yet confirmed (conf only)
+	sentSegs []sentSegment           // written, not yet confirmed (conf only)
 	g        *errgroup.Group
 	gctx     context.Context
 	err      error // first upload failure of the current group
@@ -62,6 +64,7 @@ func (r *Repo) NewWriter(ctx context.Context, opts WriterOptions) *Writer {
 			pack.Tree: newPackerPool(1),
 		},
 		inflight: map[blobKey]struct{}{},
+		uploaded: map[digest.ID]time.Time{},
 	}
 	r.writersMu.Lock()
 	r.writers = append(r.writers, w)
