@@ -103,6 +103,55 @@ func TestStateSaveReplacesAndKeepsForgotten(t *testing.T) {
 	}
 }
 
+// A verify on another client may replace its verified-pack object between this
+// client's listing of state/ and its reading of it: the object gone is skipped, and
+// the rest of the state still loads (forget and prune load it before deleting).
+func TestLoadStateSkipsObjectReplacedMeanwhile(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	r := f.open(t)
+	st, _ := r.LoadState(ctx)
+	if err := r.SaveVerified(ctx, st, ids("p1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.RecordForgotten(ctx, ids("s1")); err != nil {
+		t.Fatal(err)
+	}
+	var verified string
+	st, _ = r.LoadState(ctx)
+	for _, id := range st.verified {
+		verified = id.String()
+	}
+	racing := &deleteAfterList{Storage: f.st, typ: remote.State, victim: verified}
+	opts := f.opts
+	opts.CacheDir = ""
+	r2, err := Open(ctx, racing, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err = r2.LoadState(ctx)
+	if err != nil || racing.victim != "" || !st.Forgotten[ids("s1")[0]] || len(st.Verified)+len(st.Damaged) != 0 {
+		t.Fatalf("state with an object replaced meanwhile: %+v, %v", st, err)
+	}
+}
+
+// deleteAfterList deletes victim once, right after listing its type: another client
+// replacing it between this one's listing and its read.
+type deleteAfterList struct {
+	remote.Storage
+	typ    remote.Type
+	victim string
+}
+
+func (s *deleteAfterList) List(ctx context.Context, t remote.Type, fn func(remote.Info) error) error {
+	err := s.Storage.List(ctx, t, fn)
+	if t == s.typ && s.victim != "" {
+		err = errors.Join(err, s.Storage.Delete(ctx, remote.Handle{Type: t, Name: s.victim}))
+		s.victim = ""
+	}
+	return err
+}
+
 func TestHistory(t *testing.T) {
 	f := newFixture(t)
 	r := f.open(t)
