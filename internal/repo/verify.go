@@ -151,7 +151,14 @@ func (r *Repo) openerSlots() chan *pack.Opener {
 // damaged and the others still load. Errors other than damage (an unreadable store)
 // fail it. If the index was loaded already, it reports nothing damaged.
 func (r *Repo) LoadIndexReport(ctx context.Context) (damaged []error, err error) {
-	r.indexOnce.Do(func() { damaged, r.indexErr = r.loadIndexLenient(ctx) })
+	r.indexOnce.Do(func() {
+		for attempt := 1; ; attempt++ { // a segment replaced meanwhile: as loadIndex
+			damaged, r.indexErr = r.loadIndexLenient(ctx)
+			if attempt == indexAttempts || !errors.Is(r.indexErr, remote.ErrNotFound) {
+				return
+			}
+		}
+	})
 	return damaged, r.indexErr
 }
 
