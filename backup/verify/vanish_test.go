@@ -44,7 +44,7 @@ func TestPackVanishingDuringReadData(t *testing.T) {
 		damage bool
 	}{{unused, false}, {used[0], true}} {
 		b := e.get(packHandle(c.pack))
-		store := &deleteOnRead{Storage: e.store, name: c.pack.String()}
+		store := &deleteOnRead{Storage: e.store, typ: remote.Data, name: c.pack.String()}
 		rep, err := Run(context.Background(), repotest.Open(t, store, e.opts), Options{ReadData: true})
 		if !store.done {
 			t.Fatalf("pack %s was not read", c.pack.Short())
@@ -55,6 +55,36 @@ func TestPackVanishingDuringReadData(t *testing.T) {
 			t.Fatalf("an unused pack deleted during the read: %v %+v", err, rep.Problems)
 		}
 		e.put(packHandle(c.pack), b)
+	}
+}
+
+// A forget on another client may delete a snapshot record between verify's listing
+// and its read; it recorded the snapshot as forgotten first, so verify finds nothing
+// wrong. A record deleted without that record is still reported.
+func TestSnapshotForgottenDuringVerify(t *testing.T) {
+	e := newEnv(t)
+	e.tree("a")
+	old := e.backup()
+	e.write(map[string]int{"a/new": 100})
+	e.backup()
+	e.clean(Options{}) // this client has seen both
+	for _, forgotten := range []bool{false, true} {
+		b := e.get(remote.Handle{Type: remote.Snapshot, Name: old.String()})
+		store := &deleteOnRead{Storage: e.store, typ: remote.Snapshot, name: old.String()}
+		r := repotest.Open(t, store, e.opts)
+		if forgotten {
+			if err := r.RecordForgotten(context.Background(), []digest.ID{old}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rep, err := Run(context.Background(), r, Options{})
+		if !store.done {
+			t.Fatal("the snapshot record was not read")
+		}
+		if clean := err == nil && len(rep.Problems) == 0; clean != forgotten {
+			t.Fatalf("forgotten %v: %v %+v", forgotten, err, rep.Problems)
+		}
+		e.put(remote.Handle{Type: remote.Snapshot, Name: old.String()}, b)
 	}
 }
 
@@ -73,10 +103,11 @@ func without(ids []digest.ID, drop []Unreferenced) []digest.ID {
 	return out
 }
 
-// deleteOnRead deletes the pack name when it is first read, as a prune does that
-// runs between verify's listing and its read.
+// deleteOnRead deletes the object name of typ when it is first read, as a prune or a
+// forget does that runs between verify's listing and its read.
 type deleteOnRead struct {
 	remote.Storage
+	typ  remote.Type
 	name string
 	mu   sync.Mutex
 	done bool
@@ -84,7 +115,7 @@ type deleteOnRead struct {
 
 func (s *deleteOnRead) Get(ctx context.Context, h remote.Handle, offset, length int64) (io.ReadCloser, error) {
 	s.mu.Lock()
-	first := h.Type == remote.Data && h.Name == s.name && !s.done
+	first := h.Type == s.typ && h.Name == s.name && !s.done
 	s.done = s.done || first
 	s.mu.Unlock()
 	if first {
