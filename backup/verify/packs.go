@@ -76,6 +76,20 @@ func (t *packTable) markUsed(id digest.ID) {
 	t.mu.Unlock()
 }
 
+// judgeVanished records as damage the packs that were listed and gone when read, if a
+// snapshot uses them or the walk did not finish. A pack no snapshot uses was deleted
+// by a prune that ran meanwhile: verify reads marked packs too, and their grace period
+// may end while it reads (docs/prune.md). It is listed among the unused packs.
+func (f *fetcher) judgeVanished(walked bool) {
+	f.packs.mu.Lock()
+	defer f.packs.mu.Unlock()
+	for _, id := range f.vanished {
+		if !walked || f.packs.used[id] {
+			f.rec.problem(PackMissing, "pack "+id.Short(), fmt.Sprintf("pack %s vanished from the storage", id))
+		}
+	}
+}
+
 // unused returns the indexed packs no snapshot needs.
 func (t *packTable) unused() []Unreferenced {
 	t.mu.Lock()
@@ -109,6 +123,9 @@ type fetcher struct {
 	rec   *recorder
 	packs *packTable
 	bytes func(n int) // counts bytes read, for the report and progress
+
+	mu       sync.Mutex
+	vanished []digest.ID // listed, then gone when read: judged after the walk
 }
 
 // errUnreadable marks a pack the storage failed to return twice: not damage, but
@@ -130,7 +147,9 @@ func (f *fetcher) fetch(ctx context.Context, id digest.ID, buf []byte) ([]byte, 
 		case ctx.Err() != nil:
 			return nil, false, ctx.Err()
 		case errors.Is(err, repo.ErrPackMissing):
-			f.rec.problem(PackMissing, "pack "+id.Short(), fmt.Sprintf("pack %s vanished from the storage", id))
+			f.mu.Lock()
+			f.vanished = append(f.vanished, id)
+			f.mu.Unlock()
 			return nil, false, err
 		case err != nil:
 			lastErr = err

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -17,6 +18,9 @@ import (
 
 // loadSnapshots reads every snapshot record from the storage (not the cache). It
 // returns the good ones oldest first, and every listed id, damaged records included.
+// A record listed and gone when read was deleted meanwhile (a forget on another
+// client) and counts as not listed: the history check then wants it recorded as
+// forgotten (forget records that before it deletes), and reports it otherwise.
 func loadSnapshots(ctx context.Context, r *repo.Repo, rec *recorder) ([]repo.Snapshot, map[digest.ID]bool, error) {
 	ids, err := r.Snapshots(ctx)
 	if err != nil && !repo.IsDamage(err) {
@@ -29,6 +33,7 @@ func loadSnapshots(ctx context.Context, r *repo.Repo, rec *recorder) ([]repo.Sna
 	var (
 		mu    sync.Mutex
 		snaps []repo.Snapshot
+		gone  []digest.ID
 	)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
@@ -43,6 +48,10 @@ func loadSnapshots(ctx context.Context, r *repo.Repo, rec *recorder) ([]repo.Sna
 				mu.Unlock()
 			case gctx.Err() != nil:
 				return gctx.Err()
+			case errors.Is(err, repo.ErrSnapshotGone):
+				mu.Lock()
+				gone = append(gone, id)
+				mu.Unlock()
 			case repo.IsDamage(err):
 				rec.problem(SnapshotDamaged, "snapshot "+id.Short(), err.Error())
 			default:
@@ -53,6 +62,9 @@ func loadSnapshots(ctx context.Context, r *repo.Repo, rec *recorder) ([]repo.Sna
 	}
 	if err := g.Wait(); err != nil {
 		return nil, nil, err
+	}
+	for _, id := range gone {
+		delete(listed, id)
 	}
 	sortSnapshots(snaps)
 	return snaps, listed, nil

@@ -169,6 +169,7 @@ func (v *run) check(ctx context.Context) error {
 	if rd != nil {
 		v.whole = rd.whole // complete only now: the walk checks tree packs too
 	}
+	f.judgeVanished(!w.partial && len(v.snaps) > 0)
 	v.rep.Trees, v.rep.Files, v.rep.BytesRead = w.trees, w.files, bytesRead.Load()
 	if !w.partial && len(v.snaps) > 0 {
 		v.rep.Unreferenced = append(v.rep.Unreferenced, v.packs.unused()...)

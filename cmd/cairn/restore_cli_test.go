@@ -23,6 +23,15 @@ import (
 // treeState describes a tree for comparison: per path, type, mode, size, mtime, hash.
 func treeState(t *testing.T, root string) map[string]string {
 	t.Helper()
+	out, err := stateOf(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// stateOf is treeState for goroutines other than the test's: it returns its error.
+func stateOf(root string) (map[string]string, error) {
 	out := map[string]string{}
 	err := filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
 		if err != nil {
@@ -43,10 +52,7 @@ func treeState(t *testing.T, root string) map[string]string {
 		out[rel] = desc
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return out, err
 }
 
 // sameState compares the entries below two roots; the roots themselves are not

@@ -34,6 +34,10 @@ var (
 	// ErrPackMissing: a pack the index names but the storage does not have.
 	ErrPackMissing = errors.New("pack missing")
 
+	// ErrSnapshotGone: a snapshot record the storage does not have (any more: a
+	// forget on another client may delete it between a listing and the read).
+	ErrSnapshotGone = errors.New("snapshot record not found")
+
 	// ErrWrongPassword: no key file opens with the password given (crypto's sentinel,
 	// named here so that commands need not import crypto).
 	ErrWrongPassword = crypto.ErrWrongPassword

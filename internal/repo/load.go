@@ -20,7 +20,23 @@ func (r *Repo) LoadIndex(ctx context.Context) error {
 	return r.indexErr
 }
 
+// indexAttempts bounds how often the index is listed and loaded again when a segment
+// listed was gone when read: a prune replaced it meanwhile, writing the new segments
+// before deleting the old (docs/prune.md, prune step 10), so a new listing has them.
+const indexAttempts = 5
+
 func (r *Repo) loadIndex(ctx context.Context) error {
+	damage := len(r.indexDamage)
+	for attempt := 1; ; attempt++ {
+		r.indexDamage = r.indexDamage[:damage]
+		err := r.loadIndexOnce(ctx)
+		if attempt == indexAttempts || !errors.Is(err, remote.ErrNotFound) {
+			return err
+		}
+	}
+}
+
+func (r *Repo) loadIndexOnce(ctx context.Context) error {
 	var ids []digest.ID
 	var listErr error
 	g0, g0ctx := errgroup.WithContext(ctx)

@@ -103,7 +103,11 @@ type State struct {
 }
 
 // LoadState reads every state object. Damaged ones are reported in State.Damaged and
-// otherwise ignored: losing one costs a verify some rereading, nothing else.
+// otherwise ignored: losing one costs a verify some rereading, nothing else. One that
+// was listed and is gone when read was replaced meanwhile by a verify on another
+// client (SaveVerified) and is skipped: only verified-pack objects are ever deleted,
+// and a forgotten-snapshot record that went missing shows as a gap in the history,
+// which the history check reports.
 func (r *Repo) LoadState(ctx context.Context) (*State, error) {
 	ids, err := r.listIDs(ctx, remote.State)
 	st := &State{Verified: map[digest.ID]bool{}, Forgotten: map[digest.ID]bool{}, Replaced: map[digest.ID]digest.ID{}}
@@ -119,6 +123,9 @@ func (r *Repo) LoadState(ctx context.Context) (*State, error) {
 	for _, id := range ids {
 		g.Go(func() error {
 			plain, err := r.loadRemote(gctx, remote.State, id, maxStateSize)
+			if errors.Is(err, remote.ErrNotFound) {
+				return nil // replaced since the listing
+			}
 			var kind StateKind
 			var set []digest.ID
 			var pairs []Replacement

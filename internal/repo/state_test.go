@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/cairn-backup/cairn/internal/digest"
+	"github.com/cairn-backup/cairn/internal/pack"
 	"github.com/cairn-backup/cairn/remote"
 )
 
@@ -103,6 +107,55 @@ func TestStateSaveReplacesAndKeepsForgotten(t *testing.T) {
 	}
 }
 
+// A verify on another client may replace its verified-pack object between this
+// client's listing of state/ and its reading of it: the object gone is skipped, and
+// the rest of the state still loads (forget and prune load it before deleting).
+func TestLoadStateSkipsObjectReplacedMeanwhile(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	r := f.open(t)
+	st, _ := r.LoadState(ctx)
+	if err := r.SaveVerified(ctx, st, ids("p1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.RecordForgotten(ctx, ids("s1")); err != nil {
+		t.Fatal(err)
+	}
+	var verified string
+	st, _ = r.LoadState(ctx)
+	for _, id := range st.verified {
+		verified = id.String()
+	}
+	racing := &deleteAfterList{Storage: f.st, typ: remote.State, victim: verified}
+	opts := f.opts
+	opts.CacheDir = ""
+	r2, err := Open(ctx, racing, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err = r2.LoadState(ctx)
+	if err != nil || racing.victim != "" || !st.Forgotten[ids("s1")[0]] || len(st.Verified)+len(st.Damaged) != 0 {
+		t.Fatalf("state with an object replaced meanwhile: %+v, %v", st, err)
+	}
+}
+
+// deleteAfterList deletes victim once, right after listing its type: another client
+// replacing it between this one's listing and its read.
+type deleteAfterList struct {
+	remote.Storage
+	typ    remote.Type
+	victim string
+}
+
+func (s *deleteAfterList) List(ctx context.Context, t remote.Type, fn func(remote.Info) error) error {
+	err := s.Storage.List(ctx, t, fn)
+	if t == s.typ && s.victim != "" {
+		err = errors.Join(err, s.Storage.Delete(ctx, remote.Handle{Type: t, Name: s.victim}))
+		s.victim = ""
+	}
+	return err
+}
+
 func TestHistory(t *testing.T) {
 	f := newFixture(t)
 	r := f.open(t)
@@ -162,4 +215,51 @@ func (f *fixture) onlySegment(t *testing.T) string {
 		t.Fatalf("%d index segments", len(names))
 	}
 	return names[0]
+}
+
+// A segment listed and gone when read was replaced by a prune meanwhile (new segments
+// are written before the old ones are deleted): both index loaders list again rather
+// than fail the backup, restore or verify that loads it.
+func TestIndexLoadersListAgainWhenASegmentVanishes(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	opts := f.opts
+	opts.CacheDir = ""
+	for _, lenient := range []bool{false, true} {
+		racing := &vanishOnce{Storage: f.st, typ: remote.Index}
+		r, err := Open(ctx, racing, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var damaged []error
+		if lenient {
+			damaged, err = r.LoadIndexReport(ctx)
+		} else {
+			err = r.LoadIndex(ctx)
+		}
+		data, lerr := r.LoadBlob(ctx, pack.Data, f.dataID)
+		if err != nil || len(damaged) != 0 || !racing.done || lerr != nil || !bytes.Equal(data, f.data) {
+			t.Fatalf("lenient %v: err %v, damaged %v, vanished %v, blob %v", lenient, err, damaged, racing.done, lerr)
+		}
+	}
+}
+
+// vanishOnce answers the first read of an object of typ with ErrNotFound, as a store
+// does for an object deleted after it was listed.
+type vanishOnce struct {
+	remote.Storage
+	typ  remote.Type
+	mu   sync.Mutex
+	done bool
+}
+
+func (s *vanishOnce) Get(ctx context.Context, h remote.Handle, offset, length int64) (io.ReadCloser, error) {
+	s.mu.Lock()
+	vanish := h.Type == s.typ && !s.done
+	s.done = s.done || vanish
+	s.mu.Unlock()
+	if vanish {
+		return nil, fmt.Errorf("get %s: %w", h, remote.ErrNotFound)
+	}
+	return s.Storage.Get(ctx, h, offset, length)
 }

@@ -151,7 +151,14 @@ func (r *Repo) openerSlots() chan *pack.Opener {
 // damaged and the others still load. Errors other than damage (an unreadable store)
 // fail it. If the index was loaded already, it reports nothing damaged.
 func (r *Repo) LoadIndexReport(ctx context.Context) (damaged []error, err error) {
-	r.indexOnce.Do(func() { damaged, r.indexErr = r.loadIndexLenient(ctx) })
+	r.indexOnce.Do(func() {
+		for attempt := 1; ; attempt++ { // a segment replaced meanwhile: as loadIndex
+			damaged, r.indexErr = r.loadIndexLenient(ctx)
+			if attempt == indexAttempts || !errors.Is(r.indexErr, remote.ErrNotFound) {
+				return
+			}
+		}
+	})
 	return damaged, r.indexErr
 }
 
@@ -206,8 +213,13 @@ func (r *Repo) addSegment(ctx context.Context, idx *index.Index, id digest.ID) e
 
 // LoadSnapshotRemote reads one snapshot record from the storage, not the cache, so
 // that verify judges what the repository holds.
+// A record that is not there fails with ErrSnapshotGone.
 func (r *Repo) LoadSnapshotRemote(ctx context.Context, id digest.ID) ([]byte, error) {
-	return r.loadRemote(ctx, remote.Snapshot, id, maxSnapshotSize)
+	plain, err := r.loadRemote(ctx, remote.Snapshot, id, maxSnapshotSize)
+	if errors.Is(err, remote.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %w", ErrSnapshotGone, err)
+	}
+	return plain, err
 }
 
 // loadRemote is loadObject past the cache: the cached copy is replaced by a good
