@@ -38,9 +38,11 @@ type stored struct {
 // loads the index (the backup's first step).
 func (r *Repo) StoredPacksOnly() { r.setAside(&stored{unmarked: true}) }
 
-// PresentPacksOnly makes the index set aside the packs the storage does not list, so
-// that a blob stored again elsewhere is read from there (a restore's first step).
-func (r *Repo) PresentPacksOnly() { r.setAside(&stored{}) }
+// PresentPacksOnly makes the index prefer, for reading, the packs the storage lists
+// and no prune marked: a blob stored again elsewhere is read from there, and a copy in
+// a marked pack (which a prune may delete once its grace period ends) only when there
+// is no other (a restore's first step).
+func (r *Repo) PresentPacksOnly() { r.setAside(&stored{unmarked: true}) }
 
 // setAside takes effect only before the index loads, and only once; call it before
 // anything runs concurrently on r.
@@ -152,6 +154,11 @@ var ErrOverGrace = errors.New("the backup ran longer than the prune grace period
 // drift between the storage's clock and ours over one period (docs/prune.md).
 const graceMargin = time.Minute
 
+// marginOf is the margin taken off grace: a minute, or a tenth of a shorter grace
+// period (a margin above the grace itself would make every backup that reuses newly
+// marked data give up).
+func marginOf(grace time.Duration) time.Duration { return min(graceMargin, grace/10) }
+
 // CheckReuse is the backup's check after writing snapshot snap (docs/prune.md, backup
 // step 4): if a prune marked packs since this process listed marks, and this process
 // has run longer than that prune's grace period, every blob snap uses must lie outside
@@ -179,7 +186,7 @@ func (r *Repo) CheckReuse(ctx context.Context, snap Snapshot) error {
 		}
 	}
 	for _, m := range marks {
-		if !r.stored.marks[m.ID] && elapsed >= m.Grace-graceMargin {
+		if !r.stored.marks[m.ID] && elapsed >= m.Grace-marginOf(m.Grace) {
 			for _, id := range m.Packs {
 				marked[id] = true
 			}
