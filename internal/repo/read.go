@@ -73,10 +73,13 @@ func (r *Repo) ReadBlobs(ctx context.Context, blobs []Blob, opts ReadOptions, fn
 
 type packBlobs struct {
 	id      digest.ID
+	n       int // blobs counted for it
 	entries []pack.Entry
 }
 
-// byPack groups blobs by pack, packs in the order their first blob comes.
+// byPack groups blobs by pack, packs in the order their first blob comes. The entries
+// of all packs share one array, counted first: a restore of many small files groups
+// hundreds of thousands, and growing a slice per pack cost it megabytes of garbage.
 func byPack(blobs []Blob) []*packBlobs {
 	var out []*packBlobs
 	at := map[digest.ID]*packBlobs{}
@@ -87,6 +90,14 @@ func byPack(blobs []Blob) []*packBlobs {
 			at[b.Pack] = pb
 			out = append(out, pb)
 		}
+		pb.n++
+	}
+	all := make([]pack.Entry, 0, len(blobs))
+	for _, pb := range out {
+		pb.entries, all = all[:0:pb.n], all[pb.n:pb.n]
+	}
+	for _, b := range blobs {
+		pb := at[b.Pack]
 		pb.entries = append(pb.entries, b.entry())
 	}
 	return out
@@ -102,7 +113,7 @@ type sealedFunc func(e pack.Entry, sealed []byte, err error) error
 // not yet delivered; what still fails is passed to fn as an error per blob. readPack
 // itself fails only when ctx ends or fn fails.
 func (r *Repo) readPack(ctx context.Context, p digest.ID, blobs []pack.Entry, alloc func(n int) []byte, fn sealedFunc) error {
-	sorted := make([]pack.Entry, 0, len(blobs))
+	sorted := blobs[:0] // blobs are byPack's, no one else's: filtered in place
 	for _, e := range blobs {
 		if e.Length > pack.MaxSealedBlobSize {
 			err := fmt.Errorf("pack %s: blob %s of %d bytes: %w", p.Short(), e.ID.Short(), e.Length, ErrCorrupt)
