@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"slices"
 
@@ -122,4 +123,17 @@ func loadChunks(ctx context.Context, l BlobLoader, e *Entry) ([]Chunk, error) {
 		chunks = append(chunks, cs...)
 	}
 	return chunks, nil
+}
+
+// ListKey names a file's chunk lists: files with the same key have the same chunks, so
+// a walk reads the lists of each key once.
+func ListKey(e *Entry) digest.ID {
+	h := sha256.New()
+	h.Write(e.Content[:])
+	for _, id := range e.Lists {
+		h.Write(id[:])
+	}
+	var k digest.ID
+	h.Sum(k[:0])
+	return k
 }

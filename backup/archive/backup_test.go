@@ -1,7 +1,6 @@
 package archive
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io/fs"
@@ -221,39 +220,7 @@ func TestContentRoundTripThroughRepository(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "src")
 	writeTree(t, src, 4)
 	res, r := e.backup(Options{Paths: []string{src}})
-	s := snapshotTree(t, r, res.Snapshot)
-	ctx := context.Background()
-	checked := 0
-	err := manifest.Walk(ctx, r, s.Tree, s.Root, func(p string, en *manifest.Entry) error {
-		if en.Type != manifest.File {
-			return nil
-		}
-		chunks, err := manifest.ReadChunks(ctx, r, en)
-		if err != nil {
-			return err
-		}
-		var buf bytes.Buffer
-		for _, c := range chunks {
-			data, err := r.LoadBlob(ctx, repo.DataBlob, c.ID)
-			if err != nil {
-				return err
-			}
-			buf.Write(data)
-		}
-		want, err := os.ReadFile("/" + p)
-		if err != nil {
-			return err
-		}
-		if !bytes.Equal(buf.Bytes(), want) {
-			t.Errorf("%s differs after the round trip", p)
-		}
-		checked++
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if checked != 6 {
+	if checked := e.sameContent(r, snapshotTree(t, r, res.Snapshot), src); checked != 6 {
 		t.Fatalf("checked %d files, want 6", checked)
 	}
 }

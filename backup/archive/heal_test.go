@@ -69,8 +69,9 @@ func (e *env) biggestPack() digest.ID {
 	return id
 }
 
-// sameContent reads every file of the snapshot back through r and compares it with src.
-func (e *env) sameContent(r *repo.Repo, s *manifest.Snapshot, src string) {
+// sameContent reads every file of the snapshot back through r, compares it with the
+// source, and returns how many files it compared.
+func (e *env) sameContent(r *repo.Repo, s *manifest.Snapshot, src string) int {
 	e.t.Helper()
 	ctx := context.Background()
 	n := 0
@@ -99,4 +100,5 @@ func (e *env) sameContent(r *repo.Repo, s *manifest.Snapshot, src string) {
 	if err != nil || n == 0 {
 		e.t.Fatalf("read back %d files: %v", n, err)
 	}
+	return n
 }

@@ -116,7 +116,7 @@ func (m *mapper) fileBlobs(ctx context.Context, e *manifest.Entry) ([]digest.ID,
 	if len(e.Lists) == 0 {
 		return m.badChunks(e.Chunks, nil), nil
 	}
-	key := listKey(e)
+	key := manifest.ListKey(e)
 	if blobs, ok := m.listBad[key]; ok {
 		return blobs, nil
 	}
@@ -149,7 +149,7 @@ func (m *mapper) badLists(e *manifest.Entry) []digest.ID {
 			blobs = append(blobs, id)
 		}
 	}
-	if _, bad := m.listsWrong[listKey(e)]; bad && len(blobs) == 0 {
+	if _, bad := m.listsWrong[manifest.ListKey(e)]; bad && len(blobs) == 0 {
 		blobs = e.Lists
 	}
 	return blobs

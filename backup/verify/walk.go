@@ -2,7 +2,6 @@ package verify
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 
@@ -100,7 +99,7 @@ func (w *walker) file(ctx context.Context, e *manifest.Entry) error {
 	w.files++
 	chunks := e.Chunks
 	if len(e.Lists) > 0 {
-		key := listKey(e)
+		key := manifest.ListKey(e)
 		if w.lists[key] {
 			return nil
 		}
@@ -142,16 +141,4 @@ func (w *walker) chunk(id digest.ID) {
 	case p.wrongSize() && end > p.listed:
 		w.rec.badBlob(repo.DataBlob, id, loc.Pack, fmt.Sprintf("it ends at byte %d of a pack cut to %d", end, p.listed))
 	}
-}
-
-// listKey names a file's chunk lists: files with the same key have the same chunks.
-func listKey(e *manifest.Entry) digest.ID {
-	h := sha256.New()
-	h.Write(e.Content[:])
-	for _, id := range e.Lists {
-		h.Write(id[:])
-	}
-	var k digest.ID
-	h.Sum(k[:0])
-	return k
 }

@@ -2,7 +2,6 @@ package repo
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
 
 	"github.com/cairn-backup/cairn/internal/digest"
@@ -78,7 +77,7 @@ func (u *user) dir(ctx context.Context, tree, root digest.ID, depth int) error {
 func (u *user) file(ctx context.Context, e *manifest.Entry) error {
 	chunks := e.Chunks
 	if len(e.Lists) > 0 {
-		key := listKey(e)
+		key := manifest.ListKey(e)
 		if u.lists[key] {
 			return nil
 		}
@@ -96,16 +95,4 @@ func (u *user) file(ctx context.Context, e *manifest.Entry) error {
 		u.used[BlobID{DataBlob, c.ID}] = true
 	}
 	return nil
-}
-
-// listKey names a file's chunk lists: files with the same key have the same chunks.
-func listKey(e *manifest.Entry) digest.ID {
-	h := sha256.New()
-	h.Write(e.Content[:])
-	for _, id := range e.Lists {
-		h.Write(id[:])
-	}
-	var k digest.ID
-	h.Sum(k[:0])
-	return k
 }
