@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -126,14 +127,19 @@ func (r *Repo) LoadMarks(ctx context.Context) ([]MarkRecord, error) {
 		g.Go(func() error {
 			m, err := r.loadMark(gctx, info)
 			mu.Lock()
+			defer mu.Unlock()
+			if errors.Is(err, remote.ErrNotFound) {
+				return nil // a prune removed it after the listing: its packs were gone already
+
+			}
 			out[i] = m
-			mu.Unlock()
 			return err
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	out = slices.DeleteFunc(out, func(m MarkRecord) bool { return m.ID.IsZero() })
 	slices.SortFunc(out, func(a, b MarkRecord) int { return a.Time.Compare(b.Time) })
 	return out, nil
 }

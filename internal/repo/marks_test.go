@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -138,5 +139,32 @@ func TestRunNotes(t *testing.T) {
 	}
 	if notes, err := r.RunNotes(t.Context()); err != nil || len(notes) != 0 {
 		t.Errorf("after End: %v %v", notes, err)
+	}
+}
+
+// A mark record that a prune deletes between the listing and the read is skipped, not
+// an error: its packs were gone already (a backup beside a prune failed on it).
+func TestMarkGoneAfterListing(t *testing.T) {
+	mem := remotetest.NewMem()
+	st := remotetest.NewFaulty(mem)
+	opts := testOptions(t, "pw")
+	opts.CacheDir = ""
+	r := initRepo(t, st, opts)
+	gone, err := r.SaveMark(t.Context(), time.Hour, ids("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, err := r.SaveMark(t.Context(), time.Hour, ids("y"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := st.Add(remotetest.Fault{Op: remotetest.OpGet, Type: remote.Mark, Name: gone.String(), Nth: 1,
+		Kind: remotetest.Fail, Err: fmt.Errorf("get: %w", remote.ErrNotFound)})
+	marks, err := r.LoadMarks(t.Context())
+	if err != nil || len(marks) != 1 || marks[0].ID != kept {
+		t.Fatalf("LoadMarks: %v, %d marks; want only %s", err, len(marks), kept.Short())
+	}
+	if st.Fired(id) != 1 {
+		t.Fatal("the fault never fired")
 	}
 }
