@@ -74,21 +74,9 @@ func DecodeMark(b []byte) (time.Duration, []digest.ID, error) {
 	if k <= 0 || k != len(binary.AppendUvarint(nil, secs)) || secs > uint64(maxGrace/time.Second) {
 		return fail("bad grace")
 	}
-	rest = rest[k:]
-	n, k := binary.Uvarint(rest)
-	if k <= 0 || k != len(binary.AppendUvarint(nil, n)) {
-		return fail("bad count")
-	}
-	rest = rest[k:]
-	if len(rest)%digest.Size != 0 || n != uint64(len(rest)/digest.Size) {
-		return fail("count %d does not match %d bytes of ids", n, len(rest))
-	}
-	packs := make([]digest.ID, n)
-	for i := range packs {
-		copy(packs[i][:], rest[i*digest.Size:])
-		if i > 0 && bytes.Compare(packs[i-1][:], packs[i][:]) >= 0 {
-			return fail("pack %d not after pack %d", i, i-1)
-		}
+	packs, err := decodeIDList(rest[k:])
+	if err != nil {
+		return fail("%v", err)
 	}
 	return time.Duration(secs) * time.Second, packs, nil
 }

@@ -75,20 +75,9 @@ func DecodeState(b []byte) (StateKind, []digest.ID, error) {
 	if kind != StateVerified && kind != StateForgotten {
 		return fail("unknown kind %d", kind)
 	}
-	n, k := binary.Uvarint(b[stateHeader:])
-	rest := b[stateHeader+max(k, 0):]
-	switch {
-	case k <= 0 || k != len(binary.AppendUvarint(nil, n)):
-		return fail("bad count")
-	case n != uint64(len(rest)/digest.Size) || len(rest)%digest.Size != 0:
-		return fail("count %d does not match %d bytes of ids", n, len(rest))
-	}
-	ids := make([]digest.ID, n)
-	for i := range ids {
-		copy(ids[i][:], rest[i*digest.Size:])
-		if i > 0 && bytes.Compare(ids[i-1][:], ids[i][:]) >= 0 {
-			return fail("id %d not after id %d", i, i-1)
-		}
+	ids, err := decodeIDList(b[stateHeader:])
+	if err != nil {
+		return fail("%v", err)
 	}
 	return kind, ids, nil
 }
