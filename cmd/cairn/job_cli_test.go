@@ -200,3 +200,21 @@ func listTree(t *testing.T, dir string) string {
 	})
 	return b.String()
 }
+
+// The job's own overhead on a no-change night: the run's wall time less the time of
+// its steps (opening the repository included), as the run itself measures them.
+func TestJobOverheadNoChange(t *testing.T) {
+	e := newJobEnv(t, newCLI(t))
+	e.profile("[nightly.retention]\nkeep-last = 5\n[nightly.verify]\nsince-last = true\n")
+	e.job("run", "nightly")
+	r, _ := e.job("run", "nightly")
+	var steps time.Duration
+	for _, s := range r.Steps {
+		steps += s.Duration
+	}
+	overhead := r.End.Sub(r.Start) - steps
+	t.Logf("no-change night: run %s, steps %s, job overhead %s", r.End.Sub(r.Start), steps, overhead)
+	if r.ExitCode != 0 || overhead > time.Second {
+		t.Errorf("exit %d, overhead %s", r.ExitCode, overhead)
+	}
+}

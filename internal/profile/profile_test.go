@@ -157,3 +157,18 @@ func FuzzParse(f *testing.F) {
 		_, _ = Parse("fuzz.toml", data) // must not panic
 	})
 }
+
+// The example profile file of the docs stays valid.
+func TestExampleParses(t *testing.T) {
+	data, err := os.ReadFile("../../docs/profiles.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := Parse("profiles.example.toml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := f.Get("nightly"); p == nil || p.Verify.ReadDataDays != 30 || p.PruneEvery != 7*24*time.Hour {
+		t.Errorf("nightly = %+v", p)
+	}
+}
