@@ -140,3 +140,24 @@ func TestSinceLast(t *testing.T) {
 		}
 	}
 }
+
+// SinceLast with a Subset (a nightly job's verify) reads the new packs and the slice
+// in one pass: over all slices, every pack is read again though none is new.
+func TestSinceLastWithSlice(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	chain(e)
+	first := e.clean(Options{SinceLast: true})
+	if first.PacksRead != first.Packs || first.Packs < 3 {
+		t.Fatalf("first verify read %d of %d packs", first.PacksRead, first.Packs)
+	}
+	read := 0
+	for _, s := range []string{"1/3", "2/3", "3/3"} {
+		sub, _ := ParseSubset(s, 0)
+		rep := e.clean(Options{SinceLast: true, Subset: &sub})
+		read += rep.PacksRead
+	}
+	if read != first.Packs {
+		t.Fatalf("slices with since-last read %d packs, the repository has %d", read, first.Packs)
+	}
+}

@@ -36,7 +36,7 @@ var ErrPartial = errors.New("some live files could not be read")
 type Options struct {
 	ReadData      bool             // read every pack (or those Subset or SinceLast select)
 	Subset        *Subset          // with ReadData: read only these packs
-	SinceLast     bool             // read only packs no earlier clean verify read (implies ReadData)
+	SinceLast     bool             // read only packs no earlier clean verify read (implies ReadData); with Subset, those and the subset
 	AcceptHistory bool             // take the snapshots present as the history this client remembers
 	Grace         time.Duration    // age from which a pack no index names is a leftover; 0: DefaultGrace
 	Now           func() time.Time // the clock leftovers are aged by; nil: time.Now
@@ -132,6 +132,19 @@ func (v *run) prepare(ctx context.Context) error {
 func (v *run) selectPacks() ([]digest.ID, string) {
 	all := v.packs.indexed()
 	switch {
+	case v.opts.SinceLast && v.opts.Subset != nil:
+		// A nightly job's verify: the new packs and the day's slice, in one pass.
+		slice := map[digest.ID]bool{}
+		for _, id := range v.opts.Subset.pick(all) {
+			slice[id] = true
+		}
+		var out []digest.ID
+		for _, id := range all {
+			if !v.state.Verified[id] || slice[id] {
+				out = append(out, id)
+			}
+		}
+		return out, fmt.Sprintf("packs added since the last verify and %s (%d of %d)", v.opts.Subset, len(out), len(all))
 	case v.opts.SinceLast:
 		var out []digest.ID
 		for _, id := range all {

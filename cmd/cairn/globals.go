@@ -22,11 +22,13 @@ type globals struct {
 	repo         string
 	passwordFile string
 	passwordCmd  string
-	cacheDir     string
-	noCache      bool
-	json         bool
-	quiet        bool
-	compression  string
+	// passwordInline is a job profile's own password (from a file only its owner reads).
+	passwordInline []byte
+	cacheDir       string
+	noCache        bool
+	json           bool
+	quiet          bool
+	compression    string
 
 	// S3 and TLS (see docs/s3.md)
 	caCerts     []string

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/cairn-backup/cairn/backup/archive"
+	"github.com/cairn-backup/cairn/backup/job"
 	"github.com/cairn-backup/cairn/backup/restore"
 	"github.com/cairn-backup/cairn/backup/verify"
 	"github.com/cairn-backup/cairn/internal/repo"
@@ -27,6 +28,7 @@ const (
 	exitPartial     = 3
 	exitDamage      = 4 // verify found damage, or a proof does not verify
 	exitNoRepo      = 10
+	exitLocked      = 11 // another run of a job's profile holds its lock
 	exitWrongPass   = 12
 	exitInterrupted = 130
 )
@@ -46,9 +48,12 @@ func main() {
 }
 
 func exitCode(err error, interrupted bool) int {
+	var je *jobExit
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &je):
+		return je.code // the job's own exit code, decided below for each of its steps
 	case interrupted:
 		return exitInterrupted
 	case errors.Is(err, archive.ErrPartial), errors.Is(err, restore.ErrPartial), errors.Is(err, verify.ErrPartial):
@@ -59,6 +64,8 @@ func exitCode(err error, interrupted bool) int {
 		return exitNoRepo
 	case errors.Is(err, repo.ErrWrongPassword):
 		return exitWrongPass
+	case errors.Is(err, job.ErrBusy):
+		return exitLocked
 	}
 	return exitFatal
 }

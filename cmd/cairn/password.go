@@ -54,6 +54,8 @@ func envPassword(name, pw string) ([]byte, error) {
 // passwordFromSource reads the password from the file or the command given, if any.
 func (g *globals) passwordFromSource() ([]byte, bool, error) {
 	switch {
+	case g.passwordInline != nil:
+		return append([]byte(nil), g.passwordInline...), true, nil
 	case g.passwordFile != "" && g.passwordCmd != "":
 		return nil, true, errors.New("give --password-file or --password-command, not both")
 	case g.passwordFile != "":

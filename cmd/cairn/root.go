@@ -34,6 +34,7 @@ CAIRN_PASSWORD_FILE, CAIRN_PASSWORD, or a prompt when run on a terminal.`,
 		newVerifyCmd(g), newProofCmd(g), newVerifyProofCmd(),
 		newPruneCmd(g),
 		newRepairCmd(g),
+		newJobCmd(g),
 	)
 	return root
 }

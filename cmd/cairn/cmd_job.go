@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/cairn-backup/cairn/backup/job"
+	"github.com/cairn-backup/cairn/internal/monitor"
+	"github.com/cairn-backup/cairn/internal/profile"
+	"github.com/spf13/cobra"
+)
+
+// jobFlags are the flags every job subcommand shares.
+type jobFlags struct {
+	config string
+}
+
+func newJobCmd(g *globals) *cobra.Command {
+	jf := &jobFlags{}
+	cmd := &cobra.Command{
+		Use:   "job",
+		Short: "Run the nightly job a profile describes: hooks, backup, forget, prune, verify",
+		Long: `A profile file holds named jobs: repository, password source, paths, retention,
+when to prune, the verify policy, S3 and TLS settings, priority and hooks. It is
+--config FILE, else $XDG_CONFIG_HOME/cairn/profiles.toml (~/.config/cairn/…), else
+/etc/cairn/profiles.toml. See docs/profiles.example.toml.`,
+	}
+	cmd.PersistentFlags().StringVar(&jf.config, "config", "", "the profile file (default: $XDG_CONFIG_HOME/cairn/profiles.toml, then /etc/cairn/profiles.toml)")
+	cmd.AddCommand(newJobRunCmd(g, jf), newJobCheckCmd(g, jf))
+	// `job status` and `job schedule` join here, from their own files.
+	return cmd
+}
+
+// load finds the profile file and returns the profile called name.
+func (jf *jobFlags) load(name string) (*profile.Profile, string, error) {
+	path, err := profile.Find(jf.config)
+	if err != nil {
+		return nil, "", err
+	}
+	f, err := profile.Load(path)
+	if err != nil {
+		return nil, "", err
+	}
+	p, err := f.Get(name)
+	return p, path, err
+}
+
+// jobStateDir holds the jobs' local state: per profile its lock, the time of its last
+// prune, and the record of its runs.
+func jobStateDir() string { return filepath.Join(stateDir(), "jobs") }
+
+// jobExit carries a job's exit code to main, which prints msg once.
+type jobExit struct {
+	code int
+	msg  string
+}
+
+func (e *jobExit) Error() string { return e.msg }
+
+func newJobRunCmd(g *globals, jf *jobFlags) *cobra.Command {
+	var wait bool
+	cmd := &cobra.Command{
+		Use:   "run NAME",
+		Short: "Run a profile's job: before-hooks, backup, forget, prune when due, verify, after-hooks",
+		Long: `run runs the profile's job in one process and prints one summary (--json: the
+run as monitoring records it). It never overlaps itself on one host: while another run
+of the profile holds its lock it exits 11, or with --wait waits for it.
+
+Exit codes: 0 ok, 3 snapshot made but some files were unreadable, 4 verify found
+damage, 1 any other failure (a failing hook too, unless the profile has
+hook-failure = "continue"; a failing before-hook means no backup), 10 no repository,
+11 another run holds the lock, 12 wrong password, 130 interrupted.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			run, err := runJob(cmd.Context(), g, jf, args[0], wait)
+			if err != nil {
+				return err
+			}
+			if err := g.print(cmd, run, func() { printRun(cmd.OutOrStdout(), run) }); err != nil {
+				return err
+			}
+			if run.ExitCode != exitOK {
+				return &jobExit{code: run.ExitCode, msg: run.Error}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait for another run of the profile to end instead of exiting 11")
+	return cmd
+}
+
+// runJob loads the profile and runs its job in this process.
+func runJob(ctx context.Context, g *globals, jf *jobFlags, name string, wait bool) (*monitor.Run, error) {
+	p, _, err := jf.load(name)
+	if err != nil {
+		return nil, err
+	}
+	jg, err := jobGlobals(g, p)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range p.Env {
+		if err := os.Setenv(k, v); err != nil {
+			return nil, fmt.Errorf("profile %s: env.%s: %w", p.Name, k, err)
+		}
+	}
+	cfg := job.Config{
+		Profile: p, StateDir: jobStateDir(), Wait: wait, Log: os.Stderr,
+		Code: func(err error) int { return exitCode(err, ctx.Err() != nil) },
+		Open: func(ctx context.Context) (job.Repository, error) { return openJobRepo(ctx, jg, p) },
+	}
+	return job.Run(ctx, cfg), nil
+}
+
+// printRun prints a run in one screen.
+func printRun(w io.Writer, r *monitor.Run) {
+	verdict := "ok"
+	if r.ExitCode != exitOK {
+		verdict = fmt.Sprintf("FAILED (exit %d)", r.ExitCode)
+	}
+	fmt.Fprintf(w, "job %s: %s in %s\n", r.Profile, verdict, r.End.Sub(r.Start).Round(1e6))
+	for _, s := range r.Steps {
+		switch {
+		case s.Skipped:
+			fmt.Fprintf(w, "  %-18s skipped\n", s.Name)
+		case s.Error != "":
+			fmt.Fprintf(w, "  %-18s %8s  exit %d: %s\n", s.Name, s.Duration.Round(1e6), s.ExitCode, s.Error)
+		default:
+			fmt.Fprintf(w, "  %-18s %8s  ok\n", s.Name, s.Duration.Round(1e6))
+		}
+	}
+	if r.SnapshotID != "" {
+		fmt.Fprintf(w, "snapshot %.8s: %d files, %s added (%s stored), %d unreadable\n",
+			r.SnapshotID, r.Files, bytesIEC(uint64(r.BytesAdded)), bytesIEC(uint64(r.BytesStored)), r.Errors)
+	}
+	if r.RepoSize >= 0 {
+		fmt.Fprintf(w, "repository: %s, %s; pruned: %t; verify: %s\n",
+			count(r.Snapshots, "snapshot", "snapshots"), bytesIEC(uint64(r.RepoSize)), r.Pruned, r.Verify)
+	}
+	if r.Error != "" {
+		fmt.Fprintf(w, "error: %s\n", r.Error)
+	}
+}
