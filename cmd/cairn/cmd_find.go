@@ -160,4 +160,3 @@ func printFind(cmd *cobra.Command, g *globals, r *repo.Repo, snaps []repo.Snapsh
 	}
 	return g.print(cmd, all, nil)
 }
-
