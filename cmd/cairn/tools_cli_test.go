@@ -73,3 +73,71 @@ func TestFindAndDump(t *testing.T) {
 		t.Fatalf("dump of a missing path: exit %d, %q", r.code, r.stderr)
 	}
 }
+
+// TestCat: every object cat shows decodes, and key material is never printed.
+func TestCat(t *testing.T) {
+	c := newCLI(t)
+	c.ok("init")
+	src := filepath.Join(t.TempDir(), "src")
+	writeFiles(t, src, map[string]string{"f": "content of f"})
+	c.ok("backup", "-q", src)
+	snap := listSnapshots(t, c)[0]
+
+	var cfg struct{ ID string }
+	if err := json.Unmarshal([]byte(c.ok("cat", "config")), &cfg); err != nil || len(cfg.ID) != 64 {
+		t.Fatalf("cat config: %v %+v", err, cfg)
+	}
+	var rec struct {
+		Tree  string   `json:"tree"`
+		Paths []string `json:"paths"`
+	}
+	if err := json.Unmarshal([]byte(c.ok("cat", "snapshot", snap.ID[:8])), &rec); err != nil || rec.Paths[0] != src {
+		t.Fatalf("cat snapshot: %v %+v", err, rec)
+	}
+	if c.ok("cat", "snapshot", "latest") != c.ok("cat", "snapshot", snap.ID) {
+		t.Fatal("cat snapshot latest differs from cat snapshot ID")
+	}
+	var top struct{ Entries []struct{ Name string } }
+	if err := json.Unmarshal([]byte(c.ok("cat", "tree", rec.Tree)), &top); err != nil || len(top.Entries) != 1 {
+		t.Fatalf("cat tree: %v %+v", err, top)
+	}
+	// The file's chunk, found through an index segment and its pack's header.
+	idx, err := os.ReadDir(filepath.Join(c.repo, "index"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seg struct {
+		Packs []struct {
+			ID    string
+			Blobs []struct{ Type, ID string }
+		}
+	}
+	if err := json.Unmarshal([]byte(c.ok("cat", "index", idx[0].Name())), &seg); err != nil || len(seg.Packs) == 0 {
+		t.Fatalf("cat index: %v %+v", err, seg)
+	}
+	var data string
+	for _, p := range seg.Packs {
+		var hdr struct{ Blobs []struct{ Type, ID string } }
+		if err := json.Unmarshal([]byte(c.ok("cat", "pack", p.ID[:10])), &hdr); err != nil || len(hdr.Blobs) != len(p.Blobs) {
+			t.Fatalf("cat pack: %v: header lists %d blobs, index %d", err, len(hdr.Blobs), len(p.Blobs))
+		}
+		for _, b := range hdr.Blobs {
+			if b.Type == "data" {
+				data = c.ok("cat", "blob", b.ID)
+			}
+		}
+	}
+	if data != "content of f" {
+		t.Fatalf("cat blob: %q", data)
+	}
+	keys, err := os.ReadDir(filepath.Join(c.repo, "keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := c.ok("cat", "key", keys[0].Name()[:8]); strings.Contains(out, "wrapped") || !strings.Contains(out, "argon2id") {
+		t.Fatalf("cat key shows the wrapped key or no KDF:\n%s", out)
+	}
+	if r := c.run("cat", "masterkey"); r.code != exitFatal || !strings.Contains(r.stderr, "never prints key material") {
+		t.Fatalf("cat masterkey: exit %d, %q", r.code, r.stderr)
+	}
+}
