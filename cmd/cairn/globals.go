@@ -22,6 +22,7 @@ type globals struct {
 	repo         string
 	passwordFile string
 	passwordCmd  string
+	passwordVar  string // the variable holding the password; "" means CAIRN_PASSWORD
 	cacheDir     string
 	noCache      bool
 	json         bool

@@ -141,3 +141,46 @@ func TestCat(t *testing.T) {
 		t.Fatalf("cat masterkey: exit %d, %q", r.code, r.stderr)
 	}
 }
+
+// TestCopyCLI: local to local with the source's chunker parameters; the target
+// verifies, restores the source's bytes, and a rerun copies nothing.
+func TestCopyCLI(t *testing.T) {
+	src := newCLI(t)
+	src.ok("init")
+	data := filepath.Join(t.TempDir(), "data")
+	writeFiles(t, data, map[string]string{"a": "alpha", "d/b": strings.Repeat("beta ", 100000)})
+	src.ok("backup", "-q", data)
+	writeFiles(t, data, map[string]string{"a": "alpha two"})
+	src.ok("backup", "-q", data)
+
+	dst := newCLI(t)
+	dst.env = append(dst.env, "CAIRN_FROM_REPO="+src.repo, "CAIRN_FROM_PASSWORD=correct horse")
+	dst.ok("init", "--copy-chunker-params")
+	var a, b struct {
+		Polynomial string `json:"chunker_polynomial"`
+	}
+	_ = json.Unmarshal([]byte(src.ok("cat", "config")), &a)
+	_ = json.Unmarshal([]byte(dst.ok("cat", "config")), &b)
+	if a.Polynomial == "" || a.Polynomial != b.Polynomial {
+		t.Fatalf("init --copy-chunker-params: polynomial %q, source %q", b.Polynomial, a.Polynomial)
+	}
+	if out := dst.ok("copy"); !strings.Contains(out, "copied 2 snapshots") {
+		t.Fatalf("copy:\n%s", out)
+	}
+	dst.ok("verify", "--read-data")
+	if got, want := listSnapshots(t, dst), listSnapshots(t, src); len(got) != 2 || got[0].ID != want[0].ID || got[1].ID != want[1].ID {
+		t.Fatalf("target snapshots %+v, source %+v", got, want)
+	}
+	target := t.TempDir()
+	dst.ok("restore", "latest", "--target", target)
+	if b, err := os.ReadFile(filepath.Join(target, data, "a")); err != nil || string(b) != "alpha two" {
+		t.Fatalf("restore from the target: %q, %v", b, err)
+	}
+	var res copyJSON
+	if err := json.Unmarshal([]byte(dst.ok("copy", "--json")), &res); err != nil || len(res.Copied) != 0 || len(res.Skipped) != 2 || res.Blobs != 0 {
+		t.Fatalf("rerun: %v %+v", err, res)
+	}
+	if r := dst.run("copy", "--from-repo", dst.repo); r.code != exitFatal || !strings.Contains(r.stderr, "same repository") {
+		t.Fatalf("copy into itself: exit %d, %q", r.code, r.stderr)
+	}
+}
