@@ -184,3 +184,24 @@ func TestCopyCLI(t *testing.T) {
 		t.Fatalf("copy into itself: exit %d, %q", r.code, r.stderr)
 	}
 }
+
+// TestSnapshotsCompact: one line per snapshot, without the paths; grouped as well.
+func TestSnapshotsCompact(t *testing.T) {
+	c := newCLI(t)
+	c.ok("init")
+	a, b := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
+	writeFiles(t, a, map[string]string{"f": "1"})
+	writeFiles(t, b, map[string]string{"f": "2"})
+	c.ok("backup", "-q", a, b)
+	c.ok("backup", "-q", a)
+	lines := strings.Split(strings.TrimSpace(c.ok("snapshots", "--compact")), "\n")
+	if len(lines) != 4 || strings.Contains(lines[0], "Paths") || strings.Contains(strings.Join(lines, "\n"), a) {
+		t.Fatalf("snapshots --compact:\n%s", strings.Join(lines, "\n"))
+	}
+	if !strings.Contains(c.ok("snapshots"), a+" "+b) {
+		t.Fatal("snapshots without --compact lost its paths")
+	}
+	if out := c.ok("snapshots", "--compact", "--group-by", "paths"); strings.Count(out, "snapshots for (paths [") != 2 || strings.Contains(out, "\tPaths") {
+		t.Fatalf("snapshots --compact --group-by paths:\n%s", out)
+	}
+}
