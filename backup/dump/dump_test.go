@@ -39,12 +39,12 @@ func newEnv(t *testing.T) *env {
 	e.store = repotest.Init(t, e.opts)
 	e.src = filepath.Join(t.TempDir(), "src")
 	rng := rand.New(rand.NewPCG(1, 2))
-	big := make([]byte, 9<<20)
+	big := make([]byte, 4<<20)
 	for i := range big {
 		big[i] = byte(rng.Uint32())
 	}
 	files := map[string][]byte{"a.txt": []byte("hello\n"), "sub/deep/b.bin": big, "sub/empty": nil,
-		"sub/twice": append(append([]byte{}, big[:3<<20]...), big[:3<<20]...)}
+		"sub/twice": append(append([]byte{}, big[:2<<20]...), big[:2<<20]...)}
 	for name, data := range files {
 		p := filepath.Join(e.src, name)
 		must(t, os.MkdirAll(filepath.Dir(p), 0o755))
@@ -197,6 +197,30 @@ func compare(t *testing.T, got, want map[string]string) {
 	for name := range got {
 		if _, ok := want[name]; !ok {
 			t.Errorf("%s: in the archive, not in the restore", name)
+		}
+	}
+}
+
+// Dumping "/" archives the whole snapshot, the directories above the backed-up path
+// included, as restic's dump does.
+func TestDumpRoot(t *testing.T) {
+	e := newEnv(t)
+	data, _, err := e.dump("/", Options{})
+	must(t, err)
+	names := map[string]bool{}
+	tr := tar.NewReader(bytes.NewReader(data))
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		must(t, err)
+		names[h.Name] = true
+	}
+	rel := strings.TrimPrefix(e.src, "/")
+	for _, want := range []string{strings.Split(rel, "/")[0] + "/", rel + "/", rel + "/a.txt", rel + "/sub/deep/b.bin"} {
+		if !names[want] {
+			t.Errorf("%s missing from the archive of /", want)
 		}
 	}
 }
