@@ -9,6 +9,8 @@ import (
 
 func newInitCmd(g *globals) *cobra.Command {
 	var packMiB, version int
+	var copyChunker bool
+	var from fromFlags
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Create a new repository",
@@ -25,6 +27,11 @@ func newInitCmd(g *globals) *cobra.Command {
 			}
 			opts.PackSize = packMiB << 20
 			opts.Format = version
+			if copyChunker {
+				if opts.ChunkerFrom, err = chunkerOf(cmd, g, &from); err != nil {
+					return err
+				}
+			}
 			st, err := g.store(ctx, true)
 			if err != nil {
 				return err
@@ -46,7 +53,21 @@ func newInitCmd(g *globals) *cobra.Command {
 	cmd.Flags().IntVar(&packMiB, "pack-size", 16, "target pack size in MiB (1-128)")
 	cmd.Flags().IntVar(&version, "repository-version", repo.FormatVersion,
 		"repository format: 2 (XAES-256-GCM), or 1 (XChaCha20-Poly1305) for older cairn releases")
+	cmd.Flags().BoolVar(&copyChunker, "copy-chunker-params", false,
+		"take the chunker parameters of --from-repo, so that snapshots copied from it deduplicate with new backups")
+	from.register(cmd)
 	return cmd
+}
+
+// chunkerOf opens the repository from names and returns its config.
+func chunkerOf(cmd *cobra.Command, g *globals, from *fromFlags) (*repo.Config, error) {
+	r, err := from.open(cmd.Context(), g)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	cfg := r.Config()
+	return &cfg, nil
 }
 
 // initPassword asks twice when it prompts: a typo here would lock the user out. It

@@ -87,6 +87,7 @@ func newSnapshotsCmd(g *globals) *cobra.Command {
 	var f filterFlags
 	var latest int
 	var groupBy string
+	var compact bool
 	cmd := &cobra.Command{
 		Use:   "snapshots",
 		Short: "List snapshots",
@@ -101,17 +102,18 @@ func newSnapshotsCmd(g *globals) *cobra.Command {
 				snaps = latestPerGroup(snaps, latest)
 			}
 			if groupBy != "" {
-				return printSnapshotGroups(cmd, g, snaps, groupBy)
+				return printSnapshotGroups(cmd, g, snaps, groupBy, compact)
 			}
 			out := make([]snapshotJSON, len(snaps))
 			for i, s := range snaps {
 				out[i] = toSnapshotJSON(s)
 			}
-			return g.print(cmd, out, func() { printSnapshots(cmd, out) })
+			return g.print(cmd, out, func() { printSnapshots(cmd, out, compact) })
 		},
 	}
 	f.register(cmd)
 	cmd.Flags().IntVar(&latest, "latest", 0, "only the newest N snapshots of each host and set of paths")
+	cmd.Flags().BoolVarP(&compact, "compact", "c", false, "one short line per snapshot: id, time, host, tags and size, without paths")
 	cmd.Flags().StringVarP(&groupBy, "group-by", "g", "", "list the snapshots in groups of the same `host,paths,tags` (any of them)")
 	return cmd
 }
@@ -146,12 +148,20 @@ func toSnapshotJSON(s repo.Snapshot) snapshotJSON {
 	return j
 }
 
-func printSnapshots(cmd *cobra.Command, snaps []snapshotJSON) {
+// printSnapshots prints the table; compact leaves the paths out, as restic's --compact.
+func printSnapshots(cmd *cobra.Command, snaps []snapshotJSON, compact bool) {
 	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tTime\tHost\tTags\tSize\tPaths")
+	head := "ID\tTime\tHost\tTags\tSize\tPaths"
+	if compact {
+		head = "ID\tTime\tHost\tTags\tSize"
+	}
+	fmt.Fprintln(tw, head)
 	for _, s := range snaps {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Short, s.Time.Local().Format("2006-01-02 15:04:05"),
-			s.Host, strings.Join(s.Tags, ","), bytesIEC(s.Bytes), strings.Join(s.Paths, " "))
+		cols := []string{s.Short, s.Time.Local().Format("2006-01-02 15:04:05"), s.Host, strings.Join(s.Tags, ","), bytesIEC(s.Bytes)}
+		if !compact {
+			cols = append(cols, strings.Join(s.Paths, " "))
+		}
+		fmt.Fprintln(tw, strings.Join(cols, "\t"))
 	}
 	tw.Flush()
 	fmt.Fprintln(cmd.OutOrStdout(), count(len(snaps), "snapshot", "snapshots"))

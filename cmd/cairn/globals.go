@@ -24,6 +24,7 @@ type globals struct {
 	passwordCmd  string
 	// passwordInline is a job profile's own password (from a file only its owner reads).
 	passwordInline []byte
+	passwordVar    string // the variable holding the password; "" means CAIRN_PASSWORD
 	cacheDir       string
 	noCache        bool
 	json           bool

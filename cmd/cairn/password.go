@@ -24,8 +24,12 @@ func (g *globals) passwordFrom(prompt string, confirm bool) ([]byte, error) {
 	if pw, ok, err := g.passwordFromSource(); ok || err != nil {
 		return pw, err
 	}
-	if pw, ok := os.LookupEnv("CAIRN_PASSWORD"); ok {
-		return envPassword("CAIRN_PASSWORD", pw)
+	name := "CAIRN_PASSWORD"
+	if g.passwordVar != "" {
+		name = g.passwordVar // another repository's (copy's source)
+	}
+	if pw, ok := os.LookupEnv(name); ok {
+		return envPassword(name, pw)
 	}
 	return promptPassword(prompt, confirm)
 }

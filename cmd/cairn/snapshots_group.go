@@ -16,7 +16,7 @@ type snapshotGroupJSON struct {
 
 // printSnapshotGroups lists snaps in the groups forget would apply a policy to, each
 // under a header as restic prints it.
-func printSnapshotGroups(cmd *cobra.Command, g *globals, snaps []repo.Snapshot, groupBy string) error {
+func printSnapshotGroups(cmd *cobra.Command, g *globals, snaps []repo.Snapshot, groupBy string, compact bool) error {
 	by, err := forget.ParseGroupBy(groupBy)
 	if err != nil {
 		return err
@@ -33,7 +33,7 @@ func printSnapshotGroups(cmd *cobra.Command, g *globals, snaps []repo.Snapshot, 
 			if k := gr.Key.String(); k != "" {
 				fmt.Fprintf(cmd.OutOrStdout(), "snapshots for (%s):\n", k)
 			}
-			printSnapshots(cmd, gr.Snapshots)
+			printSnapshots(cmd, gr.Snapshots, compact)
 		}
 	})
 }

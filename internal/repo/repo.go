@@ -30,6 +30,11 @@ type Options struct {
 	TempDir     string      // for packs being filled; "" is the system's
 	PackSize    int         // target pack size for Init; 0 means DefaultPackSize
 	Format      int         // format version for Init; 0 means FormatVersion
+	// ChunkerFrom, for Init, is another repository's config whose chunker parameters
+	// the new one takes (init --copy-chunker-params), so that files backed up into
+	// both are cut into the same chunks and copied snapshots deduplicate; nil: new
+	// random ones.
+	ChunkerFrom *Config
 }
 
 func (o *Options) now() time.Time {
@@ -81,6 +86,9 @@ func Init(ctx context.Context, store remote.Storage, opts Options) (*Repo, error
 	cfg, err := newConfig(opts.now(), opts.PackSize, opts.Format)
 	if err != nil {
 		return nil, err
+	}
+	if f := opts.ChunkerFrom; f != nil {
+		cfg.Polynomial, cfg.MinChunk, cfg.AvgBits, cfg.MaxChunk = f.Polynomial, f.MinChunk, f.AvgBits, f.MaxChunk
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
