@@ -30,6 +30,7 @@ type Options struct {
 	TempDir     string      // for packs being filled; "" is the system's
 	PackSize    int         // target pack size for Init; 0 means DefaultPackSize
 	Format      int         // format version for Init; 0 means FormatVersion
+	Lock        *LockConfig // object lock for Init (init --object-lock); nil: none
 }
 
 func (o *Options) now() time.Time {
@@ -78,7 +79,7 @@ func Init(ctx context.Context, store remote.Storage, opts Options) (*Repo, error
 	} else if !errors.Is(err, remote.ErrNotFound) {
 		return nil, fmt.Errorf("init %s: %w", store.Location(), err)
 	}
-	cfg, err := newConfig(opts.now(), opts.PackSize, opts.Format)
+	cfg, err := newConfig(opts.now(), opts.PackSize, opts.Format, opts.Lock)
 	if err != nil {
 		return nil, err
 	}
@@ -91,6 +92,9 @@ func Init(ctx context.Context, store remote.Storage, opts Options) (*Repo, error
 		return nil, err
 	}
 	r := &Repo{store: store, key: key, cfg: cfg, opts: opts}
+	if err := r.lockWrites(ctx, true); err != nil {
+		return nil, fmt.Errorf("init %s: %w", store.Location(), err)
+	}
 	if r.keyName, err = r.addKey(ctx, opts.Password); err != nil {
 		return nil, err
 	}
@@ -138,6 +142,9 @@ func Open(ctx context.Context, store remote.Storage, opts Options) (*Repo, error
 		return nil, err
 	}
 	if err := r.finishOpen(ctx, pn); err != nil {
+		return nil, err
+	}
+	if err := r.lockWrites(ctx, false); err != nil {
 		return nil, err
 	}
 	return r, nil

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cairn-backup/cairn/remote"
+	"github.com/cairn-backup/cairn/remote/s3/s3test"
+)
+
+// newLockCLI is a user whose repository is in a bucket of its own (Object Lock can
+// only be enabled when a bucket is made).
+func newLockCLI(t *testing.T, srv *s3test.Server) *cli {
+	c := newS3CLI(t, srv, srv.Endpoint)
+	c.repo = fmt.Sprintf("s3:%s/cairn-lock-%d/repo", srv.Endpoint, rand.Uint32())
+	c.direct = c.repo
+	c.env = append(c.env, "CAIRN_REPO="+c.repo)
+	return c
+}
+
+// lockedUntil returns the retention of every object of the types a snapshot needs.
+func lockedUntil(t *testing.T, c *cli) map[remote.Handle]remote.Retention {
+	t.Helper()
+	ctx := context.Background()
+	st := c.store(t)
+	defer st.Close()
+	l := st.(remote.Locker)
+	out := map[remote.Handle]remote.Retention{}
+	for _, typ := range []remote.Type{remote.Config, remote.Key, remote.Snapshot, remote.Index, remote.Data} {
+		err := st.List(ctx, typ, func(i remote.Info) error {
+			h := remote.Handle{Type: typ, Name: i.Name}
+			r, err := l.Retention(ctx, h)
+			out[h] = r
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+// TestInitObjectLock: init --object-lock makes the bucket with Object Lock, and every
+// object of a backup is locked at least lock-for past the snapshot's time.
+func TestInitObjectLock(t *testing.T) {
+	srv := s3test.Need(t)
+	c := newLockCLI(t, srv)
+	out := c.ok("init", "--object-lock", "--lock-for", "1h")
+	if !strings.Contains(out, "objects are locked (governance) for 1h0m0s past each snapshot") {
+		t.Fatalf("init --object-lock:\n%s", out)
+	}
+	src := filepath.Join(t.TempDir(), "src")
+	writeFiles(t, src, map[string]string{"a": "alpha", "d/b": "beta"})
+	start := time.Now()
+	c.ok("backup", src)
+	locks := lockedUntil(t, c)
+	types := map[remote.Type]int{}
+	for h, r := range locks {
+		types[h.Type]++
+		if r.Mode != remote.Governance || r.Until.Before(start.Add(time.Hour)) {
+			t.Errorf("%s: locked %s until %s, want governance until at least %s", h, r.Mode, r.Until, start.Add(time.Hour))
+		}
+	}
+	for _, typ := range []remote.Type{remote.Config, remote.Key, remote.Snapshot, remote.Index, remote.Data} {
+		if types[typ] == 0 {
+			t.Errorf("no %s object checked", typ)
+		}
+	}
+}
+
+// TestInitObjectLockRefused: a local directory and a bucket made without Object Lock
+// are refused, and nothing is created.
+func TestInitObjectLockRefused(t *testing.T) {
+	local := newCLI(t)
+	r := local.run("init", "--object-lock")
+	if r.code != 1 || !strings.Contains(r.stderr, "cannot lock objects (--object-lock needs an S3 bucket)") {
+		t.Fatalf("init --object-lock on a directory: exit %d\n%s", r.code, r.stderr)
+	}
+	srv := s3test.Need(t)
+	newS3CLI(t, srv, srv.Endpoint).ok("init") // makes the shared bucket without Object Lock
+	c := newS3CLI(t, srv, srv.Endpoint)
+	r = c.run("init", "--object-lock")
+	if r.code != 1 || !strings.Contains(r.stderr, "was made without Object Lock") {
+		t.Fatalf("init --object-lock in a bucket without it: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := c.run("snapshots"); r.code != 10 {
+		t.Fatalf("after a refused init: exit %d, want 10 (no repository)\n%s", r.code, r.stderr)
+	}
+}
