@@ -43,9 +43,9 @@ type Locker interface {
 	// CheckLock fails wrapping ErrNoLock unless the store can lock objects.
 	CheckLock(ctx context.Context) error
 	// LockWrites makes every later Put and PutUnconfirmed of an object of one of the
-	// types write it locked with r. It may be called again (a longer date); a zero
-	// Until stops locking writes.
-	LockWrites(r Retention, types ...Type)
+	// types write it locked in mode until d past the moment of the write (by this
+	// host's clock). A d of 0 stops locking writes.
+	LockWrites(mode LockMode, d time.Duration, types ...Type)
 	// Retention returns the lock of the object's current version (a zero Until: none).
 	Retention(ctx context.Context, h Handle) (Retention, error)
 	// Retain sets the object's lock to r. A store refuses to shorten a lock, and under

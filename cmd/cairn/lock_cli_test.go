@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -91,4 +92,49 @@ func TestInitObjectLockRefused(t *testing.T) {
 	if r := c.run("snapshots"); r.code != 10 {
 		t.Fatalf("after a refused init: exit %d, want 10 (no repository)\n%s", r.code, r.stderr)
 	}
+}
+
+// TestLockExtension: a backup extends the locks of the packs it reuses once they end
+// within lock-for of its time, and the next backup, within the period, sends no lock
+// request at all.
+func TestLockExtension(t *testing.T) {
+	srv := s3test.Need(t)
+	c := newLockCLI(t, srv)
+	c.ok("init", "--object-lock", "--lock-for", "20s") // period: 2s
+	src := filepath.Join(t.TempDir(), "src")
+	writeFiles(t, src, map[string]string{"a": "alpha", "d/b": "beta"})
+	c.ok("backup", src)
+	first := lockedUntil(t, c)
+	time.Sleep(3 * time.Second) // past the period: every lock ends within lock-for
+	start := time.Now()
+	out := c.ok("backup", "--json", src)
+	var sum backupSummary
+	if err := json.Unmarshal([]byte(lastLine(out)), &sum); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if sum.LocksExtended == 0 || sum.LocksExtended > sum.LocksNeeded {
+		t.Fatalf("second backup: %d of %d locks extended, want some", sum.LocksExtended, sum.LocksNeeded)
+	}
+	now := lockedUntil(t, c)
+	for h := range first {
+		if h.Type == remote.Snapshot {
+			continue // the first snapshot's record: the second needs it not
+		}
+		if now[h].Until.Before(start.Add(20 * time.Second)) {
+			t.Errorf("%s: locked until %s after the second backup, want at least %s", h, now[h].Until, start.Add(20*time.Second))
+		}
+	}
+	out = c.ok("backup", "--json", src)
+	sum = backupSummary{} // the fields are left out when zero
+	if err := json.Unmarshal([]byte(lastLine(out)), &sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.LocksRead != 0 || sum.LocksExtended != 0 {
+		t.Fatalf("third backup within the period: %d locks read, %d extended; want none", sum.LocksRead, sum.LocksExtended)
+	}
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
 }

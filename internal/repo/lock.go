@@ -62,9 +62,9 @@ func (r *Repo) locker() (remote.Locker, error) {
 	return l, nil
 }
 
-// lockWrites makes the store lock every object a snapshot needs until now + lock-for
-// + one period, so that a snapshot made in this session is locked at least lock-for
-// past its time, and its new objects need no extension for a period.
+// lockWrites makes the store lock every object a snapshot needs lock-for + one period
+// past its write, so that a snapshot is locked at least lock-for past its time, and
+// new objects need no extension for a period.
 func (r *Repo) lockWrites(ctx context.Context, check bool) error {
 	lc := r.cfg.ObjectLock
 	if lc == nil {
@@ -79,7 +79,6 @@ func (r *Repo) lockWrites(ctx context.Context, check bool) error {
 			return err
 		}
 	}
-	until := r.opts.now().Add(lc.Duration() + lc.Period()).UTC().Truncate(time.Second).Add(time.Second)
-	l.LockWrites(remote.Retention{Mode: lc.Mode, Until: until}, lockedTypes...)
+	l.LockWrites(lc.Mode, lc.Duration()+lc.Period(), lockedTypes...)
 	return nil
 }

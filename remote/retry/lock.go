@@ -3,6 +3,7 @@ package retry
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/cairn-backup/cairn/remote"
 )
@@ -28,9 +29,9 @@ func (s *Store) CheckLock(ctx context.Context) error {
 }
 
 // LockWrites passes the lock on to the inner store; a store that cannot lock ignores it.
-func (s *Store) LockWrites(r remote.Retention, types ...remote.Type) {
+func (s *Store) LockWrites(mode remote.LockMode, d time.Duration, types ...remote.Type) {
 	if l, err := s.locker(); err == nil {
-		l.LockWrites(r, types...)
+		l.LockWrites(mode, d, types...)
 	}
 }
 

@@ -18,7 +18,8 @@ var _ remote.Locker = (*Store)(nil)
 // writeLock is the lock every Put of one of its types carries (LockWrites).
 type writeLock struct {
 	mu    sync.RWMutex
-	r     remote.Retention
+	mode  remote.LockMode
+	d     time.Duration
 	types map[remote.Type]bool
 }
 
@@ -26,17 +27,19 @@ type writeLock struct {
 func (w *writeLock) options(t remote.Type) (minio.RetentionMode, time.Time) {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
-	if w.r.Until.IsZero() || !w.types[t] {
+	if w.d <= 0 || !w.types[t] {
 		return "", time.Time{}
 	}
-	return retentionMode(w.r.Mode), w.r.Until
+	// Whole seconds, rounded up: S3 keeps retention dates to the second.
+	return retentionMode(w.mode), time.Now().Add(w.d + time.Second).UTC().Truncate(time.Second)
 }
 
-// LockWrites makes later Puts of objects of the types carry r (see remote.Locker).
-func (s *Store) LockWrites(r remote.Retention, types ...remote.Type) {
+// LockWrites makes later Puts of objects of the types locked d past the write (see
+// remote.Locker).
+func (s *Store) LockWrites(mode remote.LockMode, d time.Duration, types ...remote.Type) {
 	s.locks.mu.Lock()
 	defer s.locks.mu.Unlock()
-	s.locks.r = r
+	s.locks.mode, s.locks.d = mode, d
 	s.locks.types = map[remote.Type]bool{}
 	for _, t := range types {
 		s.locks.types[t] = true
