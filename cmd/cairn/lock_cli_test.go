@@ -138,3 +138,49 @@ func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
 }
+
+// countObjects lists the objects of type t.
+func countObjects(t *testing.T, c *cli, typ remote.Type) int {
+	t.Helper()
+	st := c.store(t)
+	defer st.Close()
+	n := 0
+	if err := st.List(context.Background(), typ, func(remote.Info) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestPruneRespectsLocks: forget and prune try no delete on a locked object, say what
+// the locks keep, and once the locks have ended remove what no snapshot needs.
+func TestPruneRespectsLocks(t *testing.T) {
+	srv := s3test.Need(t)
+	c := newLockCLI(t, srv)
+	c.ok("init", "--object-lock", "--lock-for", "4s")
+	src := filepath.Join(t.TempDir(), "src")
+	writeFiles(t, src, map[string]string{"a": strings.Repeat("alpha", 1000)})
+	c.ok("backup", src)
+	writeFiles(t, src, map[string]string{"a": strings.Repeat("omega", 1000)})
+	c.ok("backup", src)
+	packs := countObjects(t, c, remote.Data)
+	out := c.ok("forget", "--keep-last", "1", "--prune")
+	if !strings.Contains(out, "kept by object locks: 1 snapshots") {
+		t.Fatalf("forget while the first snapshot is locked:\n%s", out)
+	}
+	if n := countObjects(t, c, remote.Snapshot); n != 2 {
+		t.Fatalf("%d snapshot records after a forget of a locked one, want 2", n)
+	}
+	time.Sleep(6 * time.Second) // past lock-for + period
+	out = c.ok("forget", "--keep-last", "1", "--prune")
+	if strings.Contains(out, "kept by object locks") {
+		t.Fatalf("forget after the locks ended:\n%s", out)
+	}
+	if n := countObjects(t, c, remote.Snapshot); n != 1 {
+		t.Fatalf("%d snapshot records after the locks ended, want 1", n)
+	}
+	if n := countObjects(t, c, remote.Data); n >= packs {
+		t.Fatalf("%d packs after the prune, %d before: the unneeded ones stayed\n%s", n, packs, out)
+	}
+	checkConsistent(t, c)
+	checkContent(t, c, src)
+}

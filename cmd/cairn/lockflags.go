@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -48,4 +49,23 @@ func parseLockFor(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("--lock-for %q: want a duration of at least a second, such as 30d or 12h", s)
 	}
 	return d, nil
+}
+
+// printKeptByLocks says what object locks kept from being deleted, and until when.
+func printKeptByLocks(w io.Writer, kept []repo.KeptByLock) {
+	if len(kept) == 0 {
+		return
+	}
+	byType := map[remote.Type]int{}
+	for _, k := range kept {
+		byType[k.Type]++
+	}
+	var parts []string
+	for _, t := range []remote.Type{remote.Snapshot, remote.Data, remote.Index} {
+		if byType[t] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", byType[t], t))
+		}
+	}
+	fmt.Fprintf(w, "kept by object locks: %s, locked until %s at the latest; a later run after that date removes them\n",
+		strings.Join(parts, ", "), kept[len(kept)-1].Until.Local().Format(time.DateTime))
 }

@@ -56,6 +56,7 @@ type Repo struct {
 	opts    Options
 	cache   *objectCache
 	damaged damagedPacks
+	locked  keptByLocks // objects deletes left to their locks
 
 	indexOnce   sync.Once
 	indexErr    error
