@@ -57,6 +57,9 @@ type Result struct {
 	// MissingPacks counts packs the index named that the storage no longer has: their
 	// blobs, when this backup needed them, were stored again.
 	MissingPacks int
+	// Locks counts the object locks the snapshot needed and those extended, in a
+	// repository with locks (init --object-lock).
+	Locks repo.LockStats
 }
 
 // ErrNoPaths is returned when there is nothing to back up.
@@ -207,6 +210,10 @@ func (b *run) finish(ctx context.Context, snaps []repo.Snapshot, root, tree dige
 	if b.opts.DryRun {
 		res.Snapshot = digest.Of(data)
 		return res, nil
+	}
+	// Every object the snapshot needs is locked long enough before the snapshot names it.
+	if res.Locks, err = b.r.ExtendLocks(ctx, repo.Snapshot{Snapshot: snap}); err != nil {
+		return nil, err
 	}
 	if res.Snapshot, err = b.r.SaveSnapshot(ctx, data); err != nil {
 		return nil, err

@@ -54,6 +54,7 @@ func (p *run) apply(ctx context.Context, plan *Plan, in Input) error {
 	if err := p.r.DeletePacks(ctx, del[half:]); err != nil {
 		return err
 	}
+	del = p.notKept(del)
 	p.res.Deleted = del
 	for _, id := range del {
 		p.res.Freed += in.Packs[id].Size
@@ -128,4 +129,23 @@ func (p *run) tidy(ctx context.Context, marks []digest.ID) error {
 		}
 	}
 	return p.removeTemp(ctx)
+}
+
+// notKept leaves out of del the packs their locks kept (a later prune after the date
+// finds them unreferenced and removes them).
+func (p *run) notKept(del []digest.ID) []digest.ID {
+	kept := map[string]bool{}
+	for _, k := range p.r.KeptByLocks() {
+		kept[k.String()] = true
+	}
+	if len(kept) == 0 {
+		return del
+	}
+	out := del[:0:0]
+	for _, id := range del {
+		if !kept["data/"+id.String()] {
+			out = append(out, id)
+		}
+	}
+	return out
 }

@@ -189,6 +189,9 @@ type backupSummary struct {
 	BytesStored    uint64  `json:"bytes_stored"`
 	Unreadable     int     `json:"unreadable_files"`
 	Seconds        float64 `json:"duration_seconds"`
+	LocksNeeded    int     `json:"locks_needed,omitempty"`
+	LocksRead      int     `json:"locks_read,omitempty"`
+	LocksExtended  int     `json:"locks_extended,omitempty"`
 }
 
 func printBackupSummary(w io.Writer, asJSON bool, res *archive.Result) error {
@@ -198,6 +201,7 @@ func printBackupSummary(w io.Writer, asJSON bool, res *archive.Result) error {
 		FilesNew: s.NewFiles, FilesChanged: s.ChangedFiles, FilesUnchanged: s.UnchangedFiles, Dirs: s.Dirs,
 		BytesTotal: s.Bytes, BytesRead: s.BytesRead, BytesAdded: s.BytesAdded, BytesStored: s.BytesStored,
 		Unreadable: len(res.Unreadable), Seconds: time.Duration(s.DurationNS).Seconds(),
+		LocksNeeded: res.Locks.Needed, LocksRead: res.Locks.Read, LocksExtended: res.Locks.Extended,
 	}
 	if asJSON {
 		return json.NewEncoder(w).Encode(sum)
@@ -208,6 +212,9 @@ func printBackupSummary(w io.Writer, asJSON bool, res *archive.Result) error {
 	}
 	fmt.Fprintf(w, "Files:      %d new, %d changed, %d unchanged (%d directories)\n", s.NewFiles, s.ChangedFiles, s.UnchangedFiles, s.Dirs)
 	fmt.Fprintf(w, "Data:       %s read of %s, %s added (%s stored)\n", bytesIEC(s.BytesRead), bytesIEC(s.Bytes), bytesIEC(s.BytesAdded), bytesIEC(s.BytesStored))
+	if l := res.Locks; l.Needed > 0 {
+		fmt.Fprintf(w, "Locks:      %d objects locked, %d locks read, %d extended\n", l.Needed, l.Read, l.Extended)
+	}
 	fmt.Fprintf(w, "Root:       %s\n", res.Root)
 	fmt.Fprintf(w, "snapshot %s %s in %s\n", res.Snapshot.Short(), verb, time.Duration(s.DurationNS).Round(time.Millisecond))
 	return nil

@@ -104,6 +104,9 @@ A nightly retention, as restic users write it:
 					err = perr
 				}
 			}
+			if !g.json {
+				printKeptByLocks(cmd.OutOrStdout(), r.KeptByLocks())
+			}
 			if err != nil || !f.prune || f.dryRun {
 				return err
 			}

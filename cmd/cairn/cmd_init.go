@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/cairn-backup/cairn/internal/repo"
+	"github.com/cairn-backup/cairn/remote"
 	"github.com/spf13/cobra"
 )
 
@@ -11,6 +12,7 @@ func newInitCmd(g *globals) *cobra.Command {
 	var packMiB, version int
 	var copyChunker bool
 	var from fromFlags
+	var lf lockFlags
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Create a new repository",
@@ -32,7 +34,10 @@ func newInitCmd(g *globals) *cobra.Command {
 					return err
 				}
 			}
-			st, err := g.store(ctx, true)
+			if opts.Lock, err = lf.config(); err != nil {
+				return err
+			}
+			st, err := g.storeWith(ctx, true, lf.enabled)
 			if err != nil {
 				return err
 			}
@@ -44,12 +49,18 @@ func newInitCmd(g *globals) *cobra.Command {
 			defer r.Close()
 			return g.print(cmd, map[string]any{"repository": r.ID(), "location": r.Location()}, func() {
 				fmt.Fprintf(cmd.OutOrStdout(), "created cairn repository %s at %s\n", r.ID().Short(), r.Location())
+				if lc := r.LockConfig(); lc != nil {
+					fmt.Fprintf(cmd.OutOrStdout(), "objects are locked (%s) for %s past each snapshot\n", lc.Mode, lc.Duration())
+				}
 				if !g.quiet {
 					fmt.Fprintln(cmd.OutOrStdout(), "Keep the password safe: without it the data cannot be read back.")
 				}
 			})
 		},
 	}
+	cmd.Flags().BoolVar(&lf.enabled, "object-lock", false, "lock every object a snapshot needs (S3 Object Lock; makes the bucket with it)")
+	cmd.Flags().StringVar(&lf.mode, "lock-mode", string(remote.Governance), "with --object-lock: governance or compliance (docs/s3.md)")
+	cmd.Flags().StringVar(&lf.lockFor, "lock-for", "30d", "with --object-lock: how long past a snapshot's time its objects stay locked")
 	cmd.Flags().IntVar(&packMiB, "pack-size", 16, "target pack size in MiB (1-128)")
 	cmd.Flags().IntVar(&version, "repository-version", repo.FormatVersion,
 		"repository format: 2 (XAES-256-GCM), or 1 (XChaCha20-Poly1305) for older cairn releases")

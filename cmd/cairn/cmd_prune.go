@@ -69,7 +69,10 @@ func runPrune(cmd *cobra.Command, g *globals, r *repo.Repo, opts prune.Options) 
 	if err != nil {
 		return err
 	}
-	return g.print(cmd, pruneJSONOf(res, opts.DryRun), func() { printPrune(cmd.OutOrStdout(), res, opts.DryRun) })
+	return g.print(cmd, pruneJSONOf(res, opts.DryRun), func() {
+		printPrune(cmd.OutOrStdout(), res, opts.DryRun)
+		printKeptByLocks(cmd.OutOrStdout(), r.KeptByLocks())
+	})
 }
 
 func (f *pruneFlags) options() (prune.Options, error) {

@@ -58,10 +58,16 @@ func (g *globals) register(root *cobra.Command) {
 // store opens the backend the repository location names; internal/location knows
 // which backends exist. A location without a repository is ErrNoRepository.
 func (g *globals) store(ctx context.Context, create bool) (remote.Storage, error) {
+	return g.storeWith(ctx, create, false)
+}
+
+// storeWith is store, for init also with Object Lock (init --object-lock).
+func (g *globals) storeWith(ctx context.Context, create, objectLock bool) (remote.Storage, error) {
 	if g.repo == "" {
 		return nil, fmt.Errorf("%w: no repository given (use --repo or CAIRN_REPO)", repo.ErrNoRepository)
 	}
-	opts := location.StoreOptions{CACerts: g.caCerts, ClientCert: g.clientCert, Region: g.s3Region, RetryBudget: g.retryBudget}
+	opts := location.StoreOptions{CACerts: g.caCerts, ClientCert: g.clientCert, Region: g.s3Region,
+		RetryBudget: g.retryBudget, ObjectLock: objectLock}
 	st, err := location.OpenStore(ctx, g.repo, opts, create)
 	if !create && errors.Is(err, remote.ErrNotFound) {
 		where := g.repo

@@ -6,6 +6,7 @@ package location
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"time"
@@ -22,6 +23,7 @@ type StoreOptions struct {
 	ClientCert  string        // --tls-client-cert: certificate and key in one PEM file
 	Region      string        // --s3-region
 	RetryBudget time.Duration // --retry-budget: 0 retries nothing beyond the S3 client
+	ObjectLock  bool          // init --object-lock: a bucket with Object Lock; a directory is refused
 }
 
 // IsS3 reports whether location names an S3 bucket.
@@ -38,6 +40,9 @@ func OpenStore(ctx context.Context, location string, opts StoreOptions, create b
 	}
 	if IsS3(location) {
 		return openS3(ctx, location, opts, create)
+	}
+	if opts.ObjectLock {
+		return nil, fmt.Errorf("%w: %s is a local directory, which cannot lock objects (--object-lock needs an S3 bucket)", remote.ErrNoLock, location)
 	}
 	dir, err := filepath.Abs(location)
 	if err != nil {
@@ -57,7 +62,7 @@ func OpenStore(ctx context.Context, location string, opts StoreOptions, create b
 
 // openS3 opens a bucket and wraps it in retries; a local disk needs none.
 func openS3(ctx context.Context, location string, opts StoreOptions, create bool) (remote.Storage, error) {
-	so := s3.Options{CACerts: opts.CACerts, ClientCert: opts.ClientCert, Region: opts.Region}
+	so := s3.Options{CACerts: opts.CACerts, ClientCert: opts.ClientCert, Region: opts.Region, ObjectLock: opts.ObjectLock}
 	if create {
 		st, err := s3.Create(ctx, location, so)
 		if err != nil {

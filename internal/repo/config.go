@@ -50,6 +50,8 @@ type Config struct {
 	AvgBits    uint      `json:"avg_chunk_bits"`
 	MaxChunk   uint      `json:"max_chunk"`
 	PackSize   int       `json:"pack_size"`
+	// ObjectLock is set by init --object-lock; older repositories have none.
+	ObjectLock *LockConfig `json:"object_lock,omitempty"`
 }
 
 // Pol returns the chunker polynomial.
@@ -65,7 +67,7 @@ func (c Config) Pol() (chunker.Pol, error) {
 	return pol, nil
 }
 
-func newConfig(now time.Time, packSize, version int) (*Config, error) {
+func newConfig(now time.Time, packSize, version int, lock *LockConfig) (*Config, error) {
 	var id digest.ID
 	if _, err := rand.Read(id[:]); err != nil {
 		return nil, err
@@ -78,7 +80,7 @@ func newConfig(now time.Time, packSize, version int) (*Config, error) {
 		Version: cmp.Or(version, FormatVersion), ID: id, Created: now.UTC(),
 		Polynomial: fmt.Sprintf("%x", uint64(pol)),
 		MinChunk:   DefaultMinChunk, AvgBits: DefaultAvgBits, MaxChunk: DefaultMaxChunk,
-		PackSize: cmp.Or(packSize, DefaultPackSize),
+		PackSize: cmp.Or(packSize, DefaultPackSize), ObjectLock: lock,
 	}, nil
 }
 
@@ -101,6 +103,9 @@ func (c *Config) validate() error {
 		return fmt.Errorf("%w: average chunk bits %d", ErrCorrupt, c.AvgBits)
 	case c.PackSize < 1<<20 || c.PackSize > 128<<20:
 		return fmt.Errorf("%w: pack size %d", ErrCorrupt, c.PackSize)
+	}
+	if err := c.ObjectLock.validate(); err != nil {
+		return err
 	}
 	_, err := c.Pol()
 	return err

@@ -18,8 +18,9 @@ import (
 // remembers seeing. If the record cannot be written nothing is deleted. Only the
 // records go: the data they name stays until a prune.
 func (r *Repo) ForgetSnapshots(ctx context.Context, ids []digest.ID) error {
-	if len(ids) == 0 {
-		return nil
+	ids, err := r.unlockedIDs(ctx, remote.Snapshot, ids)
+	if err != nil || len(ids) == 0 {
+		return err
 	}
 	if err := r.RecordForgotten(ctx, ids); err != nil {
 		return err

@@ -10,7 +10,7 @@ import (
 
 func FuzzDecodeConfig(f *testing.F) {
 	key, _ := crypto.NewRandomKey(crypto.XAES256GCM)
-	cfg, _ := newConfig(time.Unix(0, 0), 0, 0)
+	cfg, _ := newConfig(time.Unix(0, 0), 0, 0, nil)
 	good, _ := encodeConfig(cfg, key)
 	f.Add(good)
 	f.Add(good[:configHeaderSize])
@@ -24,7 +24,7 @@ func FuzzDecodeConfig(f *testing.F) {
 
 // FuzzParseConfig reaches the JSON decoder behind the seal.
 func FuzzParseConfig(f *testing.F) {
-	cfg, _ := newConfig(time.Unix(0, 0), 0, 0)
+	cfg, _ := newConfig(time.Unix(0, 0), 0, 0, nil)
 	plain, _ := json.Marshal(cfg)
 	f.Add(plain)
 	f.Add([]byte(`{"version":1}`))

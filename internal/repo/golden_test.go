@@ -52,11 +52,15 @@ func TestGoldenConfig(t *testing.T) {
 		file    string
 		version int
 		cipher  crypto.Cipher
+		lock    *LockConfig
 	}{
-		{"config-format1.hex", 1, crypto.XChaCha20Poly1305},
-		{"config-format2.hex", 2, crypto.XAES256GCM},
+		{"config-format1.hex", 1, crypto.XChaCha20Poly1305, nil},
+		{"config-format2.hex", 2, crypto.XAES256GCM, nil},
+		// init --object-lock: the one field a repository with locks adds.
+		{"config-lock.hex", 2, crypto.XAES256GCM, &LockConfig{Mode: remote.Compliance, LockFor: 30 * 24 * 3600}},
 	} {
 		cfg, key := goldenConfig(t, c.version)
+		cfg.ObjectLock = c.lock
 		b, err := encodeConfig(cfg, key)
 		if err != nil {
 			t.Fatal(err)

@@ -158,6 +158,10 @@ func (r *Repo) deleteAll(ctx context.Context, t remote.Type, ids []digest.ID) er
 	for i, id := range ids {
 		names[i] = id.String()
 	}
+	names, err := r.unlocked(ctx, t, names)
+	if err != nil {
+		return fmt.Errorf("delete %s: %w", t, err)
+	}
 	if err := remote.DeleteMany(ctx, r.store, t, names); err != nil {
 		return fmt.Errorf("delete %s: %w", t, err)
 	}

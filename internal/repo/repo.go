@@ -35,6 +35,7 @@ type Options struct {
 	// both are cut into the same chunks and copied snapshots deduplicate; nil: new
 	// random ones.
 	ChunkerFrom *Config
+	Lock        *LockConfig // object lock for Init (init --object-lock); nil: none
 }
 
 func (o *Options) now() time.Time {
@@ -60,6 +61,7 @@ type Repo struct {
 	opts    Options
 	cache   *objectCache
 	damaged damagedPacks
+	locked  keptByLocks // objects deletes left to their locks
 
 	indexOnce   sync.Once
 	indexErr    error
@@ -83,7 +85,7 @@ func Init(ctx context.Context, store remote.Storage, opts Options) (*Repo, error
 	} else if !errors.Is(err, remote.ErrNotFound) {
 		return nil, fmt.Errorf("init %s: %w", store.Location(), err)
 	}
-	cfg, err := newConfig(opts.now(), opts.PackSize, opts.Format)
+	cfg, err := newConfig(opts.now(), opts.PackSize, opts.Format, opts.Lock)
 	if err != nil {
 		return nil, err
 	}
@@ -99,6 +101,9 @@ func Init(ctx context.Context, store remote.Storage, opts Options) (*Repo, error
 		return nil, err
 	}
 	r := &Repo{store: store, key: key, cfg: cfg, opts: opts}
+	if err := r.lockWrites(ctx, true); err != nil {
+		return nil, fmt.Errorf("init %s: %w", store.Location(), err)
+	}
 	if r.keyName, err = r.addKey(ctx, opts.Password); err != nil {
 		return nil, err
 	}
@@ -146,6 +151,9 @@ func Open(ctx context.Context, store remote.Storage, opts Options) (*Repo, error
 		return nil, err
 	}
 	if err := r.finishOpen(ctx, pn); err != nil {
+		return nil, err
+	}
+	if err := r.lockWrites(ctx, false); err != nil {
 		return nil, err
 	}
 	return r, nil

@@ -24,12 +24,13 @@ import (
 type stored struct {
 	unmarked bool // also set aside the packs a prune marked
 	mu       sync.Mutex
-	listedAt time.Time          // on this process's monotonic clock, before marks were listed
-	marks    map[digest.ID]bool // mark records seen then
-	present  map[digest.ID]bool // packs the storage listed
-	keep     map[digest.ID]bool // of those, the unmarked ones
-	left     map[digest.ID]bool // indexed packs left out: missing or marked
-	missing  int                // of those, missing from the storage
+	listedAt time.Time               // on this process's monotonic clock, before marks were listed
+	marks    map[digest.ID]bool      // mark records seen then
+	present  map[digest.ID]bool      // packs the storage listed
+	written  map[digest.ID]time.Time // and when the storage wrote them
+	keep     map[digest.ID]bool      // of those, the unmarked ones
+	left     map[digest.ID]bool      // indexed packs left out: missing or marked
+	missing  int                     // of those, missing from the storage
 	aside    map[BlobID]index.Location
 }
 
@@ -79,8 +80,10 @@ func (s *stored) list(ctx context.Context, r *Repo) error {
 	}
 	s.marks, s.left = map[digest.ID]bool{}, map[digest.ID]bool{}
 	s.present, s.keep = make(map[digest.ID]bool, len(packs)), make(map[digest.ID]bool, len(packs))
-	for id := range packs {
+	s.written = make(map[digest.ID]time.Time, len(packs))
+	for id, p := range packs {
 		s.present[id], s.keep[id] = true, true
+		s.written[id] = p.ModTime
 	}
 	for _, m := range marks {
 		s.marks[m.ID] = true

@@ -81,6 +81,7 @@ func (s *Store) send(ctx context.Context, hn *hint, h remote.Handle, body remote
 		return remote.Sent{}, "", fmt.Errorf("read body: %w", err)
 	}
 	sent := remote.Sent{Handle: h, Size: body.Size(), MD5: hex.EncodeToString(sum.Sum(nil))}
+	mode, until := s.locks.options(h.Type)
 	// Core.PutObject is always one request, and takes the Content-MD5 computed here
 	// (what SendContentMd5 would compute again): the server refuses a body that does
 	// not match it, and the ETag can be checked against it.
@@ -91,6 +92,8 @@ func (s *Store) send(ctx context.Context, hn *hint, h remote.Handle, body remote
 			// and cairn authenticates every object, so a second pass buys nothing.
 			DisableContentSha256: true,
 			UserMetadata:         meta,
+			Mode:                 mode,
+			RetainUntilDate:      until,
 		})
 	if err != nil {
 		return remote.Sent{}, "", s.translate(ctx, err, hn)

@@ -38,6 +38,9 @@ type Options struct {
 	// the credential chain ($AWS_ACCESS_KEY_ID…, $AWS_PROFILE and the shared
 	// credentials file, IAM instance roles). For tests and embedding.
 	AccessKeyID, SecretAccessKey, SessionToken string
+	// ObjectLock makes Create make the bucket with Object Lock (and versioning) enabled,
+	// or refuse an existing bucket that lacks it (init --object-lock).
+	ObjectLock bool
 }
 
 // Store is an S3-backed remote.Storage, safe for concurrent use.
@@ -49,6 +52,8 @@ type Store struct {
 	region     string
 	clientCert string // for messages
 	listPage   int    // keys per listing request of Confirm
+	objectLock bool   // Create makes the bucket with Object Lock, or checks it has it
+	locks      writeLock
 }
 
 var _ remote.Storage = (*Store)(nil)
@@ -64,7 +69,8 @@ func New(location string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3 %s: %w", ep, err)
 	}
-	s := &Store{transport: tr, ep: ep, region: ep.region(opts.Region), clientCert: opts.ClientCert, listPage: listPage}
+	s := &Store{transport: tr, ep: ep, region: ep.region(opts.Region), clientCert: opts.ClientCert, listPage: listPage,
+		objectLock: opts.ObjectLock}
 	// Path-style for other servers, which rarely have DNS per bucket; for AWS minio-go
 	// picks virtual-host style, except where TLS forbids it (bucket names with dots).
 	lookup := minio.BucketLookupPath
@@ -129,10 +135,16 @@ func (s *Store) ensureBucket(ctx context.Context) error {
 	if errors.Is(err, remote.ErrPermission) {
 		return nil
 	}
-	if err != nil || ok {
+	if err != nil {
 		return err
 	}
-	err = s.client.MakeBucket(ctx, s.ep.bucket, minio.MakeBucketOptions{Region: s.region})
+	if ok {
+		if s.objectLock {
+			return s.CheckLock(ctx)
+		}
+		return nil
+	}
+	err = s.client.MakeBucket(ctx, s.ep.bucket, minio.MakeBucketOptions{Region: s.region, ObjectLocking: s.objectLock})
 	var resp minio.ErrorResponse
 	if errors.As(err, &resp) && resp.Code == "BucketAlreadyOwnedByYou" {
 		return nil // made meanwhile by another client of ours

@@ -1,0 +1,60 @@
+package retry
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/cairn-backup/cairn/remote"
+)
+
+var _ remote.Locker = (*Store)(nil)
+
+// locker returns the inner store's locks, or an error wrapping remote.ErrNoLock.
+func (s *Store) locker() (remote.Locker, error) {
+	l, ok := s.Storage.(remote.Locker)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s cannot lock objects", remote.ErrNoLock, s.Location())
+	}
+	return l, nil
+}
+
+// CheckLock asks the inner store, retrying; see remote.Locker.
+func (s *Store) CheckLock(ctx context.Context) error {
+	l, err := s.locker()
+	if err != nil {
+		return err
+	}
+	return s.do(ctx, l.CheckLock)
+}
+
+// LockWrites passes the lock on to the inner store; a store that cannot lock ignores it.
+func (s *Store) LockWrites(mode remote.LockMode, d time.Duration, types ...remote.Type) {
+	if l, err := s.locker(); err == nil {
+		l.LockWrites(mode, d, types...)
+	}
+}
+
+// Retention reads an object's lock, retrying.
+func (s *Store) Retention(ctx context.Context, h remote.Handle) (remote.Retention, error) {
+	l, err := s.locker()
+	if err != nil {
+		return remote.Retention{}, err
+	}
+	var r remote.Retention
+	err = s.do(ctx, func(ctx context.Context) error {
+		var err error
+		r, err = l.Retention(ctx, h)
+		return err
+	})
+	return r, err
+}
+
+// Retain sets an object's lock, retrying (setting it twice is harmless).
+func (s *Store) Retain(ctx context.Context, h remote.Handle, r remote.Retention) error {
+	l, err := s.locker()
+	if err != nil {
+		return err
+	}
+	return s.do(ctx, func(ctx context.Context) error { return l.Retain(ctx, h, r) })
+}
