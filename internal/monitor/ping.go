@@ -1,0 +1,164 @@
+package monitor
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// MaxPingBody bounds what a ping sends: the tail of the log on failure, the summary
+// on success. healthchecks.io keeps 100 KB of a ping body by default; 10 KB is the
+// screen a person reads.
+const MaxPingBody = 10 << 10
+
+// Pinger sends the health-check pings of one job, in the healthchecks.io
+// convention: URL/start when the job starts, URL on success, URL/fail on failure.
+// A ping never fails the job: a miss is returned as an error for the job to report.
+type Pinger struct {
+	URL      string        // the check's ping URL; it may hold a secret token
+	Timeout  time.Duration // per attempt (default 10s)
+	Attempts int           // tries per ping (default 3)
+	Backoff  time.Duration // wait before the second try, doubled after (default 1s)
+	Client   *http.Client  // default: a client with no timeout of its own
+}
+
+// NewPinger returns a Pinger for url with the defaults.
+func NewPinger(url string) *Pinger { return &Pinger{URL: url} }
+
+// Start pings URL/start: the check measures the run's duration from it.
+func (p *Pinger) Start(ctx context.Context) error {
+	return p.send(ctx, "/start", nil)
+}
+
+// Success pings URL with a short summary as the body.
+func (p *Pinger) Success(ctx context.Context, summary string) error {
+	return p.send(ctx, "", Tail([]byte(summary), MaxPingBody))
+}
+
+// Fail pings URL/fail with the last lines of the log as the body.
+func (p *Pinger) Fail(ctx context.Context, log []byte) error {
+	return p.send(ctx, "/fail", Tail(log, MaxPingBody))
+}
+
+// send posts body to URL+suffix, retrying network errors and 5xx answers.
+func (p *Pinger) send(ctx context.Context, suffix string, body []byte) error {
+	target, err := withSuffix(p.URL, suffix)
+	if err != nil {
+		return err
+	}
+	shown := Redact(target)
+	attempts, backoff := max(p.Attempts, 1), p.Backoff
+	if p.Attempts == 0 {
+		attempts = 3
+	}
+	if backoff == 0 {
+		backoff = time.Second
+	}
+	var last error
+	for i := range attempts {
+		if i > 0 {
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("ping %s: %w (after %v)", shown, ctx.Err(), last)
+			case <-time.After(backoff << (i - 1)):
+			}
+		}
+		retry, err := p.post(ctx, target, body)
+		if err == nil {
+			return nil
+		}
+		last = err
+		if !retry {
+			break
+		}
+	}
+	return fmt.Errorf("ping %s: %w", shown, last)
+}
+
+// post makes one attempt; it reports whether another attempt may succeed. Its errors
+// never hold the URL (a *url.Error would print the token).
+func (p *Pinger) post(ctx context.Context, target string, body []byte) (retry bool, err error) {
+	timeout := p.Timeout
+	if timeout == 0 {
+		timeout = 10 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		return false, errors.New("invalid ping URL")
+	}
+	req.Header.Set("Content-Type", "text/plain; charset=utf-8")
+	req.Header.Set("User-Agent", "cairn")
+	client := p.Client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		return true, err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return false, nil
+	}
+	return resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests,
+		fmt.Errorf("server answered %s", resp.Status)
+}
+
+// withSuffix appends suffix to the URL's path, leaving its query alone.
+func withSuffix(raw, suffix string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("ping URL %s: not an http(s) URL", Redact(raw))
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/") + suffix
+	u.RawPath = ""
+	return u.String(), nil
+}
+
+// Redact returns the URL fit for a log: scheme and host, with the path (where ping
+// URLs hold their token, check id or ping key and slug), query and user replaced by
+// "…". A /start or /fail suffix stays visible.
+func Redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "…"
+	}
+	s := u.Scheme + "://" + u.Host
+	path := strings.TrimSuffix(u.Path, "/")
+	suffix := ""
+	for _, sfx := range []string{"/start", "/fail"} {
+		if strings.HasSuffix(path, sfx) && len(path) > len(sfx) {
+			path, suffix = strings.TrimSuffix(path, sfx), sfx
+		}
+	}
+	if path != "" || u.RawQuery != "" || u.User != nil {
+		s += "/…"
+	}
+	return s + suffix
+}
+
+// Tail returns at most n bytes from the end of b, starting after a line break when
+// one falls in the first half of what is kept, so the body starts with a whole line.
+func Tail(b []byte, n int) []byte {
+	if len(b) <= n {
+		return b
+	}
+	t := b[len(b)-n:]
+	if i := bytes.IndexByte(t, '\n'); i >= 0 && i < n/2 {
+		t = t[i+1:]
+	}
+	return t
+}
