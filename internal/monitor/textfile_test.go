@@ -57,7 +57,7 @@ func TestTextfileParses(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := parse(t, text)
-	end := float64(t0.Add(90*time.Second).Unix())
+	end := float64(t0.Add(90 * time.Second).Unix())
 	want := map[string]float64{
 		"cairn_job_last_success_timestamp_seconds": end,
 		"cairn_job_last_run_timestamp_seconds":     end,
