@@ -167,9 +167,9 @@ func (st *jobStatus) printProfile(w io.Writer, s statusJSON) {
 	} else {
 		fmt.Fprintf(w, "%s: last %s\n", s.Profile, count(len(s.Runs), "run", "runs"))
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  started\ttook\texit\tsnapshot\tadded\tstored\t")
+		fmt.Fprintln(tw, "  started\ttook\texit\tsnapshot\tadded\tstored")
 		for _, r := range s.Runs {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t\n", r.Start.Local().Format("2006-01-02 15:04"),
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", r.Start.Local().Format("2006-01-02 15:04"),
 				monitor.Span(r.End.Sub(r.Start)), exitText(r), shortID(r.SnapshotID),
 				bytesIEC(uint64(max(r.BytesAdded, 0))), bytesIEC(uint64(max(r.BytesStored, 0))))
 		}
@@ -186,7 +186,7 @@ func (st *jobStatus) printProfile(w io.Writer, s statusJSON) {
 
 func (st *jobStatus) printSummary(w io.Writer, all []statusJSON) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "profile\tlast run\texit\ttook\tsnapshot\tnext\t")
+	fmt.Fprintln(tw, "profile\tlast run\texit\ttook\tsnapshot\tnext")
 	for _, s := range all {
 		last, exit, took, snap := "never", "", "", ""
 		if n := len(s.Runs); n > 0 {
@@ -197,7 +197,7 @@ func (st *jobStatus) printSummary(w io.Writer, all []statusJSON) {
 		if s.NextRun != nil {
 			next = s.NextRun.Local().Format("2006-01-02 15:04")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", s.Profile, last, exit, took, snap, next)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Profile, last, exit, took, snap, next)
 	}
 	tw.Flush()
 }

@@ -42,7 +42,7 @@ func (d Due) Format(now time.Time) string {
 	return s
 }
 
-// Span prints a duration as a person reads it: "8d", "2d 3h", "5h 10m", "42s".
+// Span prints a duration as a person reads it: "8d", "2d 3h", "5h 10m", "1m30s", "42s".
 func Span(d time.Duration) string {
 	if d < 0 {
 		d = -d
@@ -62,7 +62,11 @@ func Span(d time.Duration) string {
 		}
 		return fmt.Sprintf("%dh %dm", h, m)
 	case d >= time.Minute:
-		return fmt.Sprintf("%dm", d/time.Minute)
+		m, sec := d/time.Minute, (d%time.Minute)/time.Second
+		if sec == 0 {
+			return fmt.Sprintf("%dm", m)
+		}
+		return fmt.Sprintf("%dm%ds", m, sec)
 	case d >= time.Second:
 		return fmt.Sprintf("%ds", d/time.Second)
 	}
