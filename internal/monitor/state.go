@@ -37,12 +37,16 @@ func StateDir() string {
 	return ""
 }
 
+// runsSuffix ends the name of a profile's state file; the job keeps other files
+// beside it (NAME.lock, NAME.prune.json).
+const runsSuffix = ".runs.json"
+
 // stateFile names a profile's file; any profile name maps to one file name.
 func stateFile(dir, profile string) string {
-	return filepath.Join(dir, url.PathEscape(profile)+".json")
+	return filepath.Join(dir, url.PathEscape(profile)+runsSuffix)
 }
 
-// Record appends r to its profile's file in dir, keeping the last Keep runs, and
+// Record appends r to its profile's file in dir (NAME.runs.json), keeping the last Keep runs, and
 // writes it atomically. Runs of one profile must not be recorded concurrently (a job
 // never overlaps itself). A file that does not decode is moved aside to NAME.corrupt;
 // the run is still recorded and the error says what happened.
@@ -104,7 +108,7 @@ func Profiles(dir string) ([]string, error) {
 	}
 	var names []string
 	for _, e := range ents {
-		base, ok := strings.CutSuffix(e.Name(), ".json")
+		base, ok := strings.CutSuffix(e.Name(), runsSuffix)
 		if !ok || e.IsDir() || strings.HasPrefix(e.Name(), ".") {
 			continue
 		}

@@ -19,6 +19,9 @@ func TestRecordKeepsLastRuns(t *testing.T) {
 	if err := Record(dir, Run{Profile: "other"}); err != nil {
 		t.Fatal(err)
 	}
+	// The job's own files in the same folder are not profiles.
+	os.WriteFile(filepath.Join(dir, "other.prune.json"), []byte(`{"last_prune":"2026-03-01T00:00:00Z"}`), 0o600)
+	os.WriteFile(filepath.Join(dir, "other.lock"), nil, 0o600)
 	runs, err := Load(dir, "home/nightly")
 	if err != nil {
 		t.Fatal(err)
