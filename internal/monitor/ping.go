@@ -18,8 +18,11 @@ import (
 const MaxPingBody = 10 << 10
 
 // Pinger sends the health-check pings of one job, in the healthchecks.io
-// convention: URL/start when the job starts, URL on success, URL/fail on failure.
-// A ping never fails the job: a miss is returned as an error for the job to report.
+// convention: URL/start when the job starts, URL on success, URL/fail on failure,
+// each a POST whose body is shown on the check's page. An Uptime Kuma push URL (its
+// path holds /api/push/) is spoken to in its own convention instead: no start ping,
+// GET URL?status=up or ?status=down&msg=…. A ping never fails the job: a miss is
+// returned as an error for the job to report.
 type Pinger struct {
 	URL      string        // the check's ping URL; it may hold a secret token
 	Timeout  time.Duration // per attempt (default 10s)
@@ -33,16 +36,25 @@ func NewPinger(url string) *Pinger { return &Pinger{URL: url} }
 
 // Start pings URL/start: the check measures the run's duration from it.
 func (p *Pinger) Start(ctx context.Context) error {
+	if isKuma(p.URL) {
+		return nil // a push monitor has no start
+	}
 	return p.send(ctx, "/start", nil)
 }
 
 // Success pings URL with a short summary as the body.
 func (p *Pinger) Success(ctx context.Context, summary string) error {
+	if isKuma(p.URL) {
+		return p.push(ctx, "up", firstLine(summary))
+	}
 	return p.send(ctx, "", Tail([]byte(summary), MaxPingBody))
 }
 
 // Fail pings URL/fail with the last lines of the log as the body.
 func (p *Pinger) Fail(ctx context.Context, log []byte) error {
+	if isKuma(p.URL) {
+		return p.push(ctx, "down", lastLine(log))
+	}
 	return p.send(ctx, "/fail", Tail(log, MaxPingBody))
 }
 
@@ -52,6 +64,24 @@ func (p *Pinger) send(ctx context.Context, suffix string, body []byte) error {
 	if err != nil {
 		return err
 	}
+	return p.try(ctx, http.MethodPost, target, body)
+}
+
+// push is an Uptime Kuma push: GET URL?status=…&msg=….
+func (p *Pinger) push(ctx context.Context, status, msg string) error {
+	u, err := url.Parse(p.URL)
+	if err != nil {
+		return fmt.Errorf("ping URL %s: not an http(s) URL", Redact(p.URL))
+	}
+	q := u.Query()
+	q.Set("status", status)
+	q.Set("msg", msg)
+	u.RawQuery = q.Encode()
+	return p.try(ctx, http.MethodGet, u.String(), nil)
+}
+
+// try makes up to Attempts requests, retrying network errors and 5xx answers.
+func (p *Pinger) try(ctx context.Context, method, target string, body []byte) error {
 	shown := Redact(target)
 	attempts, backoff := max(p.Attempts, 1), p.Backoff
 	if p.Attempts == 0 {
@@ -69,7 +99,7 @@ func (p *Pinger) send(ctx context.Context, suffix string, body []byte) error {
 			case <-time.After(backoff << (i - 1)):
 			}
 		}
-		retry, err := p.post(ctx, target, body)
+		retry, err := p.do(ctx, method, target, body)
 		if err == nil {
 			return nil
 		}
@@ -81,16 +111,20 @@ func (p *Pinger) send(ctx context.Context, suffix string, body []byte) error {
 	return fmt.Errorf("ping %s: %w", shown, last)
 }
 
-// post makes one attempt; it reports whether another attempt may succeed. Its errors
+// do makes one attempt; it reports whether another attempt may succeed. Its errors
 // never hold the URL (a *url.Error would print the token).
-func (p *Pinger) post(ctx context.Context, target string, body []byte) (retry bool, err error) {
+func (p *Pinger) do(ctx context.Context, method, target string, body []byte) (retry bool, err error) {
 	timeout := p.Timeout
 	if timeout == 0 {
 		timeout = 10 * time.Second
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	u, err := url.Parse(target)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return false, errors.New("not an http(s) URL")
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(body))
 	if err != nil {
 		return false, errors.New("invalid ping URL")
 	}
@@ -161,4 +195,24 @@ func Tail(b []byte, n int) []byte {
 		t = t[i+1:]
 	}
 	return t
+}
+
+// isKuma reports whether the URL is an Uptime Kuma push URL.
+func isKuma(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && strings.Contains(u.Path, "/api/push/")
+}
+
+// firstLine and lastLine pick the line a push message carries (at most 200 bytes).
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s[:min(len(s), 200)]
+}
+
+func lastLine(b []byte) string {
+	s := strings.TrimSpace(string(Tail(b, 4096)))
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = s[i+1:]
+	}
+	return s[:min(len(s), 200)]
 }

@@ -155,3 +155,28 @@ func TestPingRefusesOtherSchemes(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// An Uptime Kuma push URL gets Kuma's convention: no start, ?status=up|down&msg=.
+func TestPingUptimeKuma(t *testing.T) {
+	s := &pingServer{}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	p := NewPinger(srv.URL + "/api/push/T0KEN?status=up&msg=OK&ping=")
+	ctx := context.Background()
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Success(ctx, "snapshot 1a2b3c4d saved\nsecond line"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Fail(ctx, []byte("step one\nbackup: disk full\n")); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"GET /api/push/T0KEN?msg=snapshot+1a2b3c4d+saved&ping=&status=up ",
+		"GET /api/push/T0KEN?msg=backup%3A+disk+full&ping=&status=down ",
+	}
+	if strings.Join(s.got, "|") != strings.Join(want, "|") {
+		t.Errorf("pings:\n%q\nwant\n%q", s.got, want)
+	}
+}
