@@ -216,3 +216,32 @@ func lastLine(b []byte) string {
 	}
 	return s[:min(len(s), 200)]
 }
+
+// TailWriter keeps the last Max bytes written to it (MaxPingBody when 0): put it
+// beside the job's stderr, and Fail sends what it holds.
+type TailWriter struct {
+	Max int
+	buf []byte
+}
+
+// Write keeps the end of p; it never fails.
+func (w *TailWriter) Write(p []byte) (int, error) {
+	limit := w.Max
+	if limit <= 0 {
+		limit = MaxPingBody
+	}
+	w.buf = append(w.buf, p...)
+	if len(w.buf) > 2*limit { // trim now and then, not on every write
+		w.buf = append(w.buf[:0], w.buf[len(w.buf)-limit:]...)
+	}
+	return len(p), nil
+}
+
+// Bytes returns the last Max bytes written.
+func (w *TailWriter) Bytes() []byte {
+	limit := w.Max
+	if limit <= 0 {
+		limit = MaxPingBody
+	}
+	return Tail(w.buf, limit)
+}

@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -178,5 +179,19 @@ func TestPingUptimeKuma(t *testing.T) {
 	}
 	if strings.Join(s.got, "|") != strings.Join(want, "|") {
 		t.Errorf("pings:\n%q\nwant\n%q", s.got, want)
+	}
+}
+
+func TestTailWriter(t *testing.T) {
+	w := &TailWriter{Max: 100}
+	for i := range 1000 {
+		fmt.Fprintf(w, "line %d\n", i)
+	}
+	got := string(w.Bytes())
+	if len(got) > 100 || !strings.HasSuffix(got, "line 999\n") || !strings.HasPrefix(got, "line ") {
+		t.Errorf("%d bytes: %q", len(got), got)
+	}
+	if len(w.buf) > 200 {
+		t.Errorf("holds %d bytes, want at most 2×Max", len(w.buf))
 	}
 }

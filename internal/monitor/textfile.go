@@ -55,7 +55,7 @@ func Textfile(r Run, f Facts) []byte {
 	label := `{profile="` + escapeLabel(r.Profile) + `"}`
 	for _, m := range ms {
 		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s gauge\n%s%s %s\n",
-			m.name, m.help, m.name, m.name, label, strconv.FormatFloat(m.value, 'g', -1, 64))
+			m.name, m.help, m.name, m.name, label, strconv.FormatFloat(m.value, 'f', -1, 64))
 	}
 	return b.Bytes()
 }

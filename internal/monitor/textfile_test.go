@@ -57,6 +57,9 @@ func TestTextfileParses(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := parse(t, text)
+	if strings.Contains(string(text), "e+") {
+		t.Errorf("a value in exponent form; people read this file too:\n%s", text)
+	}
 	end := float64(t0.Add(90 * time.Second).Unix())
 	want := map[string]float64{
 		"cairn_job_last_success_timestamp_seconds": end,
