@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cairn-backup/cairn/internal/monitor"
 	"github.com/cairn-backup/cairn/internal/schedule"
 	"github.com/spf13/cobra"
 )
@@ -140,7 +141,7 @@ func (s *scheduler) installUnits(ctx context.Context, spec schedule.Spec) error 
 		if err := os.MkdirAll(s.unitDir, 0o755); err != nil {
 			return err
 		}
-		if err := os.WriteFile(f.path, f.data, 0o644); err != nil {
+		if err := monitor.WriteAtomic(f.path, f.data, 0o644); err != nil {
 			return fmt.Errorf("write unit: %w", err)
 		}
 		fmt.Fprintf(s.out, "wrote %s\n", f.path)

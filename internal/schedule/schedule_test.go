@@ -1,6 +1,9 @@
 package schedule
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -102,6 +105,7 @@ func TestCheck(t *testing.T) {
 		"relative binary": func(s *Spec) { s.Binary = "cairn" },
 		"relative config": func(s *Spec) { s.Config = "profiles.toml" },
 		"newline in name": func(s *Spec) { s.Profile = "a\nb" },
+		"newline in path": func(s *Spec) { s.Config = "/etc/a\nb.toml" },
 		"empty name":      func(s *Spec) { s.Profile = "" },
 		"nice":            func(s *Spec) { s.Nice = 20 },
 	} {
@@ -124,5 +128,30 @@ func TestNext(t *testing.T) {
 	}
 	if got := Next(1, 0, now); !got.Equal(now.Add(22*time.Hour + 30*time.Minute)) {
 		t.Errorf("tomorrow: %v", got)
+	}
+}
+
+// The job line, as cron hands it to sh (cron turns "\%" back into "%"), runs the
+// binary with exactly the words of the spec, under the PATH it sets.
+func TestCronLineRunsInSh(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "cairn tools", "cairn")
+	os.Mkdir(filepath.Dir(bin), 0o755)
+	script := "#!/bin/sh\necho \"PATH=$PATH\"\nfor a in \"$@\"; do echo \"[$a]\"; done\n"
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s := Spec{Profile: `db 100% "$HOME" it's`, Hour: 1, Minute: 2, Binary: bin,
+		Config: filepath.Join(dir, "a'b $x %y.toml"), Path: "/usr/bin:/bin"}
+	lines := strings.Split(strings.TrimSpace(CronEntry(s)), "\n")
+	fields := strings.SplitN(lines[1], " ", 6)
+	cmd := strings.ReplaceAll(fields[5], `\%`, "%")
+	out, err := exec.Command("/bin/sh", "-c", cmd).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s\n%s", err, out, cmd)
+	}
+	want := "PATH=/usr/bin:/bin\n[job]\n[run]\n[" + s.Profile + "]\n[--config]\n[" + s.Config + "]\n"
+	if string(out) != want {
+		t.Errorf("sh ran\n%s\nwant\n%s", out, want)
 	}
 }

@@ -46,6 +46,9 @@ func (s Spec) Check() error {
 	if !filepath.IsAbs(s.Binary) || !filepath.IsAbs(s.Config) {
 		return errors.New("the cairn binary and the profile file need absolute paths")
 	}
+	if strings.IndexFunc(s.Binary+s.Config+s.Home+s.Path, unicode.IsControl) >= 0 {
+		return errors.New("a path holds a control character")
+	}
 	if s.Nice < 0 || s.Nice > 19 {
 		return fmt.Errorf("nice %d: want 0 to 19", s.Nice)
 	}
