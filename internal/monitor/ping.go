@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -218,14 +219,18 @@ func lastLine(b []byte) string {
 }
 
 // TailWriter keeps the last Max bytes written to it (MaxPingBody when 0): put it
-// beside the job's stderr, and Fail sends what it holds.
+// beside the job's stderr, and Fail sends what it holds. Hooks' output may be copied
+// into it from several goroutines at once.
 type TailWriter struct {
 	Max int
+	mu  sync.Mutex
 	buf []byte
 }
 
 // Write keeps the end of p; it never fails.
 func (w *TailWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	limit := w.Max
 	if limit <= 0 {
 		limit = MaxPingBody
@@ -237,11 +242,13 @@ func (w *TailWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Bytes returns the last Max bytes written.
+// Bytes returns a copy of the last Max bytes written.
 func (w *TailWriter) Bytes() []byte {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	limit := w.Max
 	if limit <= 0 {
 		limit = MaxPingBody
 	}
-	return Tail(w.buf, limit)
+	return bytes.Clone(Tail(w.buf, limit))
 }

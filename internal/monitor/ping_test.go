@@ -194,4 +194,16 @@ func TestTailWriter(t *testing.T) {
 	if len(w.buf) > 200 {
 		t.Errorf("holds %d bytes, want at most 2×Max", len(w.buf))
 	}
+	var wg sync.WaitGroup // stdout and stderr of a hook, copied at once (run with -race)
+	for range 2 {
+		wg.Go(func() {
+			for range 100 {
+				w.Write([]byte("out\n"))
+			}
+		})
+	}
+	wg.Wait()
+	if got := string(w.Bytes()); !strings.HasSuffix(got, "out\n") {
+		t.Errorf("%q", got)
+	}
 }
