@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -29,8 +30,7 @@ when to prune, the verify policy, S3 and TLS settings, priority and hooks. It is
 /etc/cairn/profiles.toml. See docs/profiles.example.toml.`,
 	}
 	cmd.PersistentFlags().StringVar(&jf.config, "config", "", "the profile file (default: $XDG_CONFIG_HOME/cairn/profiles.toml, then /etc/cairn/profiles.toml)")
-	cmd.AddCommand(newJobRunCmd(g, jf), newJobCheckCmd(g, jf))
-	// `job status` and `job schedule` join here, from their own files.
+	cmd.AddCommand(newJobRunCmd(g, jf), newJobCheckCmd(g, jf), newJobStatusCmd(g), newJobScheduleCmd(g))
 	return cmd
 }
 
@@ -107,12 +107,27 @@ func runJob(ctx context.Context, g *globals, jf *jobFlags, name string, wait boo
 			return nil, fmt.Errorf("profile %s: env.%s: %w", p.Name, k, err)
 		}
 	}
+	m := newJobMonitor(p.HealthcheckURL, p.PrometheusFile, jobStateDir())
 	cfg := job.Config{
-		Profile: p, StateDir: jobStateDir(), Wait: wait, Log: os.Stderr,
-		Code: func(err error) int { return exitCode(err, ctx.Err() != nil) },
-		Open: func(ctx context.Context) (job.Repository, error) { return openJobRepo(ctx, jg, p) },
+		Profile: p, StateDir: jobStateDir(), Wait: wait, Log: io.MultiWriter(os.Stderr, m.Log()),
+		Code:    func(err error) int { return exitCode(err, ctx.Err() != nil) },
+		Open:    func(ctx context.Context) (job.Repository, error) { return openJobRepo(ctx, jg, p) },
+		OnStart: func() { m.start(ctx) },
 	}
-	return job.Run(ctx, cfg), nil
+	run := job.Run(ctx, cfg)
+	if run.ExitCode == exitLocked {
+		return run, nil // the run holding the lock reports; this one did nothing
+	}
+	var summary bytes.Buffer
+	printRun(&summary, run)
+	if !run.Success() {
+		m.Log().Write(summary.Bytes()) // the failure ping ends with what went wrong
+	}
+	// A miss is reported, never the job's failure: the backup itself succeeded.
+	if err := m.finish(context.WithoutCancel(ctx), run, summary.String()); err != nil {
+		fmt.Fprintf(os.Stderr, "warning: %s\n", err)
+	}
+	return run, nil
 }
 
 // printRun prints a run in one screen.

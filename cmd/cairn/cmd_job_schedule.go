@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/internal/monitor"
+	"github.com/cairn-backup/cairn/internal/profile"
 	"github.com/cairn-backup/cairn/internal/schedule"
 	"github.com/spf13/cobra"
 )
@@ -82,7 +82,7 @@ func newScheduler(out, errOut io.Writer, f scheduleFlags) *scheduler {
 	return &scheduler{
 		out: out, errOut: errOut, system: system, unitDir: schedule.UnitDir(system, configHome()),
 		dryRun: f.dryRun, noEnable: f.noEnable,
-		binary: os.Executable, findConfig: findProfileFile, lookPath: exec.LookPath, run: runCommand,
+		binary: os.Executable, findConfig: profile.Find, lookPath: exec.LookPath, run: runCommand,
 	}
 }
 
@@ -208,19 +208,3 @@ func configHome() string {
 	return filepath.Join(h, ".config")
 }
 
-// findProfileFile is the profile file's lookup: --config, then
-// $XDG_CONFIG_HOME/cairn/profiles.toml, then /etc/cairn/profiles.toml.
-func findProfileFile(explicit string) (string, error) {
-	if explicit != "" {
-		return explicit, nil
-	}
-	places := []string{filepath.Join(configHome(), "cairn", "profiles.toml"), "/etc/cairn/profiles.toml"}
-	for _, p := range places {
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return "", err
-		}
-	}
-	return "", fmt.Errorf("no profile file: give --config FILE, or create one of %s", strings.Join(places, ", "))
-}

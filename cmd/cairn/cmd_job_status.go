@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/internal/monitor"
+	"github.com/cairn-backup/cairn/internal/profile"
 	"github.com/cairn-backup/cairn/internal/schedule"
 	"github.com/spf13/cobra"
 )
@@ -40,9 +41,7 @@ Runs are recorded in $XDG_STATE_HOME/cairn/jobs (default ~/.local/state/cairn/jo
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st := &jobStatus{
 				stateDir: monitor.StateDir(), now: time.Now(), last: last,
-				// The profile file's prune and verify intervals: set where job run
-				// is wired, e.g. from the profile's PruneEvery and its verify policy.
-				due:   nil,
+				due:   profileDue(cmd),
 				sched: newScheduler(io.Discard, io.Discard, scheduleFlags{}),
 			}
 			return st.show(cmd.Context(), cmd.OutOrStdout(), g.json, args)
@@ -224,4 +223,39 @@ func shortID(id string) string {
 		return "-"
 	}
 	return id[:min(8, len(id))]
+}
+
+// profileDue reads what is periodic from the profile file (--config, or the usual
+// places); without a readable file, status shows the runs alone.
+func profileDue(cmd *cobra.Command) dueFunc {
+	explicit := ""
+	if f := cmd.Flag("config"); f != nil {
+		explicit = f.Value.String()
+	}
+	path, err := profile.Find(explicit)
+	if err != nil {
+		return nil
+	}
+	file, err := profile.Load(path)
+	if err != nil {
+		return nil
+	}
+	return func(name string, runs []monitor.Run) ([]monitor.Due, error) {
+		p, err := file.Get(name)
+		if err != nil {
+			return nil, nil // a profile run once and since removed from the file
+		}
+		var due []monitor.Due
+		if p.PruneEvery > 0 || p.PruneUnused > 0 {
+			d := monitor.Due{Name: "prune", Last: monitor.LastStep(runs, "prune"), Every: p.PruneEvery}
+			if p.PruneUnused > 0 {
+				d.Note = fmt.Sprintf("or when unused data exceeds %g%%", p.PruneUnused*100)
+			}
+			due = append(due, d)
+		}
+		if p.Verify.ReadDataDays > 0 {
+			due = append(due, monitor.Due{Name: "verify slice", Note: fmt.Sprintf("1/%d of the data, all of it every %d days", p.Verify.ReadDataDays, p.Verify.ReadDataDays)})
+		}
+		return due, nil
+	}
 }

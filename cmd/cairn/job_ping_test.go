@@ -1,0 +1,118 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// pings is a health-check server: it records each request's path and body.
+type pings struct {
+	mu   sync.Mutex
+	got  []string
+	body map[string]string
+}
+
+func newPings(t *testing.T) (*pings, string) {
+	p := &pings{body: map[string]string{}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		p.mu.Lock()
+		p.got = append(p.got, r.URL.Path)
+		p.body[r.URL.Path] = string(b)
+		p.mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	return p, srv.URL + "/ping/uuid-1"
+}
+
+func (p *pings) paths() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return strings.Join(p.got, " ")
+}
+
+// A job run pings start then success, records the run for status, and writes a
+// Prometheus file node_exporter can parse.
+func TestJobRunPingsAndMetrics(t *testing.T) {
+	e := newJobEnv(t, newCLI(t))
+	p, url := newPings(t)
+	prom := filepath.Join(e.dir, "cairn.prom")
+	e.profile(fmt.Sprintf("healthcheck-url = %q\nprometheus-file = %q\n", url, prom))
+	r, _ := e.job("run", "nightly")
+	if r.ExitCode != 0 {
+		t.Fatalf("run: %+v", r)
+	}
+	if got := p.paths(); got != "/ping/uuid-1/start /ping/uuid-1" {
+		t.Fatalf("pings: %q, want start then success", got)
+	}
+	if !strings.Contains(p.body["/ping/uuid-1"], r.SnapshotID[:8]) {
+		t.Errorf("success ping does not carry the summary: %q", p.body["/ping/uuid-1"])
+	}
+	f, err := os.Open(prom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	parser := expfmt.NewTextParser(model.LegacyValidation)
+	families, err := parser.TextToMetricFamilies(f)
+	if err != nil {
+		t.Fatalf("the Prometheus file does not parse: %v", err)
+	}
+	files := families["cairn_job_files"]
+	if files == nil || files.GetMetric()[0].GetGauge().GetValue() != float64(r.Files) {
+		t.Errorf("cairn_job_files: %v, want %d", files, r.Files)
+	}
+	if out := e.ok("job", "--config", e.config, "status", "nightly"); !strings.Contains(out, r.SnapshotID[:8]) {
+		t.Errorf("job status does not show the run:\n%s", out)
+	}
+}
+
+// A failing before-hook: no backup, and the fail ping carries the hook's output.
+func TestJobFailPingCarriesLog(t *testing.T) {
+	e := newJobEnv(t, newCLI(t))
+	p, url := newPings(t)
+	e.profile(fmt.Sprintf("healthcheck-url = %q\n[nightly.hooks]\nbefore = [\"echo 'pg_dump: role missing' >&2; exit 1\"]\n", url))
+	r, _ := e.job("run", "nightly")
+	if r.ExitCode != 1 || r.SnapshotID != "" {
+		t.Fatalf("run: %+v", r)
+	}
+	if got := p.paths(); got != "/ping/uuid-1/start /ping/uuid-1/fail" {
+		t.Fatalf("pings: %q, want start then fail", got)
+	}
+	if body := p.body["/ping/uuid-1/fail"]; !strings.Contains(body, "pg_dump: role missing") {
+		t.Errorf("fail ping body lacks the hook's output: %q", body)
+	}
+}
+
+// An unreachable ping URL: the backup still runs and succeeds; the miss is reported.
+func TestJobUnreachablePing(t *testing.T) {
+	e := newJobEnv(t, newCLI(t))
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now
+	e.profile(fmt.Sprintf("healthcheck-url = %q\n", "http://"+addr+"/ping/secret-uuid"))
+	r, res := e.job("run", "nightly")
+	if r.ExitCode != 0 || r.SnapshotID == "" {
+		t.Fatalf("run: %+v\n%s", r, res.stderr)
+	}
+	if !strings.Contains(res.stderr, "warning: monitoring") {
+		t.Errorf("the missed ping is not reported:\n%s", res.stderr)
+	}
+	if strings.Contains(res.stderr, "secret-uuid") {
+		t.Errorf("the ping URL's secret is printed:\n%s", res.stderr)
+	}
+}
