@@ -20,14 +20,15 @@ func TestKilledBackupsLeaveConsistentRepository(t *testing.T) {
 	c.OK("init", "--pack-size", "1")
 	src := filepath.Join(t.TempDir(), "src")
 	clitest.BigRandomFiles(t, src, 40, 1<<20, 11)
-	rng := rand.New(rand.NewPCG(2026, 11))
-	for i := 0; i < 4; i++ {
+	rng := rand.New(rand.NewPCG(seed(t, "backup kills"), 11))
+	for range tier(4, 20) {
 		cmd := c.Cmd("backup", "--compression", "max", src)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(time.Duration(100+rng.IntN(900)) * time.Millisecond)
 		_ = cmd.Process.Signal(syscall.SIGKILL)
+		count(1, 0, 1, 0, 0)
 		_ = cmd.Wait()
 		c.CheckConsistent(t)
 	}
@@ -64,8 +65,8 @@ func TestKilledRestoreRerunEqualsSnapshot(t *testing.T) {
 	c.OK("restore", "latest:"+src, "--target", t.TempDir())
 	full := time.Since(start)
 	target := t.TempDir()
-	rng := rand.New(rand.NewPCG(2026, 7))
-	for i := 0; i < 3; i++ {
+	rng := rand.New(rand.NewPCG(seed(t, "restore kills"), 7))
+	for range tier(3, 20) {
 		cmd := c.Cmd("restore", "latest:"+src, "--target", target)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -73,6 +74,7 @@ func TestKilledRestoreRerunEqualsSnapshot(t *testing.T) {
 		// Between 40 % and 95 % of a full run: past start-up, before the end.
 		time.Sleep(full * time.Duration(40+rng.IntN(55)) / 100)
 		_ = cmd.Process.Signal(syscall.SIGKILL)
+		count(1, 0, 1, 0, 0)
 		_ = cmd.Wait()
 	}
 	sum := restoreSummaryOf(t, c.OK("restore", "latest:"+src, "--target", target, "--json"))

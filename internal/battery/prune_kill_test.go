@@ -15,8 +15,7 @@ import (
 // kept snapshot, and the next prunes finish the work (docs/prune.md): killed at 20
 // seeded moments, and at each crash point.
 func TestKilledPruneLeavesRestorableRepository(t *testing.T) {
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
+	seed := seed(t, "prune kills")
 	base := newPruneBase(t, 7)
 	clean := base.clone(t)
 	start := time.Now()
@@ -27,7 +26,7 @@ func TestKilledPruneLeavesRestorableRepository(t *testing.T) {
 	want := dataBytes(objects(t, clean.Repo))
 	t.Logf("an uninterrupted prune takes %v and leaves %d bytes of packs", took, want)
 	rng := rand.New(rand.NewPCG(seed, 20))
-	for i := range 20 {
+	for i := range tier(3, 20) {
 		c := base.clone(t)
 		cmd := c.Cmd("prune", "--grace", "10s")
 		if err := cmd.Start(); err != nil {
@@ -36,6 +35,7 @@ func TestKilledPruneLeavesRestorableRepository(t *testing.T) {
 		at := time.Duration(rng.Int64N(int64(took) * 3 / 2))
 		time.Sleep(at)
 		_ = cmd.Process.Signal(syscall.SIGKILL)
+		count(1, 0, 1, 0, 0)
 		err := cmd.Wait()
 		t.Logf("kill %d after %v: %v", i, at, err)
 		finishPrune(t, c, base, want)
