@@ -3,7 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"math/rand/v2"
+
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,26 +13,13 @@ import (
 	"time"
 )
 
-func writeFiles(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 func TestBackupSnapshotsLsDiff(t *testing.T) {
 	c := newCLI(t)
-	c.ok("init")
+	c.OK("init")
 	src := filepath.Join(t.TempDir(), "src")
 	writeFiles(t, src, map[string]string{"a": "alpha", "d/b": "beta", "d/c": "gamma"})
 	var first backupSummary
-	if err := json.Unmarshal([]byte(c.ok("backup", "--json", "-q", "--tag", "nightly", src)), &first); err != nil {
+	if err := json.Unmarshal([]byte(c.OK("backup", "--json", "-q", "--tag", "nightly", src)), &first); err != nil {
 		t.Fatal(err)
 	}
 	if first.FilesNew != 3 || first.Snapshot == "" {
@@ -42,15 +29,15 @@ func TestBackupSnapshotsLsDiff(t *testing.T) {
 	if err := os.Remove(filepath.Join(src, "a")); err != nil {
 		t.Fatal(err)
 	}
-	out := c.ok("backup", src)
+	out := c.OK("backup", src)
 	if !strings.Contains(out, "1 new, 1 changed, 1 unchanged") {
 		t.Fatalf("second backup summary:\n%s", out)
 	}
-	snaps := c.ok("snapshots", "--tag", "nightly")
+	snaps := c.OK("snapshots", "--tag", "nightly")
 	if !strings.Contains(snaps, first.Snapshot[:8]) || !strings.Contains(snaps, "1 snapshot\n") {
 		t.Fatalf("snapshots --tag nightly:\n%s", snaps)
 	}
-	ls := c.ok("ls", "latest", src) // PATH and one level under it, as restic
+	ls := c.OK("ls", "latest", src) // PATH and one level under it, as restic
 	for _, want := range []string{src + "\n", src + "/d\n", src + "/e\n"} {
 		if !strings.Contains(ls, want) {
 			t.Fatalf("ls lacks %s:\n%s", want, ls)
@@ -59,10 +46,10 @@ func TestBackupSnapshotsLsDiff(t *testing.T) {
 	if strings.Contains(ls, src+"/d/b") {
 		t.Fatalf("ls without --recursive went two levels down:\n%s", ls)
 	}
-	if ls := c.ok("ls", "latest", src, "--recursive"); !strings.Contains(ls, src+"/d/b\n") {
+	if ls := c.OK("ls", "latest", src, "--recursive"); !strings.Contains(ls, src+"/d/b\n") {
 		t.Fatalf("ls --recursive lacks %s/d/b:\n%s", src, ls)
 	}
-	diff := c.ok("diff", first.Snapshot[:10], "latest")
+	diff := c.OK("diff", first.Snapshot[:10], "latest")
 	for _, want := range []string{"-  " + src + "/a", "+  " + src + "/e", "M  " + src + "/d/b"} {
 		if !strings.Contains(diff, want) {
 			t.Fatalf("diff lacks %q:\n%s", want, diff)
@@ -77,7 +64,7 @@ func TestBackupSnapshotsLsDiff(t *testing.T) {
 // everything (and CI runs as root).
 func TestUnreadableFileExit3(t *testing.T) {
 	c := newCLI(t)
-	c.ok("init")
+	c.OK("init")
 	src := filepath.Join(t.TempDir(), "src")
 	writeFiles(t, src, map[string]string{"ok": "readable", "secret": "no", "d/x": "x"})
 	if err := os.Chmod(filepath.Join(src, "secret"), 0); err != nil {
@@ -86,32 +73,32 @@ func TestUnreadableFileExit3(t *testing.T) {
 	if err := os.Chmod(filepath.Join(src, "d"), 0o311); err != nil { // listable? no: unreadable dir
 		t.Fatal(err)
 	}
-	cmd := c.cmd("backup", src)
+	cmd := c.Cmd("backup", src)
 	if os.Geteuid() == 0 {
 		asNobody(t, cmd, c)
 	}
 	r := runCmd(t, cmd)
-	if r.code != exitPartial {
-		t.Fatalf("exit %d, want %d\n%s%s", r.code, exitPartial, r.stdout, r.stderr)
+	if r.Code != exitPartial {
+		t.Fatalf("exit %d, want %d\n%s%s", r.Code, exitPartial, r.Stdout, r.Stderr)
 	}
 	for _, want := range []string{src + "/secret", src + "/d"} {
-		if !strings.Contains(r.stderr, "unreadable: "+want+":") {
-			t.Errorf("stderr does not list %s:\n%s", want, r.stderr)
+		if !strings.Contains(r.Stderr, "unreadable: "+want+":") {
+			t.Errorf("stderr does not list %s:\n%s", want, r.Stderr)
 		}
 	}
-	if !strings.Contains(r.stdout, "snapshot ") {
-		t.Fatalf("no snapshot made:\n%s", r.stdout)
+	if !strings.Contains(r.Stdout, "snapshot ") {
+		t.Fatalf("no snapshot made:\n%s", r.Stdout)
 	}
 	// The unreadable file is not counted as backed up: one file (ok), 8 bytes.
-	if !strings.Contains(r.stdout, "Files:      1 new,") || !strings.Contains(r.stdout, "of 8 B,") {
-		t.Errorf("summary counts the unreadable file:\n%s", r.stdout)
+	if !strings.Contains(r.Stdout, "Files:      1 new,") || !strings.Contains(r.Stdout, "of 8 B,") {
+		t.Errorf("summary counts the unreadable file:\n%s", r.Stdout)
 	}
 }
 
 // asNobody makes cmd run as uid/gid 65534 with everything it needs owned by it.
 func asNobody(t *testing.T, cmd *exec.Cmd, c *cli) {
 	t.Helper()
-	home := filepath.Dir(c.repo)
+	home := filepath.Dir(c.Repo)
 	for _, dir := range []string{home, filepath.Dir(home)} {
 		if err := os.Chmod(dir, 0o755); err != nil {
 			t.Fatal(err)
@@ -135,17 +122,17 @@ func asNobody(t *testing.T, cmd *exec.Cmd, c *cli) {
 
 func TestInterruptMakesNoSnapshot(t *testing.T) {
 	c := newCLI(t)
-	c.ok("init")
+	c.OK("init")
 	src := filepath.Join(t.TempDir(), "src")
 	bigRandomFiles(t, src, 40, 4<<20, 7)
-	cmd := c.cmd("backup", "--compression", "max", src)
+	cmd := c.Cmd("backup", "--compression", "max", src)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	// Interrupt once the first pack is stored: mid-run, whatever the machine's speed.
-	waitForPack(t, c.repo)
+	waitForPack(t, c.Repo)
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +144,7 @@ func TestInterruptMakesNoSnapshot(t *testing.T) {
 	if !strings.Contains(stderr.String(), "cairn: interrupted") {
 		t.Fatalf("interrupted backup said %q", stderr.String())
 	}
-	if out := c.ok("snapshots"); !strings.Contains(out, "0 snapshots") {
+	if out := c.OK("snapshots"); !strings.Contains(out, "0 snapshots") {
 		t.Fatalf("an interrupted backup left a snapshot:\n%s", out)
 	}
 }
@@ -173,28 +160,11 @@ func waitForPack(t *testing.T, repo string) {
 	t.Fatal("no pack stored within 30 s")
 }
 
-func bigRandomFiles(t *testing.T, dir string, n, size int, seed uint64) {
-	t.Helper()
-	rng := rand.New(rand.NewPCG(seed, seed))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, size)
-	for i := 0; i < n; i++ {
-		for j := range buf {
-			buf[j] = byte(rng.Uint32())
-		}
-		if err := os.WriteFile(filepath.Join(dir, "f"+string(rune('a'+i%26))+strings.Repeat("x", i/26)), buf, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // --files-from adds the paths a file lists (comments and blank lines skipped) to the
 // arguments, as restic's does; with neither, backup refuses to run.
 func TestBackupFilesFrom(t *testing.T) {
 	c := newCLI(t)
-	c.ok("init")
+	c.OK("init")
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{"a/x": "x", "b/y": "y", "c/z": "z", " spaced/w": "w"})
 	list := filepath.Join(t.TempDir(), "list")
@@ -205,15 +175,15 @@ func TestBackupFilesFrom(t *testing.T) {
 	if err := os.WriteFile(verbatim, []byte(dir+"/ spaced\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c.ok("backup", "--files-from", list, "--files-from-verbatim", verbatim, dir+"/c")
-	out := c.ok("ls", "latest")
+	c.OK("backup", "--files-from", list, "--files-from-verbatim", verbatim, dir+"/c")
+	out := c.OK("ls", "latest")
 	for _, want := range []string{dir + "/a/x", dir + "/b/y", dir + "/c/z", dir + "/ spaced/w"} {
 		if !strings.Contains(out, want+"\n") {
 			t.Errorf("ls does not show %s:\n%s", want, out)
 		}
 	}
-	if r := c.run("backup"); r.code != exitFatal || !strings.Contains(r.stderr, "nothing to back up") {
-		t.Fatalf("backup without paths: exit %d, %s", r.code, r.stderr)
+	if r := c.Run("backup"); r.Code != exitFatal || !strings.Contains(r.Stderr, "nothing to back up") {
+		t.Fatalf("backup without paths: exit %d, %s", r.Code, r.Stderr)
 	}
 }
 
@@ -221,11 +191,11 @@ func TestBackupFilesFrom(t *testing.T) {
 // with a trailing "/", as restic does.
 func TestDiffMetadataOnly(t *testing.T) {
 	c := newCLI(t)
-	c.ok("init")
+	c.OK("init")
 	src := filepath.Join(t.TempDir(), "src")
 	writeFiles(t, src, map[string]string{"mode": "m", "content": "one", "d/x": "x"})
-	c.ok("backup", src)
-	first := strings.Fields(strings.Split(c.ok("snapshots"), "\n")[1])[0]
+	c.OK("backup", src)
+	first := strings.Fields(strings.Split(c.OK("snapshots"), "\n")[1])[0]
 	must := func(err error) {
 		if err != nil {
 			t.Fatal(err)
@@ -237,8 +207,8 @@ func TestDiffMetadataOnly(t *testing.T) {
 	must(err)
 	must(os.WriteFile(filepath.Join(src, "content"), []byte("two"), 0o644)) // same size
 	must(os.Chtimes(filepath.Join(src, "content"), st.ModTime(), st.ModTime()))
-	c.ok("backup", src)
-	out := c.ok("diff", first, "latest")
+	c.OK("backup", src)
+	out := c.OK("diff", first, "latest")
 	for _, want := range []string{"U  " + src + "/mode\n", "U  " + src + "/d/\n", "M  " + src + "/content\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("diff lacks %q:\n%s", want, out)
@@ -253,8 +223,8 @@ func TestDiffMetadataOnly(t *testing.T) {
 // (TZ), or RFC 3339 with its own offset; anything else is refused with no snapshot.
 func TestBackupTime(t *testing.T) {
 	c := newCLI(t)
-	c.env = append(c.env, "TZ=Europe/Berlin")
-	c.ok("init")
+	c.Env = append(c.Env, "TZ=Europe/Berlin")
+	c.OK("init")
 	src := filepath.Join(t.TempDir(), "src")
 	writeFiles(t, src, map[string]string{"a": "alpha"})
 	berlin, err := time.LoadLocation("Europe/Berlin")
@@ -266,16 +236,16 @@ func TestBackupTime(t *testing.T) {
 		time.Date(2026, 1, 3, 3, 0, 0, 0, time.FixedZone("", -5*3600)),
 		time.Date(2026, 7, 1, 3, 0, 0, 0, berlin), // summer, +02:00
 	}
-	c.ok("backup", "-q", "--time", "2026-01-01 03:00:00", src)
-	c.ok("backup", "-q", "--time", "2026-01-03T03:00:00-05:00", src)
-	c.ok("backup", "-q", "--time", "2026-07-01 03:00:00", src)
+	c.OK("backup", "-q", "--time", "2026-01-01 03:00:00", src)
+	c.OK("backup", "-q", "--time", "2026-01-03T03:00:00-05:00", src)
+	c.OK("backup", "-q", "--time", "2026-07-01 03:00:00", src)
 	for _, bad := range []string{"yesterday", "2026-01-01", "2026-13-01 03:00:00"} {
-		if r := c.run("backup", "-q", "--time", bad, src); r.code != exitFatal || !strings.Contains(r.stderr, "--time") {
-			t.Errorf("--time %q: exit %d, %s", bad, r.code, r.stderr)
+		if r := c.Run("backup", "-q", "--time", bad, src); r.Code != exitFatal || !strings.Contains(r.Stderr, "--time") {
+			t.Errorf("--time %q: exit %d, %s", bad, r.Code, r.Stderr)
 		}
 	}
 	var snaps []snapshotJSON
-	if err := json.Unmarshal([]byte(c.ok("snapshots", "--json")), &snaps); err != nil {
+	if err := json.Unmarshal([]byte(c.OK("snapshots", "--json")), &snaps); err != nil {
 		t.Fatal(err)
 	}
 	if len(snaps) != len(want) {

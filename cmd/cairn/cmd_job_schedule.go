@@ -207,4 +207,3 @@ func configHome() string {
 	h, _ := os.UserHomeDir()
 	return filepath.Join(h, ".config")
 }
-

@@ -87,21 +87,21 @@ func exitErrorOf(t *testing.T, stderr string) exitError {
 
 func TestJSONErrorsOnStderr(t *testing.T) {
 	c := newCLI(t)
-	r := c.run("--json", "snapshots")
-	if e := exitErrorOf(t, r.stderr); r.code != exitNoRepo || e.Code != exitNoRepo || !strings.Contains(e.Message, "no repository at "+c.repo) {
-		t.Fatalf("no repository: exit %d, %+v", r.code, e)
+	r := c.Run("--json", "snapshots")
+	if e := exitErrorOf(t, r.Stderr); r.Code != exitNoRepo || e.Code != exitNoRepo || !strings.Contains(e.Message, "no repository at "+c.Repo) {
+		t.Fatalf("no repository: exit %d, %+v", r.Code, e)
 	}
-	if strings.Count(r.stderr, "\n") != 1 || r.stdout != "" {
-		t.Fatalf("want one line on stderr and nothing on stdout:\n%s%s", r.stdout, r.stderr)
+	if strings.Count(r.Stderr, "\n") != 1 || r.Stdout != "" {
+		t.Fatalf("want one line on stderr and nothing on stdout:\n%s%s", r.Stdout, r.Stderr)
 	}
-	if r := c.run("snapshots"); !strings.HasPrefix(r.stderr, "cairn: no repository at ") {
-		t.Fatalf("without --json the error is text: %q", r.stderr)
+	if r := c.Run("snapshots"); !strings.HasPrefix(r.Stderr, "cairn: no repository at ") {
+		t.Fatalf("without --json the error is text: %q", r.Stderr)
 	}
-	c.ok("init")
-	c.env = append(c.env, "CAIRN_PASSWORD=wrong")
-	r = c.run("ls", "latest", "--json") // the flag after the command counts too
-	if e := exitErrorOf(t, r.stderr); r.code != exitWrongPass || e.Code != exitWrongPass || !strings.Contains(e.Message, "wrong password") {
-		t.Fatalf("wrong password: exit %d, %+v", r.code, e)
+	c.OK("init")
+	c.Env = append(c.Env, "CAIRN_PASSWORD=wrong")
+	r = c.Run("ls", "latest", "--json") // the flag after the command counts too
+	if e := exitErrorOf(t, r.Stderr); r.Code != exitWrongPass || e.Code != exitWrongPass || !strings.Contains(e.Message, "wrong password") {
+		t.Fatalf("wrong password: exit %d, %+v", r.Code, e)
 	}
 }
 
@@ -115,14 +115,14 @@ func TestJSONPartialExit(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, args := range [][]string{{"--json", "backup", src}, {"--json", "verify", "--against", src}} {
-		cmd := c.cmd(args...)
+		cmd := c.Cmd(args...)
 		if os.Geteuid() == 0 {
 			asNobody(t, cmd, c)
 		}
 		r := runCmd(t, cmd)
-		e := exitErrorOf(t, r.stderr)
-		if r.code != exitPartial || e.Code != exitPartial || !strings.Contains(r.stderr, "cairn: unreadable: "+secret+":") {
-			t.Fatalf("cairn %s: exit %d, %+v\n%s%s", strings.Join(args, " "), r.code, e, r.stdout, r.stderr)
+		e := exitErrorOf(t, r.Stderr)
+		if r.Code != exitPartial || e.Code != exitPartial || !strings.Contains(r.Stderr, "cairn: unreadable: "+secret+":") {
+			t.Fatalf("cairn %s: exit %d, %+v\n%s%s", strings.Join(args, " "), r.Code, e, r.Stdout, r.Stderr)
 		}
 		if !strings.Contains(e.Message, "could not be read: 1") {
 			t.Errorf("cairn %s: exit_error message %q does not say how many were unreadable", strings.Join(args, " "), e.Message)

@@ -17,28 +17,17 @@ func nightly(t *testing.T, c *cli, src string, n int, flags ...string) {
 	t.Helper()
 	for i := range n {
 		writeFiles(t, src, map[string]string{"night": strings.Repeat("x", i+1)})
-		c.ok(append([]string{"backup", "-q", src}, flags...)...)
+		c.OK(append([]string{"backup", "-q", src}, flags...)...)
 	}
 }
 
-func snapshotIDs(t *testing.T, c *cli, flags ...string) []string {
-	t.Helper()
-	var snaps []snapshotJSON
-	if err := json.Unmarshal([]byte(c.ok(append([]string{"snapshots", "--json"}, flags...)...)), &snaps); err != nil {
-		t.Fatal(err)
-	}
-	var ids []string
-	for _, s := range snaps {
-		ids = append(ids, s.ID)
-	}
-	return ids
-}
+func snapshotIDs(t *testing.T, c *cli, flags ...string) []string { return c.SnapshotIDs(t, flags...) }
 
 // forgetGroups runs forget --json and returns the groups it printed.
 func forgetGroups(t *testing.T, c *cli, args ...string) []forgetGroupJSON {
 	t.Helper()
 	var groups []forgetGroupJSON
-	out := c.ok(append([]string{"forget", "--json"}, args...)...)
+	out := c.OK(append([]string{"forget", "--json"}, args...)...)
 	if err := json.Unmarshal([]byte(out), &groups); err != nil {
 		t.Fatalf("forget --json: %v\n%s", err, out)
 	}
@@ -77,16 +66,16 @@ func dirState(t *testing.T, dir string) []string {
 // the real run verify finds no damage and notes the gap as forgotten.
 func TestForgetDryRunEqualsRealRunAndVerifies(t *testing.T) {
 	c := newCLI(t)
-	c.ok("init")
+	c.OK("init")
 	src := filepath.Join(t.TempDir(), "src")
 	nightly(t, c, src, 5)
 	nightly(t, c, src, 1, "--tag", "release")
 	all := snapshotIDs(t, c)
-	state := filepath.Join(filepath.Dir(c.repo), "state")
-	beforeRepo, beforeState := dirState(t, c.repo), dirState(t, state)
+	state := filepath.Join(filepath.Dir(c.Repo), "state")
+	beforeRepo, beforeState := dirState(t, c.Repo), dirState(t, state)
 
 	dry := forgetGroups(t, c, "--keep-last", "2", "--keep-tag", "release", "--dry-run")
-	if !slices.Equal(dirState(t, c.repo), beforeRepo) || !slices.Equal(dirState(t, state), beforeState) {
+	if !slices.Equal(dirState(t, c.Repo), beforeRepo) || !slices.Equal(dirState(t, state), beforeState) {
 		t.Fatal("forget --dry-run changed the repository or the client's state")
 	}
 	real := forgetGroups(t, c, "--keep-last", "2", "--keep-tag", "release")
@@ -102,15 +91,15 @@ func TestForgetDryRunEqualsRealRunAndVerifies(t *testing.T) {
 		t.Fatalf("group %+v", g)
 	}
 
-	res := c.run("verify", "--json")
+	res := c.Run("verify", "--json")
 	var rep verify.Report
-	if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil || res.code != 0 || len(rep.Problems) != 0 {
-		t.Fatalf("verify after forget: exit %d, %v, problems %+v", res.code, err, rep.Problems)
+	if err := json.Unmarshal([]byte(res.Stdout), &rep); err != nil || res.Code != 0 || len(rep.Problems) != 0 {
+		t.Fatalf("verify after forget: exit %d, %v, problems %+v", res.Code, err, rep.Problems)
 	}
 	if len(rep.Warnings) != 1 || rep.Warnings[0].Kind != verify.Forgotten {
 		t.Fatalf("verify warnings %+v, want one note that forget removed the previous snapshot", rep.Warnings)
 	}
-	if out := c.ok("forget", "--keep-last", "2"); !strings.Contains(out, "no snapshots to remove") {
+	if out := c.OK("forget", "--keep-last", "2"); !strings.Contains(out, "no snapshots to remove") {
 		t.Fatalf("second forget:\n%s", out)
 	}
 }
@@ -119,7 +108,7 @@ func TestForgetDryRunEqualsRealRunAndVerifies(t *testing.T) {
 // all are refused with exit 1 and nothing removed; --allow-empty goes on.
 func TestForgetRefusals(t *testing.T) {
 	c := newCLI(t)
-	c.ok("init")
+	c.OK("init")
 	src := filepath.Join(t.TempDir(), "src")
 	nightly(t, c, src, 2, "--host", "a", "--tag", "keep")
 	nightly(t, c, src, 2, "--host", "b")
@@ -135,15 +124,15 @@ func TestForgetRefusals(t *testing.T) {
 		{[]string{"--keep-within", "7days"}, `duration "7days"`},
 		{[]string{"--group-by", "host,user", "--keep-last", "1"}, "unknown field"},
 	} {
-		r := c.run(append([]string{"forget"}, tc.args...)...)
-		if r.code != exitFatal || !strings.Contains(r.stderr, tc.want) {
-			t.Errorf("forget %q: exit %d, %q; want exit 1 and %q", tc.args, r.code, r.stderr, tc.want)
+		r := c.Run(append([]string{"forget"}, tc.args...)...)
+		if r.Code != exitFatal || !strings.Contains(r.Stderr, tc.want) {
+			t.Errorf("forget %q: exit %d, %q; want exit 1 and %q", tc.args, r.Code, r.Stderr, tc.want)
 		}
 	}
 	if left := snapshotIDs(t, c); !slices.Equal(left, all) {
 		t.Fatalf("refused runs removed snapshots: %d left of %d", len(left), len(all))
 	}
-	c.ok("forget", "--keep-tag", "keep", "--allow-empty")
+	c.OK("forget", "--keep-tag", "keep", "--allow-empty")
 	if left := snapshotIDs(t, c); !slices.Equal(left, all[:2]) {
 		t.Fatalf("--allow-empty: left %v, want host a's", left)
 	}
@@ -152,38 +141,38 @@ func TestForgetRefusals(t *testing.T) {
 // Snapshots named by id prefix or 'latest' (after the filters) are removed exactly.
 func TestForgetExplicitIDs(t *testing.T) {
 	c := newCLI(t)
-	c.ok("init")
+	c.OK("init")
 	src := filepath.Join(t.TempDir(), "src")
 	nightly(t, c, src, 2, "--host", "a")
 	nightly(t, c, src, 2, "--host", "b")
 	all := snapshotIDs(t, c)
-	out := c.ok("forget", all[0][:8], "latest", "--host", "a")
+	out := c.OK("forget", all[0][:8], "latest", "--host", "a")
 	if !strings.Contains(out, "removed 2 snapshots") {
 		t.Fatalf("forget:\n%s", out)
 	}
 	if left := snapshotIDs(t, c); !slices.Equal(left, all[2:]) {
 		t.Fatalf("left %v, want host b's", left)
 	}
-	if r := c.run("forget", "latest", "--keep-last", "1"); r.code != exitFatal {
-		t.Fatalf("ids with a policy: exit %d", r.code)
+	if r := c.Run("forget", "latest", "--keep-last", "1"); r.Code != exitFatal {
+		t.Fatalf("ids with a policy: exit %d", r.Code)
 	}
-	c.ok("verify")
+	c.OK("verify")
 }
 
 // A snapshot this client saw that is gone without a forget record means the listing
 // is short or the history was rolled back: forget removes nothing.
 func TestForgetRefusesRolledBackHistory(t *testing.T) {
 	c := newCLI(t)
-	c.ok("init")
+	c.OK("init")
 	src := filepath.Join(t.TempDir(), "src")
 	nightly(t, c, src, 4)
 	all := snapshotIDs(t, c)
-	if err := os.Remove(filepath.Join(c.repo, "snapshots", all[3])); err != nil {
+	if err := os.Remove(filepath.Join(c.Repo, "snapshots", all[3])); err != nil {
 		t.Fatal(err)
 	}
-	r := c.run("forget", "--keep-last", "1")
-	if r.code != exitFatal || !strings.Contains(r.stderr, "not in the listing") || !strings.Contains(r.stderr, "nothing removed") {
-		t.Fatalf("exit %d, %s", r.code, r.stderr)
+	r := c.Run("forget", "--keep-last", "1")
+	if r.Code != exitFatal || !strings.Contains(r.Stderr, "not in the listing") || !strings.Contains(r.Stderr, "nothing removed") {
+		t.Fatalf("exit %d, %s", r.Code, r.Stderr)
 	}
 	if left := snapshotIDs(t, c); !slices.Equal(left, all[:3]) {
 		t.Fatalf("left %d snapshots, want 3", len(left))
@@ -192,16 +181,16 @@ func TestForgetRefusesRolledBackHistory(t *testing.T) {
 
 func TestSnapshotsGroupBy(t *testing.T) {
 	c := newCLI(t)
-	c.ok("init")
+	c.OK("init")
 	src := filepath.Join(t.TempDir(), "src")
 	nightly(t, c, src, 1, "--host", "a", "--tag", "x")
 	nightly(t, c, src, 2, "--host", "b")
-	out := c.ok("snapshots", "--group-by", "host,tags")
+	out := c.OK("snapshots", "--group-by", "host,tags")
 	if !strings.Contains(out, "snapshots for (host [a], tags [x]):") || !strings.Contains(out, "snapshots for (host [b], tags []):") {
 		t.Fatalf("snapshots --group-by:\n%s", out)
 	}
 	var groups []snapshotGroupJSON
-	if err := json.Unmarshal([]byte(c.ok("snapshots", "--group-by", "host", "--json")), &groups); err != nil {
+	if err := json.Unmarshal([]byte(c.OK("snapshots", "--group-by", "host", "--json")), &groups); err != nil {
 		t.Fatal(err)
 	}
 	if len(groups) != 2 || groups[1].Key.Host != "b" || len(groups[1].Snapshots) != 2 {

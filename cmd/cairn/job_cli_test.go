@@ -20,7 +20,7 @@ type jobEnv struct {
 }
 
 func newJobEnv(t *testing.T, c *cli) *jobEnv {
-	c.ok("init")
+	c.OK("init")
 	dir := t.TempDir()
 	e := &jobEnv{cli: c, src: filepath.Join(dir, "src"), dir: dir, config: filepath.Join(dir, "profiles.toml")}
 	writeFiles(t, e.src, map[string]string{"a": "alpha", "d/b": "beta"})
@@ -33,21 +33,21 @@ func newJobEnv(t *testing.T, c *cli) *jobEnv {
 // profile writes the profile "nightly" with extra keys and tables after the basics.
 func (e *jobEnv) profile(extra string) {
 	text := fmt.Sprintf("[nightly]\nrepository = %q\npassword-file = %q\npaths = [%q]\n%s",
-		e.repo, filepath.Join(e.dir, "password"), e.src, extra)
+		e.Repo, filepath.Join(e.dir, "password"), e.src, extra)
 	if err := os.WriteFile(e.config, []byte(text), 0o644); err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 }
 
 func (e *jobEnv) job(args ...string) (monitor.Run, result) {
-	e.t.Helper()
-	res := e.run(append([]string{"job", "--config", e.config, "--json"}, args...)...)
+	e.T.Helper()
+	res := e.Run(append([]string{"job", "--config", e.config, "--json"}, args...)...)
 	var r monitor.Run
-	if err := json.Unmarshal([]byte(res.stdout), &r); err != nil {
-		e.t.Fatalf("job %v: exit %d, no run on stdout: %v\n%s\n%s", args, res.code, err, res.stdout, res.stderr)
+	if err := json.Unmarshal([]byte(res.Stdout), &r); err != nil {
+		e.T.Fatalf("job %v: exit %d, no run on stdout: %v\n%s\n%s", args, res.Code, err, res.Stdout, res.Stderr)
 	}
-	if r.ExitCode != res.code {
-		e.t.Errorf("run says exit %d, the process exited %d", r.ExitCode, res.code)
+	if r.ExitCode != res.Code {
+		e.T.Errorf("run says exit %d, the process exited %d", r.ExitCode, res.Code)
 	}
 	return r, res
 }
@@ -79,11 +79,11 @@ func testFullJob(t *testing.T, e *jobEnv) {
 			t.Fatalf("run %d: %+v", i+2, r)
 		}
 	}
-	if out := e.ok("snapshots"); !strings.Contains(out, "2 snapshots") {
+	if out := e.OK("snapshots"); !strings.Contains(out, "2 snapshots") {
 		t.Errorf("retention kept:\n%s", out)
 	}
 	checkConsistent(t, e.cli)
-	checkContent(t, e.cli, e.src)
+	e.CheckContent(t, e.src)
 }
 
 // A full job on a local repository: hooks, backup, forget, prune (due once a day),
@@ -106,10 +106,10 @@ func TestJobBeforeHookFails(t *testing.T) {
 	if r.ExitCode != 1 || !strings.Contains(r.Error, "pg_dump: connection refused") || r.SnapshotID != "" {
 		t.Fatalf("run: %+v", r)
 	}
-	if !strings.Contains(res.stderr, "pg_dump: connection refused") {
-		t.Errorf("the hook's output is not in the log:\n%s", res.stderr)
+	if !strings.Contains(res.Stderr, "pg_dump: connection refused") {
+		t.Errorf("the hook's output is not in the log:\n%s", res.Stderr)
 	}
-	if out := e.ok("snapshots"); !strings.Contains(out, "0 snapshots") && strings.Contains(out, e.src) {
+	if out := e.OK("snapshots"); !strings.Contains(out, "0 snapshots") && strings.Contains(out, e.src) {
 		t.Errorf("a snapshot was made:\n%s", out)
 	}
 	if _, err := os.Stat(filepath.Join(e.dir, "failed")); err != nil {
@@ -145,15 +145,15 @@ func TestJobBackupFails(t *testing.T) {
 func TestJobOverlap(t *testing.T) {
 	e := newJobEnv(t, newCLI(t))
 	e.profile("[nightly.hooks]\nbefore = [\"sleep 2\"]\n")
-	first := e.cmd("job", "--config", e.config, "run", "nightly")
+	first := e.Cmd("job", "--config", e.config, "run", "nightly")
 	if err := first.Start(); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(700 * time.Millisecond)
 	start := time.Now()
 	r, res := e.job("run", "nightly")
-	if r.ExitCode != exitLocked || time.Since(start) > 1500*time.Millisecond || !strings.Contains(res.stderr, "in progress") {
-		t.Fatalf("second run: exit %d after %s: %s", r.ExitCode, time.Since(start), res.stderr)
+	if r.ExitCode != exitLocked || time.Since(start) > 1500*time.Millisecond || !strings.Contains(res.Stderr, "in progress") {
+		t.Fatalf("second run: exit %d after %s: %s", r.ExitCode, time.Since(start), res.Stderr)
 	}
 	r, _ = e.job("run", "nightly", "--wait")
 	if r.ExitCode != 0 {
@@ -169,23 +169,23 @@ func TestJobOverlap(t *testing.T) {
 func TestJobCheck(t *testing.T) {
 	e := newJobEnv(t, newCLI(t))
 	e.profile("[nightly.retention]\nkeep-daly = 7\n")
-	res := e.run("job", "--config", e.config, "check", "nightly")
-	if res.code != 1 || !strings.Contains(res.stderr, e.config+":6: unknown key nightly.retention.keep-daly") {
-		t.Errorf("typo: exit %d: %s", res.code, res.stderr)
+	res := e.Run("job", "--config", e.config, "check", "nightly")
+	if res.Code != 1 || !strings.Contains(res.Stderr, e.config+":6: unknown key nightly.retention.keep-daly") {
+		t.Errorf("typo: exit %d: %s", res.Code, res.Stderr)
 	}
-	text := fmt.Sprintf("[nightly]\nrepository = %q\npassword = \"correct horse\"\npaths = [%q]\n", e.repo, e.src)
+	text := fmt.Sprintf("[nightly]\nrepository = %q\npassword = \"correct horse\"\npaths = [%q]\n", e.Repo, e.src)
 	_ = os.WriteFile(e.config, []byte(text), 0o644)
-	res = e.run("job", "--config", e.config, "check", "nightly")
-	if res.code != 1 || !strings.Contains(res.stderr, ":3: nightly.password") || !strings.Contains(res.stderr, "chmod 600") {
-		t.Errorf("world-readable password: exit %d: %s", res.code, res.stderr)
+	res = e.Run("job", "--config", e.config, "check", "nightly")
+	if res.Code != 1 || !strings.Contains(res.Stderr, ":3: nightly.password") || !strings.Contains(res.Stderr, "chmod 600") {
+		t.Errorf("world-readable password: exit %d: %s", res.Code, res.Stderr)
 	}
 	_ = os.Chmod(e.config, 0o600)
-	before := listTree(t, e.repo)
-	out := e.ok("job", "--config", e.config, "check", "nightly")
+	before := listTree(t, e.Repo)
+	out := e.OK("job", "--config", e.config, "check", "nightly")
 	if !strings.Contains(out, "opened, 0 snapshots") || !strings.Contains(out, "prune:       never") {
 		t.Errorf("check:\n%s", out)
 	}
-	if after := listTree(t, e.repo); after != before {
+	if after := listTree(t, e.Repo); after != before {
 		t.Errorf("check changed the repository:\n%s\n---\n%s", before, after)
 	}
 }

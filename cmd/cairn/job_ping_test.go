@@ -73,7 +73,7 @@ func TestJobRunPingsAndMetrics(t *testing.T) {
 	if files == nil || files.GetMetric()[0].GetGauge().GetValue() != float64(r.Files) {
 		t.Errorf("cairn_job_files: %v, want %d", files, r.Files)
 	}
-	if out := e.ok("job", "--config", e.config, "status", "nightly"); !strings.Contains(out, r.SnapshotID[:8]) {
+	if out := e.OK("job", "--config", e.config, "status", "nightly"); !strings.Contains(out, r.SnapshotID[:8]) {
 		t.Errorf("job status does not show the run:\n%s", out)
 	}
 }
@@ -107,12 +107,12 @@ func TestJobUnreachablePing(t *testing.T) {
 	e.profile(fmt.Sprintf("healthcheck-url = %q\n", "http://"+addr+"/ping/secret-uuid"))
 	r, res := e.job("run", "nightly")
 	if r.ExitCode != 0 || r.SnapshotID == "" {
-		t.Fatalf("run: %+v\n%s", r, res.stderr)
+		t.Fatalf("run: %+v\n%s", r, res.Stderr)
 	}
-	if !strings.Contains(res.stderr, "warning: monitoring") {
-		t.Errorf("the missed ping is not reported:\n%s", res.stderr)
+	if !strings.Contains(res.Stderr, "warning: monitoring") {
+		t.Errorf("the missed ping is not reported:\n%s", res.Stderr)
 	}
-	if strings.Contains(res.stderr, "secret-uuid") {
-		t.Errorf("the ping URL's secret is printed:\n%s", res.stderr)
+	if strings.Contains(res.Stderr, "secret-uuid") {
+		t.Errorf("the ping URL's secret is printed:\n%s", res.Stderr)
 	}
 }

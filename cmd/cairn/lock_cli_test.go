@@ -18,9 +18,9 @@ import (
 // only be enabled when a bucket is made).
 func newLockCLI(t *testing.T, srv *s3test.Server) *cli {
 	c := newS3CLI(t, srv, srv.Endpoint)
-	c.repo = fmt.Sprintf("s3:%s/cairn-lock-%d/repo", srv.Endpoint, rand.Uint32())
-	c.direct = c.repo
-	c.env = append(c.env, "CAIRN_REPO="+c.repo)
+	c.Repo = fmt.Sprintf("s3:%s/cairn-lock-%d/repo", srv.Endpoint, rand.Uint32())
+	c.Direct = c.Repo
+	c.Env = append(c.Env, "CAIRN_REPO="+c.Repo)
 	return c
 }
 
@@ -28,7 +28,7 @@ func newLockCLI(t *testing.T, srv *s3test.Server) *cli {
 func lockedUntil(t *testing.T, c *cli) map[remote.Handle]remote.Retention {
 	t.Helper()
 	ctx := context.Background()
-	st := c.store(t)
+	st := c.Store(t)
 	defer st.Close()
 	l := st.(remote.Locker)
 	out := map[remote.Handle]remote.Retention{}
@@ -51,14 +51,14 @@ func lockedUntil(t *testing.T, c *cli) map[remote.Handle]remote.Retention {
 func TestInitObjectLock(t *testing.T) {
 	srv := s3test.Need(t)
 	c := newLockCLI(t, srv)
-	out := c.ok("init", "--object-lock", "--lock-for", "1h")
+	out := c.OK("init", "--object-lock", "--lock-for", "1h")
 	if !strings.Contains(out, "objects are locked (governance) for 1h0m0s past each snapshot") {
 		t.Fatalf("init --object-lock:\n%s", out)
 	}
 	src := filepath.Join(t.TempDir(), "src")
 	writeFiles(t, src, map[string]string{"a": "alpha", "d/b": "beta"})
 	start := time.Now()
-	c.ok("backup", src)
+	c.OK("backup", src)
 	locks := lockedUntil(t, c)
 	types := map[remote.Type]int{}
 	for h, r := range locks {
@@ -78,19 +78,19 @@ func TestInitObjectLock(t *testing.T) {
 // are refused, and nothing is created.
 func TestInitObjectLockRefused(t *testing.T) {
 	local := newCLI(t)
-	r := local.run("init", "--object-lock")
-	if r.code != 1 || !strings.Contains(r.stderr, "cannot lock objects (--object-lock needs an S3 bucket)") {
-		t.Fatalf("init --object-lock on a directory: exit %d\n%s", r.code, r.stderr)
+	r := local.Run("init", "--object-lock")
+	if r.Code != 1 || !strings.Contains(r.Stderr, "cannot lock objects (--object-lock needs an S3 bucket)") {
+		t.Fatalf("init --object-lock on a directory: exit %d\n%s", r.Code, r.Stderr)
 	}
 	srv := s3test.Need(t)
-	newS3CLI(t, srv, srv.Endpoint).ok("init") // makes the shared bucket without Object Lock
+	newS3CLI(t, srv, srv.Endpoint).OK("init") // makes the shared bucket without Object Lock
 	c := newS3CLI(t, srv, srv.Endpoint)
-	r = c.run("init", "--object-lock")
-	if r.code != 1 || !strings.Contains(r.stderr, "was made without Object Lock") {
-		t.Fatalf("init --object-lock in a bucket without it: exit %d\n%s", r.code, r.stderr)
+	r = c.Run("init", "--object-lock")
+	if r.Code != 1 || !strings.Contains(r.Stderr, "was made without Object Lock") {
+		t.Fatalf("init --object-lock in a bucket without it: exit %d\n%s", r.Code, r.Stderr)
 	}
-	if r := c.run("snapshots"); r.code != 10 {
-		t.Fatalf("after a refused init: exit %d, want 10 (no repository)\n%s", r.code, r.stderr)
+	if r := c.Run("snapshots"); r.Code != 10 {
+		t.Fatalf("after a refused init: exit %d, want 10 (no repository)\n%s", r.Code, r.Stderr)
 	}
 }
 
@@ -100,14 +100,14 @@ func TestInitObjectLockRefused(t *testing.T) {
 func TestLockExtension(t *testing.T) {
 	srv := s3test.Need(t)
 	c := newLockCLI(t, srv)
-	c.ok("init", "--object-lock", "--lock-for", "20s") // period: 2s
+	c.OK("init", "--object-lock", "--lock-for", "20s") // period: 2s
 	src := filepath.Join(t.TempDir(), "src")
 	writeFiles(t, src, map[string]string{"a": "alpha", "d/b": "beta"})
-	c.ok("backup", src)
+	c.OK("backup", src)
 	first := lockedUntil(t, c)
 	time.Sleep(3 * time.Second) // past the period: every lock ends within lock-for
 	start := time.Now()
-	out := c.ok("backup", "--json", src)
+	out := c.OK("backup", "--json", src)
 	var sum backupSummary
 	if err := json.Unmarshal([]byte(lastLine(out)), &sum); err != nil {
 		t.Fatalf("%v\n%s", err, out)
@@ -124,7 +124,7 @@ func TestLockExtension(t *testing.T) {
 			t.Errorf("%s: locked until %s after the second backup, want at least %s", h, now[h].Until, start.Add(20*time.Second))
 		}
 	}
-	out = c.ok("backup", "--json", src)
+	out = c.OK("backup", "--json", src)
 	sum = backupSummary{} // the fields are left out when zero
 	if err := json.Unmarshal([]byte(lastLine(out)), &sum); err != nil {
 		t.Fatal(err)
@@ -142,7 +142,7 @@ func lastLine(s string) string {
 // countObjects lists the objects of type t.
 func countObjects(t *testing.T, c *cli, typ remote.Type) int {
 	t.Helper()
-	st := c.store(t)
+	st := c.Store(t)
 	defer st.Close()
 	n := 0
 	if err := st.List(context.Background(), typ, func(remote.Info) error { n++; return nil }); err != nil {
@@ -156,14 +156,14 @@ func countObjects(t *testing.T, c *cli, typ remote.Type) int {
 func TestPruneRespectsLocks(t *testing.T) {
 	srv := s3test.Need(t)
 	c := newLockCLI(t, srv)
-	c.ok("init", "--object-lock", "--lock-for", "4s")
+	c.OK("init", "--object-lock", "--lock-for", "4s")
 	src := filepath.Join(t.TempDir(), "src")
 	writeFiles(t, src, map[string]string{"a": strings.Repeat("alpha", 1000)})
-	c.ok("backup", src)
+	c.OK("backup", src)
 	writeFiles(t, src, map[string]string{"a": strings.Repeat("omega", 1000)})
-	c.ok("backup", src)
+	c.OK("backup", src)
 	packs := countObjects(t, c, remote.Data)
-	out := c.ok("forget", "--keep-last", "1", "--prune")
+	out := c.OK("forget", "--keep-last", "1", "--prune")
 	if !strings.Contains(out, "kept by object locks: 1 snapshots") {
 		t.Fatalf("forget while the first snapshot is locked:\n%s", out)
 	}
@@ -171,7 +171,7 @@ func TestPruneRespectsLocks(t *testing.T) {
 		t.Fatalf("%d snapshot records after a forget of a locked one, want 2", n)
 	}
 	time.Sleep(6 * time.Second) // past lock-for + period
-	out = c.ok("forget", "--keep-last", "1", "--prune")
+	out = c.OK("forget", "--keep-last", "1", "--prune")
 	if strings.Contains(out, "kept by object locks") {
 		t.Fatalf("forget after the locks ended:\n%s", out)
 	}
@@ -182,5 +182,5 @@ func TestPruneRespectsLocks(t *testing.T) {
 		t.Fatalf("%d packs after the prune, %d before: the unneeded ones stayed\n%s", n, packs, out)
 	}
 	checkConsistent(t, c)
-	checkContent(t, c, src)
+	c.CheckContent(t, src)
 }

@@ -12,7 +12,7 @@ import (
 func repairIndexOf(t *testing.T, c *cli, args ...string) repairIndexJSON {
 	t.Helper()
 	var out repairIndexJSON
-	if err := json.Unmarshal([]byte(c.ok(append([]string{"repair", "index", "--json"}, args...)...)), &out); err != nil {
+	if err := json.Unmarshal([]byte(c.OK(append([]string{"repair", "index", "--json"}, args...)...)), &out); err != nil {
 		t.Fatal(err)
 	}
 	return out
@@ -21,7 +21,7 @@ func repairIndexOf(t *testing.T, c *cli, args ...string) repairIndexJSON {
 func repairSnapshotsOf(t *testing.T, c *cli, args ...string) repairSnapshotsJSON {
 	t.Helper()
 	var out repairSnapshotsJSON
-	if err := json.Unmarshal([]byte(c.ok(append([]string{"repair", "snapshots", "--json"}, args...)...)), &out); err != nil {
+	if err := json.Unmarshal([]byte(c.OK(append([]string{"repair", "snapshots", "--json"}, args...)...)), &out); err != nil {
 		t.Fatal(err)
 	}
 	return out
@@ -29,8 +29,8 @@ func repairSnapshotsOf(t *testing.T, c *cli, args ...string) repairSnapshotsJSON
 
 func wantExit(t *testing.T, r result, code int, what string) {
 	t.Helper()
-	if r.code != code {
-		t.Fatalf("%s: exit %d, want %d\n%s%s", what, r.code, code, r.stdout, r.stderr)
+	if r.Code != code {
+		t.Fatalf("%s: exit %d, want %d\n%s%s", what, r.Code, code, r.Stdout, r.Stderr)
 	}
 }
 
@@ -39,20 +39,20 @@ func wantExit(t *testing.T, r result, code int, what string) {
 // is clean and the repaired snapshot restores everything else byte for byte.
 func TestRepairAfterDeletedPack(t *testing.T) {
 	c := newCLI(t)
-	c.ok("init", "--pack-size", "1")
+	c.OK("init", "--pack-size", "1")
 	src := filepath.Join(t.TempDir(), "src")
 	bigRandomFiles(t, src, 12, 300<<10, 5)
-	c.ok("backup", src)
+	c.OK("backup", src)
 	pack, users := damageOnePack(t, c)
-	if err := os.Remove(filepath.Join(c.repo, "data", pack.String()[:2], pack.String())); err != nil {
+	if err := os.Remove(filepath.Join(c.Repo, "data", pack.String()[:2], pack.String())); err != nil {
 		t.Fatal(err)
 	}
-	wantExit(t, c.run("verify"), exitDamage, "verify after a deleted pack")
+	wantExit(t, c.Run("verify"), exitDamage, "verify after a deleted pack")
 
 	if dry := repairIndexOf(t, c, "--dry-run"); len(dry.Dropped) != 1 || !dry.DryRun {
 		t.Fatalf("dry run: %+v", dry)
 	}
-	wantExit(t, c.run("verify"), exitDamage, "verify after a dry run")
+	wantExit(t, c.Run("verify"), exitDamage, "verify after a dry run")
 	ri := repairIndexOf(t, c)
 	if len(ri.Dropped) != 1 || ri.Dropped[0] != pack.String() || len(ri.DamagedPacks) != 0 {
 		t.Fatalf("repair index: %+v, want pack %s dropped", ri, pack.Short())
@@ -70,7 +70,7 @@ func TestRepairAfterDeletedPack(t *testing.T) {
 	if len(dry.Repaired) != 1 || dry.Repaired[0] != rs.Repaired[0] {
 		t.Fatalf("dry run said %+v, the run did %+v", dry.Repaired, rs.Repaired)
 	}
-	if out := c.ok("verify"); !strings.Contains(out, "no damage found") {
+	if out := c.OK("verify"); !strings.Contains(out, "no damage found") {
 		t.Fatalf("verify after repair:\n%s", out)
 	}
 	if again := repairSnapshotsOf(t, c); len(again.Repaired) != 0 {
@@ -81,7 +81,7 @@ func TestRepairAfterDeletedPack(t *testing.T) {
 		t.Fatalf("snapshots after repair: %+v", snaps)
 	}
 	target := t.TempDir()
-	c.ok("restore", "latest", "--target", target)
+	c.OK("restore", "latest", "--target", target)
 	got := treeState(t, filepath.Join(target, src))
 	for p, w := range treeState(t, src) {
 		full := "/" + filepath.Join(src[1:], p)
@@ -96,7 +96,7 @@ func TestRepairAfterDeletedPack(t *testing.T) {
 func indexFiles(t *testing.T, c *cli) []string {
 	t.Helper()
 	var names []string
-	err := filepath.WalkDir(filepath.Join(c.repo, "index"), func(p string, d os.DirEntry, err error) error {
+	err := filepath.WalkDir(filepath.Join(c.Repo, "index"), func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			names = append(names, p)
 		}
@@ -114,13 +114,13 @@ func indexFiles(t *testing.T, c *cli) []string {
 // new segments and deleting the old ones and run again, leaves verify clean.
 func TestDamagedIndexSegmentWithoutCache(t *testing.T) {
 	c := newCLI(t)
-	c.ok("init", "--pack-size", "1")
+	c.OK("init", "--pack-size", "1")
 	src := filepath.Join(t.TempDir(), "src")
 	bigRandomFiles(t, src, 6, 200<<10, 7)
-	c.ok("backup", src)
+	c.OK("backup", src)
 	first := indexFiles(t, c)
 	bigRandomFiles(t, filepath.Join(src, "more"), 4, 200<<10, 8)
-	c.ok("backup", src)
+	c.OK("backup", src)
 	if len(first) != 1 {
 		t.Fatalf("first backup wrote %d index segments", len(first))
 	}
@@ -129,18 +129,18 @@ func TestDamagedIndexSegmentWithoutCache(t *testing.T) {
 	}
 	for _, snap := range listSnapshots(t, c) {
 		target := t.TempDir()
-		r := c.run("--no-cache", "restore", snap.ID, "--target", target)
+		r := c.Run("--no-cache", "restore", snap.ID, "--target", target)
 		wantExit(t, r, 0, "restore with a damaged index segment")
-		if !strings.Contains(r.stderr, "is damaged") || !strings.Contains(r.stderr, "run 'cairn repair index'") {
-			t.Fatalf("restore did not name the damaged segment:\n%s", r.stderr)
+		if !strings.Contains(r.Stderr, "is damaged") || !strings.Contains(r.Stderr, "run 'cairn repair index'") {
+			t.Fatalf("restore did not name the damaged segment:\n%s", r.Stderr)
 		}
 	}
 	target := t.TempDir()
-	c.ok("--no-cache", "restore", "latest", "--target", target)
+	c.OK("--no-cache", "restore", "latest", "--target", target)
 	sameState(t, treeState(t, src), treeState(t, filepath.Join(target, src)))
-	wantExit(t, c.run("--no-cache", "backup", src), 0, "backup with a damaged index segment")
-	wantExit(t, c.run("verify"), exitDamage, "verify with a damaged index segment")
-	wantExit(t, c.run("prune"), exitFatal, "prune with a damaged index segment")
+	wantExit(t, c.Run("--no-cache", "backup", src), 0, "backup with a damaged index segment")
+	wantExit(t, c.Run("verify"), exitDamage, "verify with a damaged index segment")
+	wantExit(t, c.Run("prune"), exitFatal, "prune with a damaged index segment")
 
 	// The state of a repair killed after writing its segments: old and new side by side.
 	old := map[string][]byte{}
@@ -161,7 +161,7 @@ func TestDamagedIndexSegmentWithoutCache(t *testing.T) {
 	if len(ri.DamagedSegments) != 1 || len(indexFiles(t, c)) != ri.NewSegments {
 		t.Fatalf("rerun: %+v; %d segments left", ri, len(indexFiles(t, c)))
 	}
-	if out := c.ok("verify", "--read-data"); !strings.Contains(out, "no damage found") {
+	if out := c.OK("verify", "--read-data"); !strings.Contains(out, "no damage found") {
 		t.Fatalf("verify after repair index:\n%s", out)
 	}
 }
@@ -170,34 +170,34 @@ func TestDamagedIndexSegmentWithoutCache(t *testing.T) {
 // --skip-damaged it restores the newest readable snapshot and says which.
 func TestRestoreLatestWithDamagedNewestRecord(t *testing.T) {
 	c := newCLI(t)
-	c.ok("init")
+	c.OK("init")
 	src := filepath.Join(t.TempDir(), "src")
 	writeFiles(t, src, map[string]string{"a": "one"})
-	c.ok("backup", src)
+	c.OK("backup", src)
 	older := listSnapshots(t, c)[0].ID
 	writeFiles(t, src, map[string]string{"a": "two"})
-	c.ok("backup", src)
+	c.OK("backup", src)
 	snaps := listSnapshots(t, c)
 	newest := snaps[len(snaps)-1].ID
-	file := filepath.Join(c.repo, "snapshots", newest)
+	file := filepath.Join(c.Repo, "snapshots", newest)
 	if _, err := os.Stat(file); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(file, []byte("garbage"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r := c.run("--no-cache", "restore", "latest", "--target", t.TempDir())
+	r := c.Run("--no-cache", "restore", "latest", "--target", t.TempDir())
 	wantExit(t, r, exitFatal, "restore latest")
-	if !strings.Contains(r.stderr, newest[:8]) || !strings.Contains(r.stderr, "--skip-damaged") {
-		t.Fatalf("restore latest did not name the damaged record:\n%s", r.stderr)
+	if !strings.Contains(r.Stderr, newest[:8]) || !strings.Contains(r.Stderr, "--skip-damaged") {
+		t.Fatalf("restore latest did not name the damaged record:\n%s", r.Stderr)
 	}
-	wantExit(t, c.run("--no-cache", "restore", "--at", "2999-01-01", "--target", t.TempDir()), exitFatal, "restore --at")
-	wantExit(t, c.run("--no-cache", "restore", older, "--target", t.TempDir()), 0, "restore by id")
+	wantExit(t, c.Run("--no-cache", "restore", "--at", "2999-01-01", "--target", t.TempDir()), exitFatal, "restore --at")
+	wantExit(t, c.Run("--no-cache", "restore", older, "--target", t.TempDir()), 0, "restore by id")
 	target := t.TempDir()
-	r = c.run("--no-cache", "restore", "latest", "--skip-damaged", "--target", target)
+	r = c.Run("--no-cache", "restore", "latest", "--skip-damaged", "--target", target)
 	wantExit(t, r, 0, "restore latest --skip-damaged")
-	if !strings.Contains(r.stderr, "restoring snapshot "+older[:8]) {
-		t.Fatalf("--skip-damaged did not say which snapshot:\n%s", r.stderr)
+	if !strings.Contains(r.Stderr, "restoring snapshot "+older[:8]) {
+		t.Fatalf("--skip-damaged did not say which snapshot:\n%s", r.Stderr)
 	}
 	if b, err := os.ReadFile(filepath.Join(target, src, "a")); err != nil || string(b) != "one" {
 		t.Fatalf("restored %q, %v", b, err)

@@ -17,7 +17,7 @@ import (
 func listSnapshots(t *testing.T, c *cli, args ...string) []snapshotJSON {
 	t.Helper()
 	var snaps []snapshotJSON
-	if err := json.Unmarshal([]byte(c.ok(append([]string{"snapshots", "--json"}, args...)...)), &snaps); err != nil {
+	if err := json.Unmarshal([]byte(c.OK(append([]string{"snapshots", "--json"}, args...)...)), &snaps); err != nil {
 		t.Fatal(err)
 	}
 	return snaps
@@ -27,13 +27,13 @@ func listSnapshots(t *testing.T, c *cli, args ...string) []snapshotJSON {
 // "latest" resolves, for restore, ls and verify --against alike.
 func TestFiltersSelectLatest(t *testing.T) {
 	c := newCLI(t)
-	c.ok("init")
+	c.OK("init")
 	a, b := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
 	writeFiles(t, a, map[string]string{"from-a": "1"})
 	writeFiles(t, b, map[string]string{"from-b": "2"})
-	c.ok("backup", "-q", "--host", "h1", "--tag", "daily", "--tag", "etc", a)
-	c.ok("backup", "-q", "--host", "h2", "--tag", "weekly", b)
-	c.ok("backup", "-q", "--host", "h2", b)
+	c.OK("backup", "-q", "--host", "h1", "--tag", "daily", "--tag", "etc", a)
+	c.OK("backup", "-q", "--host", "h2", "--tag", "weekly", b)
+	c.OK("backup", "-q", "--host", "h2", b)
 	all := listSnapshots(t, c)
 	if len(all) != 3 {
 		t.Fatalf("%d snapshots", len(all))
@@ -54,32 +54,32 @@ func TestFiltersSelectLatest(t *testing.T) {
 			t.Errorf("snapshots %q: latest %s, want %s", tc.filter, got[len(got)-1].Short, tc.want[:8])
 		}
 		var sum restoreSummary
-		out := c.ok(append([]string{"restore", "latest", "--json", "--target", t.TempDir()}, tc.filter...)...)
+		out := c.OK(append([]string{"restore", "latest", "--json", "--target", t.TempDir()}, tc.filter...)...)
 		if err := json.Unmarshal([]byte(out), &sum); err != nil || sum.Snapshot != tc.want {
 			t.Errorf("restore latest %q: %s %v, want %s", tc.filter, sum.Snapshot, err, tc.want[:8])
 		}
 	}
-	if out := c.ok("ls", "latest", "--host", "h1"); !strings.Contains(out, "from-a") || strings.Contains(out, "from-b") {
+	if out := c.OK("ls", "latest", "--host", "h1"); !strings.Contains(out, "from-a") || strings.Contains(out, "from-b") {
 		t.Errorf("ls latest --host h1:\n%s", out)
 	}
-	if r := c.run("ls", "latest", "--tag", "daily,weekly"); r.code != exitFatal || !strings.Contains(r.stderr, "no snapshot matches") {
-		t.Errorf("no snapshot with both tags: exit %d %s", r.code, r.stderr)
+	if r := c.Run("ls", "latest", "--tag", "daily,weekly"); r.Code != exitFatal || !strings.Contains(r.Stderr, "no snapshot matches") {
+		t.Errorf("no snapshot with both tags: exit %d %s", r.Code, r.Stderr)
 	}
-	out := c.ok("verify", "--json", "--against", b, "--tag", "weekly")
+	out := c.OK("verify", "--json", "--against", b, "--tag", "weekly")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	var cmp struct{ Snapshot string }
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &cmp); err != nil || cmp.Snapshot != all[1].ID {
 		t.Errorf("verify --against --tag weekly compared with %s %v, want %s", cmp.Snapshot, err, all[1].Short)
 	}
-	if r := c.run("verify", "--host", "h1"); r.code != exitFatal {
-		t.Errorf("verify with a filter and no --against: exit %d", r.code)
+	if r := c.Run("verify", "--host", "h1"); r.Code != exitFatal {
+		t.Errorf("verify with a filter and no --against: exit %d", r.Code)
 	}
 }
 
 func tagJSON(t *testing.T, c *cli, args ...string) []replacedJSON {
 	t.Helper()
 	var out []replacedJSON
-	if err := json.Unmarshal([]byte(c.ok(append([]string{"tag", "--json"}, args...)...)), &out); err != nil {
+	if err := json.Unmarshal([]byte(c.OK(append([]string{"tag", "--json"}, args...)...)), &out); err != nil {
 		t.Fatal(err)
 	}
 	return out
@@ -92,9 +92,9 @@ func TestTagKeepsChain(t *testing.T) {
 	src := backedUp(t, c)
 	for i := range 2 {
 		writeFiles(t, src, map[string]string{"a.txt": strings.Repeat("x", i+1)})
-		c.ok("backup", "-q", src)
+		c.OK("backup", "-q", src)
 	}
-	c.ok("verify") // remembers the three
+	c.OK("verify") // remembers the three
 	mid := listSnapshots(t, c)[1]
 	done := tagJSON(t, c, mid.ID[:8], "--add", "keep,monthly")
 	if len(done) != 1 || done[0].Old != mid.ID {
@@ -105,10 +105,10 @@ func TestTagKeepsChain(t *testing.T) {
 		snaps[1].Root != mid.Root || !snaps[1].Time.Equal(mid.Time) || snaps[1].Previous != mid.Previous {
 		t.Fatalf("after tag: %+v", snaps)
 	}
-	if out := c.ok("snapshots"); !strings.Contains(out, "keep,monthly") {
+	if out := c.OK("snapshots"); !strings.Contains(out, "keep,monthly") {
 		t.Fatalf("snapshots does not show the tags:\n%s", out)
 	}
-	if out := c.ok("verify"); !strings.Contains(out, "no damage found") || strings.Contains(out, "chain") || strings.Contains(out, "warnings") {
+	if out := c.OK("verify"); !strings.Contains(out, "no damage found") || strings.Contains(out, "chain") || strings.Contains(out, "warnings") {
 		t.Fatalf("verify after tag:\n%s", out)
 	}
 	if again := tagJSON(t, c, "latest", "--tag", "keep", "--add", "keep"); len(again) != 0 {
@@ -120,17 +120,17 @@ func TestTagKeepsChain(t *testing.T) {
 	if len(done) != 2 || !slices.Equal(snaps[1].Tags, []string{"a", "b", "c"}) {
 		t.Fatalf("remove then set: %+v, tags %q", done, snaps[1].Tags)
 	}
-	c.ok("verify")
+	c.OK("verify")
 	for _, bad := range [][]string{{"tag", "--add", "x"}, {"tag", "latest"}, {"tag", "latest", "--set", "a", "--add", "b"}} {
-		if r := c.run(bad...); r.code != exitFatal {
-			t.Errorf("%q: exit %d", bad, r.code)
+		if r := c.Run(bad...); r.Code != exitFatal {
+			t.Errorf("%q: exit %d", bad, r.Code)
 		}
 	}
-	if err := os.Remove(filepath.Join(c.repo, "snapshots", snaps[1].ID)); err != nil {
+	if err := os.Remove(filepath.Join(c.Repo, "snapshots", snaps[1].ID)); err != nil {
 		t.Fatal(err)
 	}
-	if r := c.run("verify"); r.code != exitDamage || !strings.Contains(r.stdout, "chain-broken") {
-		t.Fatalf("replacement record deleted: exit %d\n%s", r.code, r.stdout)
+	if r := c.Run("verify"); r.Code != exitDamage || !strings.Contains(r.Stdout, "chain-broken") {
+		t.Fatalf("replacement record deleted: exit %d\n%s", r.Code, r.Stdout)
 	}
 }
 
@@ -141,8 +141,8 @@ func TestTagKilledBeforeDelete(t *testing.T) {
 	c := newCLI(t)
 	src := backedUp(t, c)
 	writeFiles(t, src, map[string]string{"a.txt": "changed"})
-	c.ok("backup", "-q", src)
-	c.ok("verify")
+	c.OK("backup", "-q", src)
+	c.OK("verify")
 	old := listSnapshots(t, c)[0]
 	r := openForTest(t, c)
 	ctx := context.Background()
@@ -165,14 +165,14 @@ func TestTagKilledBeforeDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.Close()
-	if out := c.ok("verify"); !strings.Contains(out, "no damage found") || !strings.Contains(out, "replaced") {
+	if out := c.OK("verify"); !strings.Contains(out, "no damage found") || !strings.Contains(out, "replaced") {
 		t.Fatalf("verify with both records:\n%s", out)
 	}
 	done := tagJSON(t, c, old.ID, "--add", "x")
 	if len(done) != 1 || done[0].New != newID.String() || len(listSnapshots(t, c)) != 2 {
 		t.Fatalf("tag run again: %+v", done)
 	}
-	if out := c.ok("verify"); strings.Contains(out, "warnings") {
+	if out := c.OK("verify"); strings.Contains(out, "warnings") {
 		t.Fatalf("verify after the tag finished:\n%s", out)
 	}
 }

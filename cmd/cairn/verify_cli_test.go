@@ -16,17 +16,17 @@ import (
 // backedUp makes a repository with one snapshot of a small tree and returns the tree.
 func backedUp(t *testing.T, c *cli) string {
 	t.Helper()
-	c.ok("init")
+	c.OK("init")
 	src := filepath.Join(t.TempDir(), "src")
 	writeFiles(t, src, map[string]string{"a.txt": "alpha", "d/b.txt": "beta", "d/c.txt": strings.Repeat("gamma ", 5_000)})
-	c.ok("backup", "-q", src)
+	c.OK("backup", "-q", src)
 	return src
 }
 
 func TestVerifyFindsDamageAndNamesTheFile(t *testing.T) {
 	c := newCLI(t)
 	src := backedUp(t, c)
-	if out := c.ok("verify", "--read-data"); !strings.Contains(out, "no damage found") {
+	if out := c.OK("verify", "--read-data"); !strings.Contains(out, "no damage found") {
 		t.Fatalf("verify of a fresh repository:\n%s", out)
 	}
 	// Damage d/c.txt's data: the largest data blob.
@@ -41,7 +41,7 @@ func TestVerifyFindsDamageAndNamesTheFile(t *testing.T) {
 	})
 	r.Close()
 	pack := big.Pack
-	file := filepath.Join(c.repo, "data", pack.String()[:2], pack.String())
+	file := filepath.Join(c.Repo, "data", pack.String()[:2], pack.String())
 	b, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
@@ -50,20 +50,20 @@ func TestVerifyFindsDamageAndNamesTheFile(t *testing.T) {
 	if err := os.WriteFile(file, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if res := c.run("verify"); res.code != 0 {
-		t.Fatalf("the structure check reads no data blob, yet exit %d:\n%s", res.code, res.stdout)
+	if res := c.Run("verify"); res.Code != 0 {
+		t.Fatalf("the structure check reads no data blob, yet exit %d:\n%s", res.Code, res.Stdout)
 	}
-	res := c.run("verify", "--read-data", "--json")
+	res := c.Run("verify", "--read-data", "--json")
 	var rep verify.Report
-	if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil {
-		t.Fatalf("verify --json: %v\n%s", err, res.stdout)
+	if err := json.Unmarshal([]byte(res.Stdout), &rep); err != nil {
+		t.Fatalf("verify --json: %v\n%s", err, res.Stdout)
 	}
-	if res.code != exitDamage || len(rep.Affected) != 1 || rep.Affected[0].Path != src+"/d/c.txt" {
-		t.Fatalf("exit %d, affected %+v", res.code, rep.Affected)
+	if res.Code != exitDamage || len(rep.Affected) != 1 || rep.Affected[0].Path != src+"/d/c.txt" {
+		t.Fatalf("exit %d, affected %+v", res.Code, rep.Affected)
 	}
-	text := c.run("verify", "--read-data-subset", "1/1")
-	if text.code != exitDamage || !strings.Contains(text.stdout, src+"/d/c.txt") || !strings.Contains(text.stdout, "DAMAGE") {
-		t.Fatalf("exit %d:\n%s", text.code, text.stdout)
+	text := c.Run("verify", "--read-data-subset", "1/1")
+	if text.Code != exitDamage || !strings.Contains(text.Stdout, src+"/d/c.txt") || !strings.Contains(text.Stdout, "DAMAGE") {
+		t.Fatalf("exit %d:\n%s", text.Code, text.Stdout)
 	}
 }
 
@@ -71,21 +71,21 @@ func TestVerifyNoticesRollback(t *testing.T) {
 	c := newCLI(t)
 	src := backedUp(t, c)
 	writeFiles(t, src, map[string]string{"new": "x"})
-	c.ok("backup", "-q", src)
-	c.ok("verify") // remembers both snapshots
+	c.OK("backup", "-q", src)
+	c.OK("verify") // remembers both snapshots
 	var snaps []snapshotJSON
-	if err := json.Unmarshal([]byte(c.ok("snapshots", "--json")), &snaps); err != nil || len(snaps) != 2 {
+	if err := json.Unmarshal([]byte(c.OK("snapshots", "--json")), &snaps); err != nil || len(snaps) != 2 {
 		t.Fatalf("snapshots: %v %d", err, len(snaps))
 	}
-	if err := os.Remove(filepath.Join(c.repo, "snapshots", snaps[1].ID)); err != nil {
+	if err := os.Remove(filepath.Join(c.Repo, "snapshots", snaps[1].ID)); err != nil {
 		t.Fatal(err)
 	}
-	res := c.run("verify")
-	if res.code != exitDamage || !strings.Contains(res.stdout, "rolled-back") {
-		t.Fatalf("latest snapshot deleted: exit %d\n%s", res.code, res.stdout)
+	res := c.Run("verify")
+	if res.Code != exitDamage || !strings.Contains(res.Stdout, "rolled-back") {
+		t.Fatalf("latest snapshot deleted: exit %d\n%s", res.Code, res.Stdout)
 	}
-	c.ok("verify", "--accept-history")
-	c.ok("verify")
+	c.OK("verify", "--accept-history")
+	c.OK("verify")
 }
 
 func TestVerifyAgainstReadsOnlyChangedFiles(t *testing.T) {
@@ -100,7 +100,7 @@ func TestVerifyAgainstReadsOnlyChangedFiles(t *testing.T) {
 	if err := os.Chtimes(d, time.Time{}, fi.ModTime()); err != nil {
 		t.Fatal(err)
 	}
-	out := c.ok("verify", "--json", "--against", src)
+	out := c.OK("verify", "--json", "--against", src)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	var changes []string
 	for _, l := range lines[:len(lines)-1] {
@@ -126,33 +126,33 @@ func TestProofWithoutRepository(t *testing.T) {
 	src := backedUp(t, c)
 	file := filepath.Join(src, "d", "c.txt")
 	proof := filepath.Join(t.TempDir(), "proof.json")
-	if err := os.WriteFile(proof, []byte(c.ok("proof", "latest", file)), 0o600); err != nil {
+	if err := os.WriteFile(proof, []byte(c.OK("proof", "latest", file)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	var snaps []snapshotJSON
-	if err := json.Unmarshal([]byte(c.ok("snapshots", "--json")), &snaps); err != nil {
+	if err := json.Unmarshal([]byte(c.OK("snapshots", "--json")), &snaps); err != nil {
 		t.Fatal(err)
 	}
 	root := snaps[0].Root
 
 	// Someone else: no repository, no password.
 	var env []string
-	for _, kv := range c.env {
+	for _, kv := range c.Env {
 		if !strings.HasPrefix(kv, "CAIRN_REPO=") && !strings.HasPrefix(kv, "CAIRN_PASSWORD=") {
 			env = append(env, kv)
 		}
 	}
-	other := &cli{t: t, env: env}
-	out := other.ok("verify-proof", proof, "--root", root, "--file", file)
+	other := &cli{T: t, Bin: cairnBin, Env: env}
+	out := other.OK("verify-proof", proof, "--root", root, "--file", file)
 	if !strings.Contains(out, "proof holds") || !strings.Contains(out, "is the proven file") {
 		t.Fatalf("verify-proof:\n%s", out)
 	}
-	if out := other.ok("verify-proof", proof); !strings.Contains(out, "warning: no --root") {
+	if out := other.OK("verify-proof", proof); !strings.Contains(out, "warning: no --root") {
 		t.Fatalf("verify-proof without --root:\n%s", out)
 	}
 	wrong := strings.Repeat("0", 64)
-	if r := other.run("verify-proof", proof, "--root", wrong); r.code != exitDamage {
-		t.Fatalf("another root: exit %d %s", r.code, r.stderr)
+	if r := other.Run("verify-proof", proof, "--root", wrong); r.Code != exitDamage {
+		t.Fatalf("another root: exit %d %s", r.Code, r.Stderr)
 	}
 	edited := filepath.Join(t.TempDir(), "c.txt")
 	data, _ := os.ReadFile(file)
@@ -160,8 +160,8 @@ func TestProofWithoutRepository(t *testing.T) {
 	if err := os.WriteFile(edited, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if r := other.run("verify-proof", proof, "--root", root, "--file", edited); r.code != exitDamage || !strings.Contains(r.stderr, "does not verify") {
-		t.Fatalf("an edited file: exit %d %s", r.code, r.stderr)
+	if r := other.Run("verify-proof", proof, "--root", root, "--file", edited); r.Code != exitDamage || !strings.Contains(r.Stderr, "does not verify") {
+		t.Fatalf("an edited file: exit %d %s", r.Code, r.Stderr)
 	}
 	b, _ := os.ReadFile(proof)
 	i := strings.Index(string(b), `"audit_path": [`) + 25 // a hex digit of the first sibling hash
@@ -173,7 +173,7 @@ func TestProofWithoutRepository(t *testing.T) {
 	if err := os.WriteFile(proof, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if r := other.run("verify-proof", proof, "--root", root); r.code != exitDamage {
-		t.Fatalf("an altered proof: exit %d %s", r.code, r.stderr)
+	if r := other.Run("verify-proof", proof, "--root", root); r.Code != exitDamage {
+		t.Fatalf("an altered proof: exit %d %s", r.Code, r.Stderr)
 	}
 }

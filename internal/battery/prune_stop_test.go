@@ -1,7 +1,8 @@
-package main
+package battery
 
 import (
 	"encoding/json"
+	"github.com/cairn-backup/cairn/internal/clitest"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -14,45 +15,45 @@ import (
 // reuses and the second deleting it, then resumed: it either makes a complete
 // snapshot or exits 1 with none; never a snapshot pointing at deleted data.
 func TestBackupStoppedAcrossTwoPrunes(t *testing.T) {
-	c := newCLI(t)
-	c.ok("init", "--pack-size", "1")
+	c := clitest.New(t, cairnBin)
+	c.OK("init", "--pack-size", "1")
 	dir := t.TempDir()
 	other, a, b := filepath.Join(dir, "other"), filepath.Join(dir, "a"), filepath.Join(dir, "b")
-	writeFiles(t, other, map[string]string{"keep": "kept all along"})
-	c.ok("backup", "-q", other)
-	bigRandomFiles(t, a, 3, 700<<10, 31)
+	clitest.WriteFiles(t, other, map[string]string{"keep": "kept all along"})
+	c.OK("backup", "-q", other)
+	clitest.BigRandomFiles(t, a, 3, 700<<10, 31)
 	var s1 backupSummary
-	if err := json.Unmarshal([]byte(c.ok("backup", "--json", "-q", a)), &s1); err != nil {
+	if err := json.Unmarshal([]byte(c.OK("backup", "--json", "-q", a)), &s1); err != nil {
 		t.Fatal(err)
 	}
-	c.ok("forget", "--allow-empty", s1.Snapshot) // a's packs are now unneeded
+	c.OK("forget", "--allow-empty", s1.Snapshot) // a's packs are now unneeded
 	// b holds a's files again, which the backup takes from a's packs, and a large file
 	// that keeps it busy.
-	bigRandomFiles(t, filepath.Join(b, "z"), 24, 1<<20, 32)
+	clitest.BigRandomFiles(t, filepath.Join(b, "z"), 24, 1<<20, 32)
 	if out, err := exec.Command("cp", "-a", a, filepath.Join(b, "a")).CombinedOutput(); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	want := treeState(t, b)
-	before := len(packFiles(t, c.repo))
-	backup := c.cmd("backup", "--compression", "max", "--json", "-q", b)
+	want := clitest.TreeState(t, b)
+	before := len(packFiles(t, c.Repo))
+	backup := c.Cmd("backup", "--compression", "max", "--json", "-q", b)
 	var out, errb strings.Builder
 	backup.Stdout, backup.Stderr = &out, &errb
 	if err := backup.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitForPacks(t, c.repo, before+2) // the index is loaded: it is uploading b's data
+	waitForPacks(t, c.Repo, before+2) // the index is loaded: it is uploading b's data
 	if err := backup.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
-	if snaps := snapshotIDs(t, c); len(snaps) != 1 {
+	if snaps := c.SnapshotIDs(t); len(snaps) != 1 {
 		t.Fatalf("the backup finished before it was stopped: %v", snaps)
 	}
-	p1 := pruneJSONOut(t, c.ok("prune", "--grace", "10s", "--json"))
+	p1 := pruneJSONOut(t, c.OK("prune", "--grace", "10s", "--json"))
 	if p1.PacksMarked == 0 || p1.AtOnce || p1.PacksDeleted != 0 {
 		t.Fatalf("first prune with a backup running: %+v, want a's packs marked and nothing deleted", p1)
 	}
 	age(t, c) // the grace period passes; the stopped backup's note is stale
-	p2 := pruneJSONOut(t, c.ok("prune", "--grace", "10s", "--json"))
+	p2 := pruneJSONOut(t, c.OK("prune", "--grace", "10s", "--json"))
 	if p2.PacksDeleted == 0 {
 		t.Fatalf("second prune, after the grace period: %+v, want a's packs deleted", p2)
 	}
@@ -70,16 +71,16 @@ func TestBackupStoppedAcrossTwoPrunes(t *testing.T) {
 		}
 		checkKept(t, c, b, map[string]map[string]string{sum.Snapshot: want})
 	case exitFatal:
-		if snaps := snapshotIDs(t, c); len(snaps) != 1 {
+		if snaps := c.SnapshotIDs(t); len(snaps) != 1 {
 			t.Fatalf("the backup exited 1 but left a snapshot: %v", snaps)
 		}
-		c.ok("verify", "--read-data")
+		c.OK("verify", "--read-data")
 	default:
 		t.Fatalf("resumed backup: exit %d, want 0 or 1", code)
 	}
 	// The next backup stores a's data again and restores.
 	var sum backupSummary
-	if err := json.Unmarshal([]byte(c.ok("backup", "--json", "-q", b)), &sum); err != nil {
+	if err := json.Unmarshal([]byte(c.OK("backup", "--json", "-q", b)), &sum); err != nil {
 		t.Fatal(err)
 	}
 	checkKept(t, c, b, map[string]map[string]string{sum.Snapshot: want})

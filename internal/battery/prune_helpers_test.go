@@ -1,7 +1,8 @@
-package main
+package battery
 
 import (
 	"encoding/json"
+	"github.com/cairn-backup/cairn/internal/clitest"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -24,10 +25,7 @@ var crashBin struct {
 func crashBinary(t *testing.T) string {
 	t.Helper()
 	crashBin.once.Do(func() {
-		crashBin.path = filepath.Join(filepath.Dir(cairnBin), "cairn-crashpoints")
-		build := exec.Command("go", "build", "-tags", "crashpoints", "-o", crashBin.path, ".")
-		build.Stderr = os.Stderr
-		crashBin.err = build.Run()
+		crashBin.path, crashBin.err = clitest.Build(filepath.Dir(cairnBin), "cairn-crashpoints", "crashpoints")
 	})
 	if crashBin.err != nil {
 		t.Fatalf("build cairn with crash points: %v", crashBin.err)
@@ -46,26 +44,26 @@ type pruneBase struct {
 
 func newPruneBase(t *testing.T, seed uint64) *pruneBase {
 	t.Helper()
-	c := newCLI(t)
-	c.ok("init", "--pack-size", "1")
+	c := clitest.New(t, cairnBin)
+	c.OK("init", "--pack-size", "1")
 	src := filepath.Join(t.TempDir(), "src")
 	rng := rand.New(rand.NewPCG(seed, 13))
-	bigRandomFiles(t, src, 6, 400<<10, seed)
-	b := &pruneBase{home: filepath.Dir(c.repo), src: src, kept: map[string]map[string]string{}}
+	clitest.BigRandomFiles(t, src, 6, 400<<10, seed)
+	b := &pruneBase{home: filepath.Dir(c.Repo), src: src, kept: map[string]map[string]string{}}
 	var ids []string
 	states := map[string]map[string]string{}
 	for i := range 4 {
 		// Two files change each night; the others stay.
-		bigRandomFiles(t, filepath.Join(src, "night"), 2, 300<<10, rng.Uint64()+uint64(i))
-		writeFiles(t, src, map[string]string{"n": string(rune('a' + i))})
+		clitest.BigRandomFiles(t, filepath.Join(src, "night"), 2, 300<<10, rng.Uint64()+uint64(i))
+		clitest.WriteFiles(t, src, map[string]string{"n": string(rune('a' + i))})
 		var sum backupSummary
-		if err := json.Unmarshal([]byte(c.ok("backup", "--json", "-q", src)), &sum); err != nil {
+		if err := json.Unmarshal([]byte(c.OK("backup", "--json", "-q", src)), &sum); err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, sum.Snapshot)
-		states[sum.Snapshot] = treeState(t, src)
+		states[sum.Snapshot] = clitest.TreeState(t, src)
 	}
-	c.ok("forget", "--keep-last", "2")
+	c.OK("forget", "--keep-last", "2")
 	for _, id := range ids[2:] {
 		b.kept[id] = states[id]
 	}
@@ -73,10 +71,10 @@ func newPruneBase(t *testing.T, seed uint64) *pruneBase {
 }
 
 // clone is a user with a copy of the base's repository, state and cache.
-func (b *pruneBase) clone(t *testing.T) *cli {
+func (b *pruneBase) clone(t *testing.T) *clitest.CLI {
 	t.Helper()
-	c := newCLI(t)
-	home := filepath.Dir(c.repo)
+	c := clitest.New(t, cairnBin)
+	home := filepath.Dir(c.Repo)
 	for _, d := range []string{"repo", "state", "cache"} {
 		if _, err := os.Stat(filepath.Join(b.home, d)); os.IsNotExist(err) {
 			continue
@@ -89,22 +87,22 @@ func (b *pruneBase) clone(t *testing.T) *cli {
 }
 
 // checkKept runs verify --read-data and restores every kept snapshot byte-exact.
-func checkKept(t *testing.T, c *cli, src string, kept map[string]map[string]string) {
+func checkKept(t *testing.T, c *clitest.CLI, src string, kept map[string]map[string]string) {
 	t.Helper()
-	if r := c.run("verify", "--read-data"); r.code != 0 {
-		t.Fatalf("verify --read-data: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	if r := c.Run("verify", "--read-data"); r.Code != 0 {
+		t.Fatalf("verify --read-data: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 	for id, want := range kept {
 		target := filepath.Join(t.TempDir(), "r")
-		c.ok("restore", id+":"+src, "--target", target)
-		sameState(t, want, treeState(t, target))
+		c.OK("restore", id+":"+src, "--target", target)
+		clitest.SameState(t, want, clitest.TreeState(t, target))
 	}
 }
 
 // age moves the storage times of the run notes and mark records of a local repository
 // an hour back: to every prune, the grace period has passed (the storage's clock is
 // the only one prune reads).
-func age(t *testing.T, c *cli) {
+func age(t *testing.T, c *clitest.CLI) {
 	t.Helper()
 	ageDirs(t, c, "locks", "marks")
 }
@@ -112,13 +110,13 @@ func age(t *testing.T, c *cli) {
 // ageAll also backdates the packs: orphans a killed repack left become as old as
 // the leftovers a prune removes (only where no process that wrote them still runs:
 // such a process would see far less time pass than its packs show).
-func ageAll(t *testing.T, c *cli) { ageDirs(t, c, "locks", "marks", "data/*") }
+func ageAll(t *testing.T, c *clitest.CLI) { ageDirs(t, c, "locks", "marks", "data/*") }
 
-func ageDirs(t *testing.T, c *cli, dirs ...string) {
+func ageDirs(t *testing.T, c *clitest.CLI, dirs ...string) {
 	t.Helper()
 	old := time.Now().Add(-time.Hour)
 	for _, dir := range dirs {
-		names, _ := filepath.Glob(filepath.Join(c.repo, dir, "*"))
+		names, _ := filepath.Glob(filepath.Join(c.Repo, dir, "*"))
 		for _, n := range names {
 			if err := os.Chtimes(n, old, old); err != nil {
 				t.Fatal(err)

@@ -1,10 +1,11 @@
-package main
+package battery
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cairn-backup/cairn/internal/clitest"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -54,7 +55,7 @@ type soak struct {
 // soakHost is one backup client: its own name, source tree, state and cache.
 type soakHost struct {
 	name, src string
-	u         *cli
+	u         *clitest.CLI
 	rng       *rand.Rand
 }
 
@@ -65,8 +66,8 @@ func TestSoakPruneWithBackupsAndRestores(t *testing.T) {
 	dur, seed := soakConfig(t)
 	t.Logf("soak for %v, seed %d (CAIRN_TEST_SOAK_SEED=%d replays it)", dur, seed, seed)
 	srv := s3test.NeedMode(t, s3test.Erasure)
-	admin := newS3CLI(t, srv, srv.Endpoint)
-	admin.ok("init", "--pack-size", "1")
+	admin := clitest.NewS3(t, cairnBin, srv, srv.Endpoint)
+	admin.OK("init", "--pack-size", "1")
 	s := &soak{seed: seed, tmp: t.TempDir(), saved: map[string]map[string]string{},
 		order: map[string][]string{}, counts: map[string]int{}}
 	rng := rand.New(rand.NewPCG(seed, 13))
@@ -112,12 +113,12 @@ func soakConfig(t *testing.T) (time.Duration, uint64) {
 }
 
 // user is another client of admin's repository, with state and cache of its own.
-func (s *soak) user(t *testing.T, admin *cli) *cli {
-	u := newCLI(t)
-	u.repo, u.direct = admin.repo, admin.direct
-	for _, kv := range admin.env {
+func (s *soak) user(t *testing.T, admin *clitest.CLI) *clitest.CLI {
+	u := clitest.New(t, cairnBin)
+	u.Repo, u.Direct = admin.Repo, admin.Direct
+	for _, kv := range admin.Env {
 		if strings.HasPrefix(kv, "CAIRN_REPO=") || strings.HasPrefix(kv, "AWS_") {
-			u.env = append(u.env, kv)
+			u.Env = append(u.Env, kv)
 		}
 	}
 	return u
@@ -125,7 +126,7 @@ func (s *soak) user(t *testing.T, admin *cli) *cli {
 
 // newHost makes a source tree of files shared with the other host (same names and
 // contents at first) and files of its own.
-func (s *soak) newHost(t *testing.T, admin *cli, name string, seed uint64) *soakHost {
+func (s *soak) newHost(t *testing.T, admin *clitest.CLI, name string, seed uint64) *soakHost {
 	h := &soakHost{name: name, src: filepath.Join(s.tmp, name), u: s.user(t, admin), rng: rand.New(rand.NewPCG(seed, 1))}
 	var errs []error
 	for i := range 8 {
@@ -174,28 +175,28 @@ func (s *soak) change(h *soakHost, round int) error {
 }
 
 // run runs one command, bounded in time; a failure to start it is exit code -1.
-func (s *soak) run(ctx context.Context, u *cli, args ...string) result {
+func (s *soak) run(ctx context.Context, u *clitest.CLI, args ...string) clitest.Result {
 	ctx, cancel := context.WithTimeout(ctx, soakCmdMax)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, cairnBin, args...)
-	cmd.Env = u.env
+	cmd.Env = u.Env
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
 	var ee *exec.ExitError
 	switch {
 	case errors.As(err, &ee):
-		return result{out.String(), errb.String(), ee.ExitCode()}
+		return clitest.Result{Stdout: out.String(), Stderr: errb.String(), Code: ee.ExitCode()}
 	case err != nil:
-		return result{out.String(), errb.String() + err.Error(), -1}
+		return clitest.Result{Stdout: out.String(), Stderr: errb.String() + err.Error(), Code: -1}
 	}
-	return result{out.String(), errb.String(), 0}
+	return clitest.Result{Stdout: out.String(), Stderr: errb.String(), Code: 0}
 }
 
 // finding records a failure of a command, with its output.
-func (s *soak) finding(r result, format string, args ...any) {
+func (s *soak) finding(r clitest.Result, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...) + fmt.Sprintf(" at %s: exit %d\n%s%s",
-		time.Now().Format("15:04:05.000"), r.code, clip(r.stdout), clip(r.stderr))
+		time.Now().Format("15:04:05.000"), r.Code, clip(r.Stdout), clip(r.Stderr))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.findings = append(s.findings, msg)
@@ -219,24 +220,24 @@ func (s *soak) running(round int) bool { return round < soakRounds && time.Now()
 // backup backs h up and records the snapshot if the run exits 0. Exit 1 because the
 // run outlived the grace period (docs/prune.md, backup step 4) is allowed.
 func (s *soak) backup(ctx context.Context, h *soakHost) {
-	state, err := stateOf(h.src)
+	state, err := clitest.StateOf(h.src)
 	if err != nil {
-		s.finding(result{stderr: err.Error(), code: -1}, "reading %s's source", h.name)
+		s.finding(clitest.Result{Stderr: err.Error(), Code: -1}, "reading %s's source", h.name)
 		return
 	}
 	r := s.run(ctx, h.u, "backup", "--host", h.name, "--json", "-q", h.src)
 	var sum backupSummary
 	switch {
-	case r.code == 0 && json.Unmarshal([]byte(r.stdout), &sum) == nil && sum.Snapshot != "":
+	case r.Code == 0 && json.Unmarshal([]byte(r.Stdout), &sum) == nil && sum.Snapshot != "":
 		s.mu.Lock()
 		s.saved[sum.Snapshot] = state
 		s.order[h.name] = append(s.order[h.name], sum.Snapshot)
 		s.counts["backup"]++
 		s.mu.Unlock()
-	case r.code == exitFatal && strings.Contains(r.stderr, "longer than the prune grace period"):
+	case r.Code == exitFatal && strings.Contains(r.Stderr, "longer than the prune grace period"):
 		s.count("backup exit 1 (grace check)")
 		s.mu.Lock()
-		s.notes = append(s.notes, fmt.Sprintf("backup --host %s exited 1: %s", h.name, strings.TrimSpace(r.stderr)))
+		s.notes = append(s.notes, fmt.Sprintf("backup --host %s exited 1: %s", h.name, strings.TrimSpace(r.Stderr)))
 		s.mu.Unlock()
 	default:
 		s.finding(r, "backup --host %s", h.name)
@@ -246,18 +247,18 @@ func (s *soak) backup(ctx context.Context, h *soakHost) {
 func (s *soak) backupLoop(ctx context.Context, h *soakHost) {
 	for round := 1; s.running(round); round++ {
 		if err := s.change(h, round); err != nil {
-			s.finding(result{stderr: err.Error(), code: -1}, "changing %s's source", h.name)
+			s.finding(clitest.Result{Stderr: err.Error(), Code: -1}, "changing %s's source", h.name)
 			return
 		}
 		s.backup(ctx, h)
 	}
 }
 
-func (s *soak) forgetLoop(ctx context.Context, u *cli, seed uint64) {
+func (s *soak) forgetLoop(ctx context.Context, u *clitest.CLI, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 2))
 	for round := 0; s.running(round); round++ {
 		r := s.run(ctx, u, "forget", "--keep-last", "3", "--prune", "--grace", soakGrace)
-		if r.code != 0 {
+		if r.Code != 0 {
 			s.finding(r, "forget --keep-last 3 --prune --grace %s", soakGrace)
 		}
 		s.count("forget --prune")
@@ -268,7 +269,7 @@ func (s *soak) forgetLoop(ctx context.Context, u *cli, seed uint64) {
 // restoreLoop restores the latest snapshot of each host in turn, compares it with
 // what its backup saved when that backup has been recorded, and verifies the
 // repository, reading every pack every third round.
-func (s *soak) restoreLoop(ctx context.Context, u *cli, hosts []*soakHost) {
+func (s *soak) restoreLoop(ctx context.Context, u *clitest.CLI, hosts []*soakHost) {
 	for round := 0; s.running(round); round++ {
 		h := hosts[round%len(hosts)]
 		target := filepath.Join(s.tmp, fmt.Sprintf("restore-%d", round))
@@ -279,7 +280,7 @@ func (s *soak) restoreLoop(ctx context.Context, u *cli, hosts []*soakHost) {
 		if round%3 == 2 {
 			args = append(args, "--read-data")
 		}
-		if r := s.run(ctx, u, args...); r.code != 0 {
+		if r := s.run(ctx, u, args...); r.Code != 0 {
 			s.finding(r, "%s", strings.Join(args, " "))
 		}
 		s.count(strings.Join(args, " "))
@@ -287,13 +288,13 @@ func (s *soak) restoreLoop(ctx context.Context, u *cli, hosts []*soakHost) {
 }
 
 // checkRestore compares a restored snapshot with what its backup saved.
-func (s *soak) checkRestore(r result, target string, h *soakHost, what string) {
+func (s *soak) checkRestore(r clitest.Result, target string, h *soakHost, what string) {
 	var sum restoreSummary
-	if json.NewDecoder(strings.NewReader(r.stdout)).Decode(&sum) != nil || sum.Snapshot == "" {
+	if json.NewDecoder(strings.NewReader(r.Stdout)).Decode(&sum) != nil || sum.Snapshot == "" {
 		s.finding(r, "%s", what)
 		return
 	}
-	if r.code != 0 { // judged once every backup has returned: see failedRestores
+	if r.Code != 0 { // judged once every backup has returned: see failedRestores
 		s.mu.Lock()
 		s.failed = append(s.failed, failedRestore{sum.Snapshot, what, r})
 		s.mu.Unlock()
@@ -306,7 +307,7 @@ func (s *soak) checkRestore(r result, target string, h *soakHost, what string) {
 		s.count("restored before recorded")
 		return
 	}
-	got, err := stateOf(filepath.Join(target, h.src))
+	got, err := clitest.StateOf(filepath.Join(target, h.src))
 	if err != nil {
 		s.finding(r, "%s of %s: %v", what, sum.Snapshot, err)
 		return
@@ -320,7 +321,7 @@ func (s *soak) checkRestore(r result, target string, h *soakHost, what string) {
 // failedRestore is a restore that did not finish cleanly, of snapshot id.
 type failedRestore struct {
 	id, what string
-	r        result
+	r        clitest.Result
 }
 
 // failedRestores judges the failed restores once the loops have stopped. A restore of
@@ -336,7 +337,7 @@ func (s *soak) failedRestores(listed []string) {
 			continue
 		}
 		s.notes = append(s.notes, fmt.Sprintf("%s of %s, a snapshot its backup removed, exited %d: %s",
-			f.what, f.id, f.r.code, strings.TrimSpace(f.r.stderr)))
+			f.what, f.id, f.r.Code, strings.TrimSpace(f.r.Stderr)))
 	}
 }
 
@@ -358,12 +359,12 @@ func stateDiff(want, got map[string]string) []string {
 }
 
 // quiesce prunes once more with nothing running, then checks every snapshot left.
-func (s *soak) quiesce(t *testing.T, admin *cli, hosts []*soakHost) {
+func (s *soak) quiesce(t *testing.T, admin *clitest.CLI, hosts []*soakHost) {
 	ctx := t.Context()
-	if r := s.run(ctx, admin, "prune", "--grace", soakGrace); r.code != 0 {
+	if r := s.run(ctx, admin, "prune", "--grace", soakGrace); r.Code != 0 {
 		s.finding(r, "prune after the loops stopped")
 	}
-	listed := snapshotIDs(t, admin)
+	listed := admin.SnapshotIDs(t)
 	s.failedRestores(listed)
 	for _, id := range listed {
 		if _, ok := s.saved[id]; !ok {
@@ -386,7 +387,7 @@ func (s *soak) quiesce(t *testing.T, admin *cli, hosts []*soakHost) {
 			s.checkRestore(r, target, h, "restore after quiescing")
 		}
 	}
-	if r := s.run(ctx, admin, "verify", "--read-data"); r.code != 0 {
+	if r := s.run(ctx, admin, "verify", "--read-data"); r.Code != 0 {
 		s.finding(r, "verify --read-data after quiescing")
 	}
 	t.Logf("after quiescing: %d snapshots of %d saved; %v", len(listed), len(s.saved), s.counts)

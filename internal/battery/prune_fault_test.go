@@ -1,7 +1,8 @@
-package main
+package battery
 
 import (
 	"context"
+	"github.com/cairn-backup/cairn/internal/clitest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,15 +22,15 @@ func TestListingFaultsDuringForgetAndPrune(t *testing.T) {
 	defer proxy.Close()
 	// The client always goes through the proxy, so that it knows the snapshots it
 	// made: its history is kept per location.
-	c := newS3CLI(t, srv, proxy.URL)
-	c.ok("init", "--pack-size", "1")
+	c := clitest.NewS3(t, cairnBin, srv, proxy.URL)
+	c.OK("init", "--pack-size", "1")
 	src := filepath.Join(t.TempDir(), "src")
 	for i := range 4 {
-		bigRandomFiles(t, src, 2, 300<<10, uint64(40+i))
-		c.ok("backup", "-q", src)
+		clitest.BigRandomFiles(t, src, 2, 300<<10, uint64(40+i))
+		c.OK("backup", "-q", src)
 	}
-	c.ok("forget", "--keep-last", "3") // prune has one snapshot's packs to delete
-	_, path, _ := strings.Cut(strings.TrimPrefix(c.direct, "s3:"+srv.Endpoint+"/"), "/")
+	c.OK("forget", "--keep-last", "3") // prune has one snapshot's packs to delete
+	_, path, _ := strings.Cut(strings.TrimPrefix(c.Direct, "s3:"+srv.Endpoint+"/"), "/")
 	kinds := []s3test.Kind{s3test.ServerError, s3test.NotFound, s3test.EmptyList, s3test.ShortList}
 	cases := []struct {
 		args    []string
@@ -56,13 +57,13 @@ func TestListingFaultsDuringForgetAndPrune(t *testing.T) {
 
 // listingFault runs args through a proxy that answers every listing under prefix with
 // k: the command must fail and leave every object in place.
-func listingFault(t *testing.T, c *cli, proxy *s3test.FaultProxy, prefix string, k s3test.Kind, args []string) {
+func listingFault(t *testing.T, c *clitest.CLI, proxy *s3test.FaultProxy, prefix string, k s3test.Kind, args []string) {
 	proxy.ScriptList(prefix, k, 1000)
 	defer proxy.EndScripts()
 	fired := proxy.Fired(k)
-	pc := &cli{t: t, repo: c.repo, direct: c.direct, env: c.env}
+	pc := &clitest.CLI{T: t, Bin: c.Bin, Repo: c.Repo, Direct: c.Direct, Env: c.Env}
 	before := s3Objects(t, pc)
-	r := pc.run(append(args, "--retry-budget", "1s")...)
+	r := pc.Run(append(args, "--retry-budget", "1s")...)
 	after := s3Objects(t, pc)
 	if proxy.Fired(k) == fired {
 		t.Fatalf("%s never listed %s: the case proves nothing", args[0], prefix)
@@ -72,17 +73,17 @@ func listingFault(t *testing.T, c *cli, proxy *s3test.FaultProxy, prefix string,
 			t.Errorf("%s deleted %s", args[0], name)
 		}
 	}
-	if r.code == 0 {
-		t.Errorf("%s with a %v listing of %s: exit 0, want a refusal\n%s", args[0], k, prefix, r.stdout)
+	if r.Code == 0 {
+		t.Errorf("%s with a %v listing of %s: exit 0, want a refusal\n%s", args[0], k, prefix, r.Stdout)
 	}
-	t.Logf("exit %d: %s", r.code, strings.TrimSpace(r.stderr))
+	t.Logf("exit %d: %s", r.Code, strings.TrimSpace(r.Stderr))
 }
 
 // s3Objects names every object of the repository's snapshots, index, data, marks and
 // state, read directly from MinIO.
-func s3Objects(t *testing.T, c *cli) map[string]bool {
+func s3Objects(t *testing.T, c *clitest.CLI) map[string]bool {
 	t.Helper()
-	st := c.store(t)
+	st := c.Store(t)
 	defer st.Close()
 	out := map[string]bool{}
 	for _, typ := range []remote.Type{remote.Snapshot, remote.Index, remote.Data, remote.Mark, remote.State} {
