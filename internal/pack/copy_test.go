@@ -14,7 +14,7 @@ func TestCopy(t *testing.T) {
 	key := mustKey(t)
 	blobs := []blob{
 		{Data, textData(3, 70000)}, {Data, randomData(4, 5000)}, {Data, nil},
-		{Tree, []byte("a tree node")}, {Data, textData(5, 1 << 20)},
+		{Tree, []byte("a tree node")}, {Data, textData(5, 1<<20)},
 	}
 	src, entries := buildPack(t, key, CompressDefault, blobs)
 	for _, stream := range []bool{false, true} {
