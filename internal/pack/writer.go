@@ -30,6 +30,7 @@ type Writer struct {
 	entries   []Entry
 	entrySize int    // encoded size of the header entries so far
 	scratch   []byte // mode ‖ payload of the blob being added, reused
+	opener    Opener // checks the blobs Copy is given
 	finished  bool
 
 	// maxSize and maxCount are MaxPackSize and MaxBlobsPerPack; tests lower them.
@@ -78,24 +79,71 @@ func (w *Writer) Add(t BlobType, id digest.ID, plaintext []byte) (Entry, error) 
 	if err != nil {
 		return Entry{}, fmt.Errorf("add blob %s: %w", id.Short(), err)
 	}
-	sealedLen := len(w.scratch) + crypto.Overhead
+	e, err := w.reserve(t, id, len(w.scratch)+crypto.Overhead)
+	if err != nil {
+		return Entry{}, err
+	}
+	if w.out != nil {
+		w.sealed = w.key.Seal(w.sealed[:0], w.scratch, blobAD(w.repo, t, id))
+		err = w.write(w.sealed)
+	} else {
+		w.grow(int(e.Length))
+		w.buf = w.key.Seal(w.buf, w.scratch, blobAD(w.repo, t, id))
+	}
+	return w.commit(e, err)
+}
+
+// Copy appends a blob sealed before, in this pack or another of the same repository,
+// as it is: its nonce, mode and payload are kept, nothing is recompressed or sealed
+// again. A blob's seal binds it to the repository, its type and its id, not to a pack
+// or an offset, so the copy opens where it lands. Copy first opens sealed as OpenBlob
+// does (the seal under t and id, the payload, the content hash) and refuses a blob
+// that does not, with OpenBlob's errors: damage is never carried into a new pack. It
+// fails with ErrFull as Add does; the Writer is unchanged then.
+func (w *Writer) Copy(t BlobType, id digest.ID, sealed []byte) (Entry, error) {
+	switch {
+	case w.finished:
+		return Entry{}, errors.New("copy blob: pack already finished")
+	case len(sealed) > MaxSealedBlobSize:
+		return Entry{}, corrupt("copy blob %s: sealed length %d exceeds %d", id.Short(), len(sealed), MaxSealedBlobSize)
+	case len(w.entries) >= w.maxCount:
+		return Entry{}, fmt.Errorf("copy blob %s: %d blobs: %w", id.Short(), len(w.entries), ErrFull)
+	}
+	e := Entry{Type: t, ID: id, Length: uint32(len(sealed))}
+	if _, err := w.opener.Open(w.key, w.repo, e, sealed); err != nil {
+		return Entry{}, fmt.Errorf("copy blob: %w", err)
+	}
+	e, err := w.reserve(t, id, len(sealed))
+	if err != nil {
+		return Entry{}, err
+	}
+	if w.out != nil {
+		err = w.write(sealed)
+	} else {
+		w.grow(len(sealed))
+		w.buf = append(w.buf, sealed...)
+	}
+	return w.commit(e, err)
+}
+
+// reserve returns the entry of a blob of sealedLen bytes about to be appended, or
+// ErrFull if the finished pack would then exceed its limits.
+func (w *Writer) reserve(t BlobType, id digest.ID, sealedLen int) (Entry, error) {
 	entrySize := 1 + digest.Size + uvarintLen(uint64(sealedLen))
 	if w.finalSize(w.size+sealedLen, len(w.entries)+1, w.entrySize+entrySize) > w.maxSize {
 		return Entry{}, fmt.Errorf("add blob %s: pack would exceed %d bytes: %w", id.Short(), w.maxSize, ErrFull)
 	}
-	e := Entry{Type: t, ID: id, Offset: uint32(w.size), Length: uint32(sealedLen)}
-	if w.out != nil {
-		w.sealed = w.key.Seal(w.sealed[:0], w.scratch, blobAD(w.repo, t, id))
-		if err := w.write(w.sealed); err != nil {
-			return Entry{}, fmt.Errorf("add blob %s: %w", id.Short(), err)
-		}
-	} else {
-		w.grow(sealedLen)
-		w.buf = w.key.Seal(w.buf, w.scratch, blobAD(w.repo, t, id))
+	return Entry{Type: t, ID: id, Offset: uint32(w.size), Length: uint32(sealedLen)}, nil
+}
+
+// commit records an appended blob, unless writing it failed.
+func (w *Writer) commit(e Entry, err error) (Entry, error) {
+	if err != nil {
+		return Entry{}, fmt.Errorf("add blob %s: %w", e.ID.Short(), err)
 	}
-	w.size += sealedLen
+	w.size += int(e.Length)
 	w.entries = append(w.entries, e)
-	w.entrySize += entrySize
+	w.entrySize += 1 + digest.Size + uvarintLen(uint64(e.Length))
 	return e, nil
 }
 
@@ -133,14 +181,14 @@ func (w *Writer) Finish() (data []byte, id digest.ID, entries []Entry, err error
 		}
 		w.size += len(tail)
 		copy(id[:], w.hash.Sum(nil))
-		w.entries, w.scratch, w.sealed = nil, nil, nil
+		w.entries, w.scratch, w.sealed, w.opener = nil, nil, nil, Opener{}
 		return nil, id, entries, nil
 	}
 	start := len(w.buf)
 	data = w.key.Seal(w.buf, plain, headerAD(w.repo))
 	data = binary.LittleEndian.AppendUint32(data, uint32(len(data)-start))
 	w.size = len(data)
-	w.buf, w.entries, w.scratch = nil, nil, nil
+	w.buf, w.entries, w.scratch, w.opener = nil, nil, nil, Opener{}
 	return data, digest.Of(data), entries, nil
 }
 

@@ -52,9 +52,8 @@ func (s *Writer) unclaim(k blobKey) {
 // compressed; 0 when the blob was already there). It is safe for concurrent use; call
 // Flush once all calls have returned.
 func (s *Writer) SaveBlob(ctx context.Context, t BlobType, data []byte) (digest.ID, int, error) {
-	r := s.r
 	id := digest.Of(data)
-	if err := r.LoadIndex(ctx); err != nil {
+	if err := s.r.LoadIndex(ctx); err != nil {
 		return id, 0, err
 	}
 	if len(data) > pack.MaxBlobSize {
@@ -63,34 +62,41 @@ func (s *Writer) SaveBlob(ctx context.Context, t BlobType, data []byte) (digest.
 	if err := ctx.Err(); err != nil {
 		return id, 0, err
 	}
-	k := blobKey{t, id}
+	n, err := s.add(blobKey{t, id}, func(w *pack.Writer) (pack.Entry, error) { return w.Add(t, id, data) })
+	return id, n, err
+}
+
+// add stores blob k into an open pack of its type with fn, unless the repository
+// already has it, and starts the pack's upload once it is full. It returns the
+// sealed bytes added (0 when the blob was there).
+func (s *Writer) add(k blobKey, fn func(w *pack.Writer) (pack.Entry, error)) (int, error) {
 	if !s.claim(k) {
-		return id, 0, nil
+		return 0, nil
 	}
 	g, gctx := s.group()
 	if err := gctx.Err(); err != nil {
 		s.unclaim(k)
-		return id, 0, s.failure(gctx, err)
+		return 0, s.failure(gctx, err)
 	}
-	pool := s.pools[t]
-	op, err := pool.take(gctx, r)
+	pool := s.pools[k.t]
+	op, err := pool.take(gctx, s.r)
 	if err != nil {
 		s.unclaim(k)
-		return id, 0, s.failure(gctx, err)
+		return 0, s.failure(gctx, err)
 	}
-	e, err := op.w.Add(t, id, data)
+	e, err := fn(op.w)
 	if err != nil {
 		pool.put(op)
 		s.unclaim(k)
-		return id, 0, err
+		return 0, err
 	}
-	if op.w.Size() < r.cfg.PackSize {
+	if op.w.Size() < s.r.cfg.PackSize {
 		pool.put(op)
-		return id, int(e.Length), nil
+		return int(e.Length), nil
 	}
 	pool.retire()
 	g.Go(func() error { return s.upload(gctx, op) })
-	return id, int(e.Length), nil
+	return int(e.Length), nil
 }
 
 // SaveTree stores a manifest node; *Writer is a manifest.BlobSaver.
