@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/user"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/cairn-backup/cairn/internal/location"
@@ -33,6 +35,8 @@ type globals struct {
 	clientCert  string
 	s3Region    string
 	retryBudget time.Duration
+
+	retryMu sync.Mutex // one retry line at a time on stderr
 }
 
 func (g *globals) register(root *cobra.Command) {
@@ -58,7 +62,8 @@ func (g *globals) store(ctx context.Context, create bool) (remote.Storage, error
 	if g.repo == "" {
 		return nil, fmt.Errorf("%w: no repository given (use --repo or CAIRN_REPO)", repo.ErrNoRepository)
 	}
-	opts := location.StoreOptions{CACerts: g.caCerts, ClientCert: g.clientCert, Region: g.s3Region, RetryBudget: g.retryBudget}
+	opts := location.StoreOptions{CACerts: g.caCerts, ClientCert: g.clientCert, Region: g.s3Region,
+		RetryBudget: g.retryBudget, OnRetry: g.reportRetry}
 	st, err := location.OpenStore(ctx, g.repo, opts, create)
 	if !create && errors.Is(err, remote.ErrNotFound) {
 		where := g.repo
@@ -68,6 +73,20 @@ func (g *globals) store(ctx context.Context, create bool) (remote.Storage, error
 		return nil, fmt.Errorf("%w at %s (run 'cairn init' first)", repo.ErrNoRepository, where)
 	}
 	return st, err
+}
+
+// reportRetry tells, on one stderr line, of each failed storage request that will be
+// retried, as it happens: a stuck run says why at once, not after the budget.
+func (g *globals) reportRetry(a retry.Attempt) {
+	g.retryMu.Lock()
+	defer g.retryMu.Unlock()
+	wait := a.Wait.Round(100 * time.Millisecond)
+	if g.json {
+		_ = json.NewEncoder(os.Stderr).Encode(map[string]any{"message_type": "retry", "operation": a.Op,
+			"attempt": a.Failed, "wait_seconds": wait.Seconds(), "error": a.Err.Error()})
+		return
+	}
+	fmt.Fprintf(os.Stderr, "cairn: %s failed (attempt %d), retrying in %s: %v\n", a.Op, a.Failed, wait, a.Err)
 }
 
 func (g *globals) options(password []byte) (repo.Options, error) {
