@@ -121,8 +121,14 @@ func TestJSONPartialExit(t *testing.T) {
 		}
 		r := runCmd(t, cmd)
 		e := exitErrorOf(t, r.stderr)
-		if r.code != exitPartial || e.Code != exitPartial || !strings.Contains(r.stderr, "cairn: unreadable: "+secret+":") {
+		item := `"during":"unreadable","error":{"message":`
+		if r.code != exitPartial || e.Code != exitPartial || !strings.Contains(r.stderr, item) || !strings.Contains(r.stderr, `"item":"`+secret+`"`) {
 			t.Fatalf("cairn %s: exit %d, %+v\n%s%s", strings.Join(args, " "), r.code, e, r.stdout, r.stderr)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
+			if !json.Valid([]byte(line)) {
+				t.Errorf("cairn %s: a line of stderr under --json is not JSON: %s", strings.Join(args, " "), line)
+			}
 		}
 		if !strings.Contains(e.Message, "could not be read: 1") {
 			t.Errorf("cairn %s: exit_error message %q does not say how many were unreadable", strings.Join(args, " "), e.Message)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"net"
 	"strings"
 	"testing"
@@ -59,6 +60,10 @@ func TestS3MissingBucketIsNamed(t *testing.T) {
 		!strings.Contains(line, "'cairn init' would create the bucket") || strings.Count(r.stderr, "\n") != 1 {
 		t.Fatalf("missing bucket: exit %d, want %d and the bucket named\n%s", r.code, exitNoRepo, r.stderr)
 	}
+	r = c.run("--json", "snapshots")
+	if e := exitErrorOf(t, r.stderr); r.code != exitNoRepo || e.Code != exitNoRepo || !strings.Contains(e.Message, "no-such-bucket-here") {
+		t.Fatalf("missing bucket under --json: exit %d, %+v", r.code, e)
+	}
 }
 
 // https asked of a server that speaks http: no retry can cure it, so it fails at once
@@ -115,10 +120,24 @@ func TestS3UnknownHostGivesUpSoon(t *testing.T) {
 	c := newS3CLI(t, srv, srv.Endpoint)
 	c.env = append(c.env, "CAIRN_REPO=s3:http://no-such-host.invalid:9000/bucket")
 	start := time.Now()
-	r := c.run("snapshots")
-	line := lastLine(r.stderr)
-	if r.code != exitFatal || !strings.Contains(line, "host no-such-host.invalid not found") {
+	r := c.run("--json", "snapshots")
+	e := exitErrorOf(t, r.stderr)
+	if r.code != exitFatal || e.Code != exitFatal || !strings.Contains(e.Message, "host no-such-host.invalid not found") {
 		t.Fatalf("unknown host: exit %d\n%s", r.code, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	for _, l := range lines[:len(lines)-1] {
+		var a struct {
+			Type    string  `json:"message_type"`
+			Attempt int     `json:"attempt"`
+			Wait    float64 `json:"wait_seconds"`
+		}
+		if err := json.Unmarshal([]byte(l), &a); err != nil || a.Type != "retry" || a.Attempt < 1 || a.Wait <= 0 {
+			t.Errorf("retry line under --json: %v: %s", err, l)
+		}
+	}
+	if len(lines) < 2 {
+		t.Errorf("no retry was told:\n%s", r.stderr)
 	}
 	if d := time.Since(start); d > 30*time.Second {
 		t.Errorf("took %v to give up on an unknown host", d)

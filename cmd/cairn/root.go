@@ -19,7 +19,7 @@ CAIRN_PASSWORD_FILE, CAIRN_PASSWORD, or a prompt when run on a terminal.`,
 	}
 	g.register(root)
 	root.AddCommand(
-		newVersionCmd(),
+		newVersionCmd(g),
 		newInitCmd(g),
 		newKeyCmd(g),
 		newForgetPinCmd(g),
