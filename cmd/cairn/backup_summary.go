@@ -26,18 +26,18 @@ type backupSummary struct {
 	Host           string    `json:"host"`
 	Paths          []string  `json:"paths"`
 	Repository     string    `json:"repository"`
-	Root           string  `json:"root"`
-	DryRun         bool    `json:"dry_run,omitempty"`
-	FilesNew       uint64  `json:"files_new"`
-	FilesChanged   uint64  `json:"files_changed"`
-	FilesUnchanged uint64  `json:"files_unchanged"`
-	Dirs           uint64  `json:"dirs"`
-	BytesTotal     uint64  `json:"total_bytes"`
-	BytesRead      uint64  `json:"bytes_read"`
-	BytesAdded     uint64  `json:"bytes_added"`
-	BytesStored    uint64  `json:"bytes_stored"`
-	Unreadable     int     `json:"unreadable_files"`
-	Seconds        float64 `json:"duration_seconds"`
+	Root           string    `json:"root"`
+	DryRun         bool      `json:"dry_run,omitempty"`
+	FilesNew       uint64    `json:"files_new"`
+	FilesChanged   uint64    `json:"files_changed"`
+	FilesUnchanged uint64    `json:"files_unchanged"`
+	Dirs           uint64    `json:"dirs"`
+	BytesTotal     uint64    `json:"total_bytes"`
+	BytesRead      uint64    `json:"bytes_read"`
+	BytesAdded     uint64    `json:"bytes_added"`
+	BytesStored    uint64    `json:"bytes_stored"`
+	Unreadable     int       `json:"unreadable_files"`
+	Seconds        float64   `json:"duration_seconds"`
 }
 
 func printBackupSummary(w io.Writer, asJSON bool, res *archive.Result, run backupRun) error {
@@ -91,4 +91,3 @@ func bytesIEC(n uint64) string {
 	}
 	return fmt.Sprintf("%.2f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
-

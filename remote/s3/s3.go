@@ -50,7 +50,7 @@ type Store struct {
 	region     string
 	clientCert string // for messages
 	creds      *credProvider
-	listPage   int    // keys per listing request of Confirm
+	listPage   int // keys per listing request of Confirm
 }
 
 var _ remote.Storage = (*Store)(nil)
