@@ -109,12 +109,12 @@ func Run(ctx context.Context, r *repo.Repo, opts Options) (*Result, error) {
 	}
 	root, tree, err := b.top(b.gctx, present)
 	if err != nil {
-		b.salvage()
+		b.salvage(ctx.Err() != nil)
 		return nil, err
 	}
 	res, err := b.finish(ctx, snaps, root, tree, start)
 	if err != nil {
-		b.salvage()
+		b.salvage(ctx.Err() != nil)
 		return nil, err
 	}
 	if n := len(res.Unreadable); n > 0 {
@@ -124,13 +124,20 @@ func Run(ctx context.Context, r *repo.Repo, opts Options) (*Result, error) {
 }
 
 // salvage indexes the packs a failed or interrupted run uploaded, on a fresh context
-// (the run's own is cancelled), so that the next run need not upload them again.
-func (b *run) salvage() {
+// (the run's own is cancelled), so that the next run need not upload them again. An
+// interrupted run also uploads its open packs: with packs of 16 MiB, a run stopped
+// after some megabytes has often uploaded none yet. A failed one does not: the
+// storage that failed would most likely fail them too.
+func (b *run) salvage(interrupted bool) {
 	if b.opts.DryRun {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), salvageTimeout)
 	defer cancel()
+	if interrupted {
+		_ = b.store.Keep(ctx)
+		return
+	}
 	_ = b.store.Abort(ctx)
 }
 

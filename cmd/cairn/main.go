@@ -33,6 +33,12 @@ const (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first signal asks the command to stop and keep what it did; a second one,
+	// with the default action restored, ends cairn at once.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	stopProfile := startProfile()
 	root := newRootCmd()
 	err := root.ExecuteContext(ctx)
