@@ -34,6 +34,7 @@ type Options struct {
 	Workers       int       // chunks hashed, compressed and sealed in parallel (0: GOMAXPROCS)
 	Uploads       int       // packs uploaded in parallel (0: 2)
 	Progress      *Progress // live counters for a progress display; may be nil
+	Count         bool      // count the source beside the backup, for Progress's totals
 	Clock         func() time.Time
 	Program       string
 }
@@ -106,6 +107,9 @@ func Run(ctx context.Context, r *repo.Repo, opts Options) (*Result, error) {
 	defer b.cancel(nil)
 	for _, m := range missing {
 		b.errs.add(m.Path, m.Err)
+	}
+	if opts.Count {
+		defer b.startCount(b.gctx, present)()
 	}
 	root, tree, err := b.top(b.gctx, present)
 	if err != nil {

@@ -72,10 +72,8 @@ func runBackup(cmd *cobra.Command, g *globals, f *backupFlags, paths []string) e
 	stats := &archive.Progress{}
 	opts.Progress = stats
 	lowerGCWhenReading(ctx, stats)
-	bar := progress.Start(os.Stderr, g.showProgress(), "backup", func() progress.Sample {
-		return progress.Sample{Done: stats.BytesRead.Load() + skippedBytes(stats), Total: stats.EstimateBytes.Load(),
-			Detail: fmt.Sprintf("%d files", stats.Files.Load())}
-	})
+	opts.Count = g.showProgress() || (g.json && !g.quiet)
+	bar := progress.Start(os.Stderr, g.showProgress(), "backup", func() progress.Sample { return backupSample(stats) })
 	status := progress.Tick(time.Second, g.statusLines(cmd.OutOrStdout(), stats))
 	run := backupRun{start: time.Now(), host: opts.Host, repo: r.Location(), paths: opts.Paths}
 	res, err := archive.Run(ctx, r, opts)
@@ -106,8 +104,19 @@ func (g *globals) statusLines(w io.Writer, s *archive.Progress) func() {
 			"message_type": "status", "files_done": s.Files.Load(), "dirs_done": s.Dirs.Load(),
 			"bytes_done": s.BytesRead.Load() + skippedBytes(s), "bytes_read": s.BytesRead.Load(),
 			"total_bytes_estimate": s.EstimateBytes.Load(), "errors": s.Errors.Load(),
+			"total_files": s.TotalFiles.Load(), "total_bytes": s.TotalBytes.Load(), "total_counted": s.Counted.Load(),
 		})
 	}
+}
+
+// backupSample is the bar's state: the parent snapshot's size stands in for the total
+// until the count beside the backup is done, and then the counted total.
+func backupSample(s *archive.Progress) progress.Sample {
+	total, files := s.EstimateBytes.Load(), fmt.Sprintf("%d files", s.Files.Load())
+	if s.Counted.Load() {
+		total, files = s.TotalBytes.Load(), fmt.Sprintf("%d of %d files", s.Files.Load(), s.TotalFiles.Load())
+	}
+	return progress.Sample{Done: s.BytesRead.Load() + skippedBytes(s), Total: total, Detail: files}
 }
 
 // skippedBytes counts unchanged files as done, so the bar tracks the whole tree.
