@@ -34,6 +34,11 @@ CAIRN_PASSWORD_FILE, CAIRN_PASSWORD, or a prompt when run on a terminal.`,
 		newVerifyCmd(g), newProofCmd(g), newVerifyProofCmd(),
 		newPruneCmd(g),
 		newRepairCmd(g),
+		newGenCmd(),
 	)
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	addExamples(root)
+	registerCompletions(root, g)
 	return root
 }
