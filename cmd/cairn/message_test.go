@@ -74,3 +74,15 @@ func TestJSONErrorWhenNoPassword(t *testing.T) {
 		t.Fatalf("missing password file under --json: exit %d, %+v", r.code, e)
 	}
 }
+
+// A mistyped command or flag stops before the flags are parsed; under --json its
+// error is JSON all the same.
+func TestJSONErrorForBadCommandLine(t *testing.T) {
+	c := newCLI(t)
+	for _, args := range [][]string{{"--json", "nosuchcmd"}, {"snapshots", "--bogus", "--json"}} {
+		r := c.run(args...)
+		if e := exitErrorOf(t, r.stderr); r.code != exitFatal || e.Code != exitFatal || strings.Count(r.stderr, "\n") != 1 {
+			t.Errorf("%v: exit %d, %+v\n%s", args, r.code, e, r.stderr)
+		}
+	}
+}
