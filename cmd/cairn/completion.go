@@ -18,7 +18,7 @@ import (
 // (-1: any number).
 var snapshotArgs = map[string]int{
 	"cairn restore": 1, "cairn ls": 1, "cairn diff": 2, "cairn proof": 1,
-	"cairn tag": -1, "cairn forget": -1,
+	"cairn tag": -1, "cairn forget": -1, "cairn verify": 1,
 }
 
 // enumFlags are the flags that take one of a few words.
