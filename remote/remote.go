@@ -50,6 +50,9 @@ var (
 	ErrSlowDown = errors.New("slow down")
 	// ErrTLS: the TLS connection cannot succeed as configured (an untrusted server or a rejected client certificate).
 	ErrTLS = errors.New("tls failure")
+	// ErrUnreachable: the endpoint cannot be reached at all (connection refused, host
+	// name unknown); retried only a few times, as a wrong location never heals.
+	ErrUnreachable = errors.New("endpoint unreachable")
 	// ErrExists: a backend's Create found a repository (a config object) already at the
 	// location; nothing was changed.
 	ErrExists = errors.New("repository already exists")

@@ -34,6 +34,7 @@ type Options struct {
 	Workers       int       // chunks hashed, compressed and sealed in parallel (0: GOMAXPROCS)
 	Uploads       int       // packs uploaded in parallel (0: 2)
 	Progress      *Progress // live counters for a progress display; may be nil
+	Count         bool      // count the source beside the backup, for Progress's totals
 	Clock         func() time.Time
 	Program       string
 }
@@ -110,14 +111,17 @@ func Run(ctx context.Context, r *repo.Repo, opts Options) (*Result, error) {
 	for _, m := range missing {
 		b.errs.add(m.Path, m.Err)
 	}
+	if opts.Count {
+		defer b.startCount(b.gctx, present)()
+	}
 	root, tree, err := b.top(b.gctx, present)
 	if err != nil {
-		b.salvage()
+		b.salvage(ctx.Err() != nil)
 		return nil, err
 	}
 	res, err := b.finish(ctx, snaps, root, tree, start)
 	if err != nil {
-		b.salvage()
+		b.salvage(ctx.Err() != nil)
 		return nil, err
 	}
 	if n := len(res.Unreadable); n > 0 {
@@ -127,13 +131,20 @@ func Run(ctx context.Context, r *repo.Repo, opts Options) (*Result, error) {
 }
 
 // salvage indexes the packs a failed or interrupted run uploaded, on a fresh context
-// (the run's own is cancelled), so that the next run need not upload them again.
-func (b *run) salvage() {
+// (the run's own is cancelled), so that the next run need not upload them again. An
+// interrupted run also uploads its open packs: with packs of 16 MiB, a run stopped
+// after some megabytes has often uploaded none yet. A failed one does not: the
+// storage that failed would most likely fail them too.
+func (b *run) salvage(interrupted bool) {
 	if b.opts.DryRun {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), salvageTimeout)
 	defer cancel()
+	if interrupted {
+		_ = b.store.Keep(ctx)
+		return
+	}
 	_ = b.store.Abort(ctx)
 }
 

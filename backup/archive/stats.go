@@ -18,6 +18,10 @@ type Progress struct {
 	BytesStored       atomic.Int64 // what the new chunks take in the repository
 	Errors            atomic.Int64
 	EstimateBytes     atomic.Int64 // the parent snapshot's total, for an ETA
+	// With Options.Count, the source counted beside the backup: files and bytes
+	// found so far, and Counted once the count is complete.
+	TotalFiles, TotalBytes atomic.Int64
+	Counted                atomic.Bool
 }
 
 func (p *Progress) snapshot() manifest.SnapshotStats {

@@ -17,6 +17,7 @@ type blobStore interface {
 	LoadTree(ctx context.Context, id digest.ID) ([]byte, error)
 	Flush(ctx context.Context) error
 	Abort(ctx context.Context) error
+	Keep(ctx context.Context) error
 }
 
 // writerStore stores through a repo.Writer and reads nodes from the repository.
@@ -75,3 +76,5 @@ func (d *dryStore) LoadTree(ctx context.Context, id digest.ID) ([]byte, error) {
 func (d *dryStore) Flush(context.Context) error { return nil }
 
 func (d *dryStore) Abort(context.Context) error { return nil }
+
+func (d *dryStore) Keep(context.Context) error { return nil }

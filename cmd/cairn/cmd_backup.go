@@ -72,12 +72,12 @@ func runBackup(cmd *cobra.Command, g *globals, f *backupFlags, paths []string) e
 	stats := &archive.Progress{}
 	opts.Progress = stats
 	lowerGCWhenReading(ctx, stats)
-	bar := progress.Start(os.Stderr, g.showProgress(), "backup", func() progress.Sample {
-		return progress.Sample{Done: stats.BytesRead.Load() + skippedBytes(stats), Total: stats.EstimateBytes.Load(),
-			Detail: fmt.Sprintf("%d files", stats.Files.Load())}
-	})
+	opts.Count = g.showProgress() || (g.json && !g.quiet)
+	bar := progress.Start(os.Stderr, g.showProgress(), "backup", func() progress.Sample { return backupSample(stats) })
 	status := progress.Tick(time.Second, g.statusLines(cmd.OutOrStdout(), stats))
+	run := backupRun{start: time.Now(), host: opts.Host, repo: r.Location(), paths: opts.Paths}
 	res, err := archive.Run(ctx, r, opts)
+	run.end = time.Now()
 	status.Stop()
 	bar.Stop()
 	warnIndexDamage(os.Stderr, r)
@@ -85,9 +85,9 @@ func runBackup(cmd *cobra.Command, g *globals, f *backupFlags, paths []string) e
 		return err
 	}
 	for _, u := range res.Unreadable {
-		fmt.Fprintf(os.Stderr, "cairn: unreadable: %s: %v\n", u.Path, u.Err)
+		g.warn("unreadable", u.Path, u.Err)
 	}
-	if perr := printBackupSummary(cmd.OutOrStdout(), g.json, res); perr != nil {
+	if perr := printBackupSummary(cmd.OutOrStdout(), g.json, res, run); perr != nil {
 		return perr
 	}
 	return err // nil, or archive.ErrPartial
@@ -104,8 +104,19 @@ func (g *globals) statusLines(w io.Writer, s *archive.Progress) func() {
 			"message_type": "status", "files_done": s.Files.Load(), "dirs_done": s.Dirs.Load(),
 			"bytes_done": s.BytesRead.Load() + skippedBytes(s), "bytes_read": s.BytesRead.Load(),
 			"total_bytes_estimate": s.EstimateBytes.Load(), "errors": s.Errors.Load(),
+			"total_files": s.TotalFiles.Load(), "total_bytes": s.TotalBytes.Load(), "total_counted": s.Counted.Load(),
 		})
 	}
+}
+
+// backupSample is the bar's state: the parent snapshot's size stands in for the total
+// until the count beside the backup is done, and then the counted total.
+func backupSample(s *archive.Progress) progress.Sample {
+	total, files := s.EstimateBytes.Load(), fmt.Sprintf("%d files", s.Files.Load())
+	if s.Counted.Load() {
+		total, files = s.TotalBytes.Load(), fmt.Sprintf("%d of %d files", s.Files.Load(), s.TotalFiles.Load())
+	}
+	return progress.Sample{Done: s.BytesRead.Load() + skippedBytes(s), Total: total, Detail: files}
 }
 
 // skippedBytes counts unchanged files as done, so the bar tracks the whole tree.
@@ -172,65 +183,6 @@ func clockFrom(t time.Time) func() time.Time {
 		}
 		return t.Add(time.Since(start))
 	}
-}
-
-type backupSummary struct {
-	MessageType    string  `json:"message_type"`
-	Snapshot       string  `json:"snapshot_id"`
-	Root           string  `json:"root"`
-	DryRun         bool    `json:"dry_run,omitempty"`
-	FilesNew       uint64  `json:"files_new"`
-	FilesChanged   uint64  `json:"files_changed"`
-	FilesUnchanged uint64  `json:"files_unchanged"`
-	Dirs           uint64  `json:"dirs"`
-	BytesTotal     uint64  `json:"total_bytes"`
-	BytesRead      uint64  `json:"bytes_read"`
-	BytesAdded     uint64  `json:"bytes_added"`
-	BytesStored    uint64  `json:"bytes_stored"`
-	Unreadable     int     `json:"unreadable_files"`
-	Seconds        float64 `json:"duration_seconds"`
-	LocksNeeded    int     `json:"locks_needed,omitempty"`
-	LocksRead      int     `json:"locks_read,omitempty"`
-	LocksExtended  int     `json:"locks_extended,omitempty"`
-}
-
-func printBackupSummary(w io.Writer, asJSON bool, res *archive.Result) error {
-	s := res.Stats
-	sum := backupSummary{
-		MessageType: "summary", Snapshot: res.Snapshot.String(), Root: res.Root.String(), DryRun: res.DryRun,
-		FilesNew: s.NewFiles, FilesChanged: s.ChangedFiles, FilesUnchanged: s.UnchangedFiles, Dirs: s.Dirs,
-		BytesTotal: s.Bytes, BytesRead: s.BytesRead, BytesAdded: s.BytesAdded, BytesStored: s.BytesStored,
-		Unreadable: len(res.Unreadable), Seconds: time.Duration(s.DurationNS).Seconds(),
-		LocksNeeded: res.Locks.Needed, LocksRead: res.Locks.Read, LocksExtended: res.Locks.Extended,
-	}
-	if asJSON {
-		return json.NewEncoder(w).Encode(sum)
-	}
-	verb := "saved"
-	if res.DryRun {
-		verb = "would be saved (dry run)"
-	}
-	fmt.Fprintf(w, "Files:      %d new, %d changed, %d unchanged (%d directories)\n", s.NewFiles, s.ChangedFiles, s.UnchangedFiles, s.Dirs)
-	fmt.Fprintf(w, "Data:       %s read of %s, %s added (%s stored)\n", bytesIEC(s.BytesRead), bytesIEC(s.Bytes), bytesIEC(s.BytesAdded), bytesIEC(s.BytesStored))
-	if l := res.Locks; l.Needed > 0 {
-		fmt.Fprintf(w, "Locks:      %d objects locked, %d locks read, %d extended\n", l.Needed, l.Read, l.Extended)
-	}
-	fmt.Fprintf(w, "Root:       %s\n", res.Root)
-	fmt.Fprintf(w, "snapshot %s %s in %s\n", res.Snapshot.Short(), verb, time.Duration(s.DurationNS).Round(time.Millisecond))
-	return nil
-}
-
-func bytesIEC(n uint64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := uint64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.2f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // lowerGCWhenReading collects at 1.5 times the live heap instead of twice once a

@@ -84,6 +84,9 @@ func printKeys(cmd *cobra.Command, keys []keyJSON) {
 }
 
 func keyAdd(cmd *cobra.Command, g *globals, newPwFile string, replace bool) error {
+	if err := newPasswordGiven(newPwFile); err != nil {
+		return err
+	}
 	r, err := g.open(cmd.Context())
 	if err != nil {
 		return err

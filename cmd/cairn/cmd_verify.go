@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -224,7 +225,7 @@ func runAgainst(cmd *cobra.Command, g *globals, path string, f *filterFlags, arg
 		return err
 	}
 	for _, u := range cmp.Unreadable {
-		fmt.Fprintf(os.Stderr, "cairn: unreadable: %s: %s\n", u.Path, u.Err)
+		g.warn("unreadable", u.Path, errors.New(u.Err))
 	}
 	if perr := printComparison(w, g.json, s, abs, cmp); perr != nil {
 		return perr

@@ -12,7 +12,7 @@ import (
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
-func newVersionCmd() *cobra.Command {
+func newVersionCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the version of cairn",
@@ -22,9 +22,12 @@ func newVersionCmd() *cobra.Command {
 			if info, ok := debug.ReadBuildInfo(); ok && v == "dev" && info.Main.Version != "" && info.Main.Version != "(devel)" {
 				v = info.Main.Version
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "cairn %s (repository format %d) %s %s/%s\n",
-				v, repo.FormatVersion, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-			return nil
+			info := map[string]any{"message_type": "version", "version": v, "repository_format": repo.FormatVersion,
+				"go_version": runtime.Version(), "go_os": runtime.GOOS, "go_arch": runtime.GOARCH}
+			return g.print(cmd, info, func() {
+				fmt.Fprintf(cmd.OutOrStdout(), "cairn %s (repository format %d) %s %s/%s\n",
+					v, repo.FormatVersion, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			})
 		},
 	}
 }

@@ -121,8 +121,14 @@ func TestJSONPartialExit(t *testing.T) {
 		}
 		r := runCmd(t, cmd)
 		e := exitErrorOf(t, r.Stderr)
-		if r.Code != exitPartial || e.Code != exitPartial || !strings.Contains(r.Stderr, "cairn: unreadable: "+secret+":") {
+		item := `"during":"unreadable","error":{"message":`
+		if r.Code != exitPartial || e.Code != exitPartial || !strings.Contains(r.Stderr, item) || !strings.Contains(r.Stderr, `"item":"`+secret+`"`) {
 			t.Fatalf("cairn %s: exit %d, %+v\n%s%s", strings.Join(args, " "), r.Code, e, r.Stdout, r.Stderr)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(r.Stderr), "\n") {
+			if !json.Valid([]byte(line)) {
+				t.Errorf("cairn %s: a line of stderr under --json is not JSON: %s", strings.Join(args, " "), line)
+			}
 		}
 		if !strings.Contains(e.Message, "could not be read: 1") {
 			t.Errorf("cairn %s: exit_error message %q does not say how many were unreadable", strings.Join(args, " "), e.Message)

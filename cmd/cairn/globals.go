@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/user"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/cairn-backup/cairn/internal/location"
@@ -38,6 +40,10 @@ type globals struct {
 	retryBudget time.Duration
 }
 
+// retryMu keeps retry lines whole on stderr, which every repository of the process shares
+// (copy opens two; a job copies the globals).
+var retryMu sync.Mutex
+
 func (g *globals) register(root *cobra.Command) {
 	f := root.PersistentFlags()
 	f.StringVarP(&g.repo, "repo", "r", os.Getenv("CAIRN_REPO"), "repository: a directory, or s3:… (env CAIRN_REPO)")
@@ -67,7 +73,7 @@ func (g *globals) storeWith(ctx context.Context, create, objectLock bool) (remot
 		return nil, fmt.Errorf("%w: no repository given (use --repo or CAIRN_REPO)", repo.ErrNoRepository)
 	}
 	opts := location.StoreOptions{CACerts: g.caCerts, ClientCert: g.clientCert, Region: g.s3Region,
-		RetryBudget: g.retryBudget, ObjectLock: objectLock}
+		RetryBudget: g.retryBudget, ObjectLock: objectLock, OnRetry: g.reportRetry}
 	st, err := location.OpenStore(ctx, g.repo, opts, create)
 	if !create && errors.Is(err, remote.ErrNotFound) {
 		where := g.repo
@@ -77,6 +83,20 @@ func (g *globals) storeWith(ctx context.Context, create, objectLock bool) (remot
 		return nil, fmt.Errorf("%w at %s (run 'cairn init' first)", repo.ErrNoRepository, where)
 	}
 	return st, err
+}
+
+// reportRetry tells, on one stderr line, of each failed storage request that will be
+// retried, as it happens: a stuck run says why at once, not after the budget.
+func (g *globals) reportRetry(a retry.Attempt) {
+	retryMu.Lock()
+	defer retryMu.Unlock()
+	wait := a.Wait.Round(100 * time.Millisecond)
+	if g.json {
+		_ = json.NewEncoder(os.Stderr).Encode(map[string]any{"message_type": "retry", "operation": a.Op,
+			"attempt": a.Failed, "wait_seconds": wait.Seconds(), "error": a.Err.Error()})
+		return
+	}
+	fmt.Fprintf(os.Stderr, "cairn: %s failed (attempt %d), retrying in %s: %v\n", a.Op, a.Failed, wait, a.Err)
 }
 
 func (g *globals) options(password []byte) (repo.Options, error) {

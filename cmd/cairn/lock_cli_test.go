@@ -134,11 +134,6 @@ func TestLockExtension(t *testing.T) {
 	}
 }
 
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return lines[len(lines)-1]
-}
-
 // countObjects lists the objects of type t.
 func countObjects(t *testing.T, c *cli, typ remote.Type) int {
 	t.Helper()

@@ -35,6 +35,12 @@ const (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first signal asks the command to stop and keep what it did; a second one,
+	// with the default action restored, ends cairn at once.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	stopProfile := startProfile()
 	root := newRootCmd()
 	err := root.ExecuteContext(ctx)
@@ -43,8 +49,22 @@ func main() {
 	stop()
 	code := exitCode(err, interrupted)
 	asJSON, _ := root.PersistentFlags().GetBool("json")
-	reportExit(os.Stderr, asJSON, code, err)
+	reportExit(os.Stderr, asJSON || jsonAsked(os.Args[1:]), code, err)
 	os.Exit(code)
+}
+
+// jsonAsked reports whether --json is among args: an unknown command or a bad flag
+// stops cobra before it parses the flags, and the error must still be JSON.
+func jsonAsked(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "--json", "--json=true":
+			return true
+		}
+	}
+	return false
 }
 
 func exitCode(err error, interrupted bool) int {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -23,4 +25,15 @@ func count(n int, singular, plural string) string {
 		return "1 " + singular
 	}
 	return strconv.Itoa(n) + " " + plural
+}
+
+// warn reports a problem that does not end the command (a file that could not be
+// read) on stderr: "cairn: what: item: err", or under --json restic's error message.
+func (g *globals) warn(what, item string, err error) {
+	if g.json {
+		_ = json.NewEncoder(os.Stderr).Encode(map[string]any{"message_type": "error",
+			"error": map[string]string{"message": err.Error()}, "during": what, "item": item})
+		return
+	}
+	fmt.Fprintf(os.Stderr, "cairn: %s: %s: %v\n", what, item, err)
 }

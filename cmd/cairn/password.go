@@ -43,7 +43,19 @@ func newPassword(file string) ([]byte, error) {
 	if pw, ok := os.LookupEnv("CAIRN_NEW_PASSWORD"); ok {
 		return envPassword("CAIRN_NEW_PASSWORD", pw)
 	}
+	if err := newPasswordGiven(file); err != nil {
+		return nil, err
+	}
 	return promptPassword("enter new password: ", true)
+}
+
+// newPasswordGiven fails when no new password can be had: no file, no variable, and
+// no terminal to ask at. key add checks it before it opens the repository.
+func newPasswordGiven(file string) error {
+	if _, ok := os.LookupEnv("CAIRN_NEW_PASSWORD"); file == "" && !ok && !term.IsTerminal(int(os.Stdin.Fd())) {
+		return errors.New("no new password: give --new-password-file FILE or set CAIRN_NEW_PASSWORD")
+	}
+	return nil
 }
 
 // envPassword refuses a variable that is set but empty: no key has an empty password,

@@ -19,7 +19,7 @@ CAIRN_PASSWORD_FILE, CAIRN_PASSWORD, or a prompt when run on a terminal.`,
 	}
 	g.register(root)
 	root.AddCommand(
-		newVersionCmd(),
+		newVersionCmd(g),
 		newInitCmd(g),
 		newKeyCmd(g),
 		newForgetPinCmd(g),
@@ -39,6 +39,11 @@ CAIRN_PASSWORD_FILE, CAIRN_PASSWORD, or a prompt when run on a terminal.`,
 		newPruneCmd(g),
 		newRepairCmd(g),
 		newJobCmd(g),
+		newGenCmd(),
 	)
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	addExamples(root)
+	registerCompletions(root, g)
 	return root
 }

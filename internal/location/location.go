@@ -19,11 +19,12 @@ import (
 
 // StoreOptions are the global flags that shape a store. Local stores ignore them.
 type StoreOptions struct {
-	CACerts     []string      // --cacert: extra CAs for an https endpoint
-	ClientCert  string        // --tls-client-cert: certificate and key in one PEM file
-	Region      string        // --s3-region
-	RetryBudget time.Duration // --retry-budget: 0 retries nothing beyond the S3 client
-	ObjectLock  bool          // init --object-lock: a bucket with Object Lock; a directory is refused
+	CACerts     []string            // --cacert: extra CAs for an https endpoint
+	ClientCert  string              // --tls-client-cert: certificate and key in one PEM file
+	Region      string              // --s3-region
+	RetryBudget time.Duration       // --retry-budget: 0 retries nothing beyond the S3 client
+	ObjectLock  bool                // init --object-lock: a bucket with Object Lock; a directory is refused
+	OnRetry     func(retry.Attempt) // told of each retried failure (see retry.Options.Notify)
 }
 
 // IsS3 reports whether location names an S3 bucket.
@@ -68,7 +69,7 @@ func openS3(ctx context.Context, location string, opts StoreOptions, create bool
 		if err != nil {
 			return nil, err
 		}
-		return retry.New(st, retry.Options{Budget: opts.RetryBudget}), nil
+		return retry.New(st, retry.Options{Budget: opts.RetryBudget, Notify: opts.OnRetry}), nil
 	}
 	st, err := s3.New(location, so)
 	if err != nil {
@@ -76,5 +77,5 @@ func openS3(ctx context.Context, location string, opts StoreOptions, create bool
 	}
 	// No Stat of the config here: opening the repository reads it through the
 	// retries anyway, so an outage at the start of a nightly run is waited out there.
-	return retry.New(st, retry.Options{Budget: opts.RetryBudget}), nil
+	return retry.New(st, retry.Options{Budget: opts.RetryBudget, Notify: opts.OnRetry}), nil
 }

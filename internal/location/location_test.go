@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,5 +111,32 @@ func checkS3(t *testing.T, srv *s3test.Server) {
 	}
 	if info, err := st.Stat(t.Context(), cfg); err != nil || info.Size != 3 {
 		t.Errorf("stat config: %+v, %v", info, err)
+	}
+}
+
+// restic's s3:host:port/bucket/prefix form speaks https without being told: a
+// repository made through it on a TLS server is found again through the s3:https://
+// form, and the store names its location in that canonical form.
+func TestS3ResticFormIsHTTPS(t *testing.T) {
+	srv := s3test.NeedMode(t, s3test.TLS)
+	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
+	host := strings.TrimPrefix(srv.Endpoint, "https://")
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	path := "cairn-" + hex.EncodeToString(b) + "/host/web1"
+	opts := location.StoreOptions{CACerts: []string{srv.CACert}}
+	st := initRepo(t, "s3:"+host+"/"+path, opts)
+	if want := "s3:https://" + host + "/" + path; st.Location() != want {
+		t.Errorf("location %q, want %q", st.Location(), want)
+	}
+	st.Close()
+	again, err := location.OpenStore(t.Context(), "s3:https://"+host+"/"+path, opts, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if info, err := again.Stat(t.Context(), cfg); err != nil || info.Size != 3 {
+		t.Errorf("stat config through s3:https://: %+v, %v", info, err)
 	}
 }

@@ -82,6 +82,7 @@ func Start(w io.Writer, enabled bool, desc string, sample func() Sample) *Bar {
 		progressbar.OptionSetWriter(w),
 		progressbar.OptionSetDescription(desc),
 		progressbar.OptionShowBytes(true),
+		progressbar.OptionShowCount(), // done and total: "3.0/100 MiB"
 		progressbar.OptionUseIECUnits(true),
 		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionShowElapsedTimeOnFinish(),

@@ -66,3 +66,40 @@ func TestDisabledBarWritesNothing(t *testing.T) {
 		t.Fatalf("a disabled bar wrote %q", w.String())
 	}
 }
+
+// A spinner while the total is unknown; as soon as it is known, a bar with the
+// percent, the total and an ETA.
+func TestSpinnerTurnsIntoBar(t *testing.T) {
+	var known atomic.Bool
+	var done atomic.Int64
+	w := &syncBuffer{}
+	bar := Start(w, true, "backup", func() Sample {
+		s := Sample{Done: done.Add(1 << 20), Detail: "3 files"}
+		if known.Load() {
+			s.Total = 100 << 20
+		}
+		return s
+	})
+	defer bar.Stop()
+	waitFor(t, w, "3 files")
+	if strings.Contains(w.String(), "%") {
+		t.Fatalf("a percent before the total is known: %q", w.String())
+	}
+	known.Store(true)
+	waitFor(t, w, "100 MiB")
+	out := w.String()
+	if !strings.Contains(out, "%") || !strings.Contains(out, ":") {
+		t.Fatalf("no percent or ETA once the total is known: %q", out)
+	}
+}
+
+func waitFor(t *testing.T, w *syncBuffer, s string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(w.String(), s) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%q not drawn in 5 s; wrote %q", s, w.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -124,7 +124,12 @@ func Init(ctx context.Context, store remote.Storage, opts Options) (*Repo, error
 // repository against what this client pinned.
 func Open(ctx context.Context, store remote.Storage, opts Options) (*Repo, error) {
 	data, err := remote.ReadAll(ctx, store, remote.Handle{Type: remote.Config}, 0, 0, maxConfigSize)
-	if errors.Is(err, remote.ErrNotFound) || errors.Is(err, remote.ErrNoBucket) {
+	if errors.Is(err, remote.ErrNoBucket) {
+		// Not "run init": a mistyped bucket name would get a second repository.
+		return nil, fmt.Errorf("%w: %w (check the repository location; 'cairn init' would create the bucket and a new, empty repository in it)",
+			ErrNoRepository, err)
+	}
+	if errors.Is(err, remote.ErrNotFound) {
 		return nil, fmt.Errorf("%w at %s (run 'cairn init' first)", ErrNoRepository, store.Location())
 	}
 	if err != nil {

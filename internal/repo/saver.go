@@ -281,32 +281,6 @@ func toIndexBlobs(entries []pack.Entry) []index.Blob {
 	return out
 }
 
-// Abort ends a session that failed or was interrupted: it waits for uploads in flight
-// and indexes every pack that made it, so that the next run reuses them; ctx should be
-// a fresh one, as the session's has usually ended. Open packs that were never uploaded
-// are dropped.
-func (s *Writer) Abort(ctx context.Context) error {
-	s.mu.Lock()
-	g := s.g
-	s.mu.Unlock()
-	if g != nil {
-		_ = g.Wait()
-	}
-	for _, pool := range s.pools {
-		for _, op := range pool.drain() {
-			op.discard()
-		}
-	}
-	s.mu.Lock()
-	s.g, s.err = nil, nil
-	s.mu.Unlock()
-	err := s.settle(ctx)
-	s.mu.Lock()
-	s.inflight = map[blobKey]struct{}{}
-	s.mu.Unlock()
-	return err
-}
-
 // staleUpload is how long after its upload a pack is looked for again before an index
 // segment names it: less than the shortest grace period, after which a prune may take
 // an unindexed pack for a crash leftover (docs/prune.md).

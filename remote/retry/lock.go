@@ -25,7 +25,7 @@ func (s *Store) CheckLock(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.do(ctx, l.CheckLock)
+	return s.do(ctx, "check object lock", l.CheckLock)
 }
 
 // LockWrites passes the lock on to the inner store; a store that cannot lock ignores it.
@@ -42,7 +42,7 @@ func (s *Store) Retention(ctx context.Context, h remote.Handle) (remote.Retentio
 		return remote.Retention{}, err
 	}
 	var r remote.Retention
-	err = s.do(ctx, func(ctx context.Context) error {
+	err = s.do(ctx, "read lock of "+h.String(), func(ctx context.Context) error {
 		var err error
 		r, err = l.Retention(ctx, h)
 		return err
@@ -56,5 +56,5 @@ func (s *Store) Retain(ctx context.Context, h remote.Handle, r remote.Retention)
 	if err != nil {
 		return err
 	}
-	return s.do(ctx, func(ctx context.Context) error { return l.Retain(ctx, h, r) })
+	return s.do(ctx, "lock "+h.String(), func(ctx context.Context) error { return l.Retain(ctx, h, r) })
 }

@@ -78,14 +78,14 @@ func (r *resumer) resume(cause error) error {
 		r.since = r.s.clock.Now()
 	}
 	r.fails++
-	if err := r.s.pause(r.ctx, r.since, r.fails, cause); err != nil {
+	if err := r.s.pause(r.ctx, opName("read", r.h), r.since, r.fails, cause); err != nil {
 		return err
 	}
 	length := int64(0)
 	if r.length > 0 {
 		length = r.length - r.done
 	}
-	return r.s.run(r.ctx, r.since, r.fails, func(ctx context.Context) error {
+	return r.s.run(r.ctx, opName("get", r.h), r.since, r.fails, func(ctx context.Context) error {
 		rc, err := r.s.Storage.Get(ctx, r.h, r.offset+r.done, length)
 		if err == nil {
 			r.rc = rc

@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"time"
 
@@ -36,7 +35,24 @@ type Options struct {
 	BaseDelay, MaxDelay time.Duration
 	// Clock tells time and sleeps; nil is the real clock. Tests inject a fake one.
 	Clock Clock
+	// Notify, when set, is told of each failed attempt that will be retried, before
+	// the wait: a person watching a stuck run sees why at once. It may be called from
+	// many goroutines at once.
+	Notify func(Attempt)
 }
+
+// Attempt is a failed attempt that will be retried.
+type Attempt struct {
+	Op     string        // what failed: "put data/1f2e…", "stat config"
+	Failed int           // attempts failed so far in this episode
+	Wait   time.Duration // the wait before the next one
+	Err    error
+}
+
+// MaxUnreachable is how many attempts an operation gets while the endpoint cannot be
+// reached at all (remote.ErrUnreachable: connection refused, unknown host name): a
+// server that is restarting is back within them, a wrong location never is.
+const MaxUnreachable = 4
 
 // Clock is the time source of the retries.
 type Clock interface {
@@ -104,13 +120,14 @@ func (f *final) Unwrap() error { return f.error }
 // returns such errors).
 type retryAfter interface{ RetryAfter() time.Duration }
 
-// do runs fn until it succeeds, fails for good, or the budget is spent.
-func (s *Store) do(ctx context.Context, fn func(context.Context) error) error {
-	return s.run(ctx, s.clock.Now(), 0, fn)
+// do runs fn, the operation op ("stat config"), until it succeeds, fails for good,
+// or the budget is spent.
+func (s *Store) do(ctx context.Context, op string, fn func(context.Context) error) error {
+	return s.run(ctx, op, s.clock.Now(), 0, fn)
 }
 
 // run is do for an episode that began at start after fails failed attempts.
-func (s *Store) run(ctx context.Context, start time.Time, fails int, fn func(context.Context) error) error {
+func (s *Store) run(ctx context.Context, op string, start time.Time, fails int, fn func(context.Context) error) error {
 	for {
 		err := s.attempt(ctx, fn)
 		if err == nil || ctx.Err() != nil || Permanent(err) {
@@ -121,7 +138,7 @@ func (s *Store) run(ctx context.Context, start time.Time, fails int, fn func(con
 			return err
 		}
 		fails++
-		if err := s.pause(ctx, start, fails, err); err != nil {
+		if err := s.pause(ctx, op, start, fails, err); err != nil {
 			return err
 		}
 	}
@@ -141,11 +158,14 @@ func (s *Store) attempt(ctx context.Context, fn func(context.Context) error) err
 // pause waits before the next attempt after the fails-th failure, err, or returns the
 // error to give up with: the budget is spent, the server wants a wait beyond it, or
 // ctx ended.
-func (s *Store) pause(ctx context.Context, start time.Time, fails int, err error) error {
+func (s *Store) pause(ctx context.Context, op string, start time.Time, fails int, err error) error {
 	if s.opts.Budget <= 0 {
 		return err
 	}
 	elapsed := s.clock.Now().Sub(start)
+	if errors.Is(err, remote.ErrUnreachable) && fails >= MaxUnreachable {
+		return fmt.Errorf("gave up after %d attempts in %s: %w", fails, round(elapsed), err)
+	}
 	left := s.opts.Budget - elapsed
 	wait := s.backoff(fails)
 	var ra retryAfter
@@ -159,7 +179,11 @@ func (s *Store) pause(ctx context.Context, start time.Time, fails int, err error
 	if left <= 0 {
 		return fmt.Errorf("gave up after %s and %d attempts: %w", round(elapsed), fails, err)
 	}
-	if serr := s.clock.Sleep(ctx, min(wait, left)); serr != nil {
+	wait = min(wait, left)
+	if s.opts.Notify != nil {
+		s.opts.Notify(Attempt{Op: op, Failed: fails, Wait: wait, Err: err})
+	}
+	if serr := s.clock.Sleep(ctx, wait); serr != nil {
 		return fmt.Errorf("%w (while retrying after: %v)", serr, err)
 	}
 	return nil
@@ -180,105 +204,6 @@ func round(d time.Duration) time.Duration {
 		return d.Round(time.Second)
 	}
 	return d.Round(time.Millisecond)
-}
-
-// Put stores the body, again after a failure: the body reads from its start each time.
-func (s *Store) Put(ctx context.Context, h remote.Handle, body remote.Body) error {
-	return s.do(ctx, func(ctx context.Context) error { return s.Storage.Put(ctx, h, body) })
-}
-
-// PutUnconfirmed puts through the inner store's PutUnconfirmed, retrying; a store
-// that checks each Put itself is put with Put, and its object needs no Confirm.
-func (s *Store) PutUnconfirmed(ctx context.Context, h remote.Handle, body remote.Body) (remote.Sent, error) {
-	c, ok := s.Storage.(remote.Confirmer)
-	if !ok {
-		return remote.Sent{Handle: h, Size: body.Size()}, s.Put(ctx, h, body)
-	}
-	var sent remote.Sent
-	err := s.do(ctx, func(ctx context.Context) error {
-		var err error
-		sent, err = c.PutUnconfirmed(ctx, h, body)
-		return err
-	})
-	return sent, err
-}
-
-// Confirm retries a failed check; see remote.Confirmer.
-func (s *Store) Confirm(ctx context.Context, objs []remote.Sent) ([]remote.Sent, error) {
-	c, ok := s.Storage.(remote.Confirmer)
-	if !ok {
-		return nil, nil // every object was checked by its Put
-	}
-	var bad []remote.Sent
-	err := s.do(ctx, func(ctx context.Context) error {
-		var err error
-		bad, err = c.Confirm(ctx, objs)
-		return err
-	})
-	return bad, err
-}
-
-// Stat returns the object's size.
-func (s *Store) Stat(ctx context.Context, h remote.Handle) (remote.Info, error) {
-	var info remote.Info
-	err := s.do(ctx, func(ctx context.Context) error {
-		var err error
-		info, err = s.Storage.Stat(ctx, h)
-		return err
-	})
-	return info, err
-}
-
-// Delete removes the object.
-func (s *Store) Delete(ctx context.Context, h remote.Handle) error {
-	return s.do(ctx, func(ctx context.Context) error { return s.Storage.Delete(ctx, h) })
-}
-
-// DeleteMany deletes in batches where the inner store can, retrying each batch as a
-// whole (deleting twice is harmless); otherwise one retried Delete each.
-func (s *Store) DeleteMany(ctx context.Context, t remote.Type, names []string) error {
-	b, ok := s.Storage.(remote.BatchDeleter)
-	if !ok {
-		return remote.DeleteEach(ctx, s, t, names)
-	}
-	return s.do(ctx, func(ctx context.Context) error { return b.DeleteMany(ctx, t, names) })
-}
-
-// List retries a listing that failed before it reported any object. Once fn has seen
-// objects, a failure is returned as it is: a repeated listing would report them twice.
-func (s *Store) List(ctx context.Context, t remote.Type, fn func(remote.Info) error) error {
-	var fnErr error
-	delivered := false
-	err := s.do(ctx, func(ctx context.Context) error {
-		err := s.Storage.List(ctx, t, func(info remote.Info) error {
-			delivered = true
-			fnErr = fn(info)
-			return fnErr
-		})
-		if err != nil && (fnErr != nil || delivered) {
-			return &final{err}
-		}
-		return err
-	})
-	if fnErr != nil {
-		return fnErr
-	}
-	return err
-}
-
-// Get opens the range, retrying; a body that fails part way is resumed from where it
-// broke (see resumer).
-func (s *Store) Get(ctx context.Context, h remote.Handle, offset, length int64) (io.ReadCloser, error) {
-	var rc io.ReadCloser
-	err := s.do(ctx, func(ctx context.Context) error {
-		var err error
-		rc, err = s.Storage.Get(ctx, h, offset, length)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &resumer{s: s, ctx: ctx, h: h, offset: offset, length: length, rc: rc}, nil
 }
 
 // realClock is the system's clock.

@@ -2,11 +2,15 @@ package s3
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -80,6 +84,9 @@ func (s *Store) translate(ctx context.Context, err error, h *hint) error {
 	if terr := s.tlsError(err); terr != nil {
 		return terr
 	}
+	if nerr := s.netError(err); nerr != nil {
+		return nerr
+	}
 	var resp minio.ErrorResponse
 	if !errors.As(err, &resp) {
 		return err
@@ -91,11 +98,44 @@ func (s *Store) translate(ctx context.Context, err error, h *hint) error {
 	if !ok {
 		return err
 	}
-	out := error(&classified{msg: fmt.Sprintf("%v: %v", kind, resp), kind: kind, err: err})
+	out := error(&classified{msg: s.explain(kind, resp), kind: kind, err: err})
 	if after := h.retryAfter(); after > 0 {
 		out = &retryAfterError{error: out, after: after}
 	}
 	return out
+}
+
+// explain says in one line what a classified S3 error means for the user.
+func (s *Store) explain(kind error, resp minio.ErrorResponse) string {
+	switch {
+	case kind == remote.ErrPermission && s.creds != nil && s.creds.anonymous.Load():
+		return "no S3 credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY " +
+			"(or AWS_PROFILE with a shared credentials file)"
+	case kind == remote.ErrNoBucket:
+		return fmt.Sprintf("the bucket %q does not exist on %s", s.ep.bucket, s.ep.host)
+	}
+	return fmt.Sprintf("%v: %v", kind, resp)
+}
+
+// netError classifies the failures of the connection itself: nobody listening, a host
+// name unknown (remote.ErrUnreachable, retried a few times only), or a server that
+// answers https with plain http (remote.ErrTLS, not retried). Nil for anything else.
+func (s *Store) netError(err error) error {
+	var dns *net.DNSError
+	var record tls.RecordHeaderError
+	switch {
+	case errors.Is(err, http.ErrSchemeMismatch),
+		errors.As(err, &record) && strings.HasPrefix(string(record.RecordHeader[:]), "HTTP"):
+		return tlsFailure(err, "the server at %s speaks plain http, not https: write the location as s3:http://%s/%s",
+			s.ep.host, s.ep.host, strings.TrimSuffix(s.ep.bucket+"/"+s.ep.prefix, "/"))
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return &classified{msg: fmt.Sprintf("connection to %s refused: is the S3 server running, and are "+
+			"the host and port of the repository location right?", s.ep.host), kind: remote.ErrUnreachable, err: err}
+	case errors.As(err, &dns) && dns.IsNotFound:
+		return &classified{msg: fmt.Sprintf("host %s not found (DNS): check the repository location", dns.Name),
+			kind: remote.ErrUnreachable, err: err}
+	}
+	return nil
 }
 
 // hint collects what the HTTP layer learns about one call and minio-go drops: the

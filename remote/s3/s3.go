@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net/http"
 	"path"
+	"sync/atomic"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -54,6 +55,7 @@ type Store struct {
 	listPage   int    // keys per listing request of Confirm
 	objectLock bool   // Create makes the bucket with Object Lock, or checks it has it
 	locks      writeLock
+	creds      *credProvider
 }
 
 var _ remote.Storage = (*Store)(nil)
@@ -77,8 +79,9 @@ func New(location string, opts Options) (*Store, error) {
 	if ep.aws {
 		lookup = minio.BucketLookupAuto
 	}
+	s.creds = &credProvider{Provider: credentialChain(opts)}
 	s.client, err = minio.New(ep.host, &minio.Options{
-		Creds:        credentialChain(opts),
+		Creds:        credentials.New(s.creds),
 		Secure:       ep.secure,
 		Transport:    hintTransport{base: tr},
 		Region:       s.region,
@@ -94,15 +97,36 @@ func New(location string, opts Options) (*Store, error) {
 
 // credentialChain: static credentials when given, else the usual AWS sources in the
 // order of the AWS tools. Secrets are never logged or printed.
-func credentialChain(opts Options) *credentials.Credentials {
+func credentialChain(opts Options) credentials.Provider {
 	if opts.AccessKeyID != "" {
-		return credentials.NewStaticV4(opts.AccessKeyID, opts.SecretAccessKey, opts.SessionToken)
+		return &credentials.Static{Value: credentials.Value{AccessKeyID: opts.AccessKeyID,
+			SecretAccessKey: opts.SecretAccessKey, SessionToken: opts.SessionToken, SignerType: credentials.SignatureV4}}
 	}
-	return credentials.NewChainCredentials([]credentials.Provider{
+	return &credentials.Chain{Providers: []credentials.Provider{
 		&credentials.EnvAWS{},
 		&credentials.FileAWSCredentials{},
 		&credentials.IAM{Client: &http.Client{Transport: http.DefaultTransport}},
-	})
+	}}
+}
+
+// credProvider remembers whether the chain found no credentials at all, so that a
+// refusal can say so ("no S3 credentials found") instead of "access denied".
+type credProvider struct {
+	credentials.Provider
+	anonymous atomic.Bool
+}
+
+func (p *credProvider) Retrieve() (credentials.Value, error) {
+	return p.note(p.Provider.Retrieve())
+}
+
+func (p *credProvider) RetrieveWithCredContext(cc *credentials.CredContext) (credentials.Value, error) {
+	return p.note(p.Provider.RetrieveWithCredContext(cc))
+}
+
+func (p *credProvider) note(v credentials.Value, err error) (credentials.Value, error) {
+	p.anonymous.Store(err == nil && v.AccessKeyID == "" && v.SecretAccessKey == "")
+	return v, err
 }
 
 // Create makes the bucket if it is missing (and the credentials may), then checks

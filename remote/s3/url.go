@@ -23,8 +23,10 @@ type endpoint struct {
 }
 
 // parseLocation reads s3:http[s]://host[:port]/bucket[/prefix] (any S3-compatible
-// server, path-style) or s3:bucket[/prefix] (AWS). Errors never quote the location:
-// it might hold credentials the user pasted into it.
+// server, path-style), restic's s3:host[:port]/bucket[/prefix] (https, as restic; a
+// host is a first component with a dot or a port, or localhost), or
+// s3:bucket[/prefix] (AWS). Errors never quote the location: it might hold
+// credentials the user pasted into it.
 func parseLocation(loc string) (endpoint, error) {
 	rest, ok := strings.CutPrefix(loc, "s3:")
 	if !ok {
@@ -36,9 +38,36 @@ func parseLocation(loc string) (endpoint, error) {
 	if strings.Contains(rest, "://") {
 		return endpoint{}, errors.New("s3 location: the scheme must be http or https")
 	}
-	bucket, prefix, _ := strings.Cut(rest, "/")
-	return finish(endpoint{host: awsEndpoint, secure: true, aws: true}, bucket, prefix)
+	first, path, _ := strings.Cut(rest, "/")
+	if isHost(first) {
+		if strings.Contains(first, "@") {
+			return endpoint{}, errCredentials
+		}
+		bucket, prefix, _ := strings.Cut(path, "/")
+		return finish(endpoint{host: first, secure: true, aws: isAWSHost(first)}, bucket, prefix)
+	}
+	return finish(endpoint{host: awsEndpoint, secure: true, aws: true}, first, path)
 }
+
+// isHost tells restic's s3:host/bucket form from cairn's s3:bucket: bucket names have
+// neither a port nor (in the short form) a dot. A bucket whose name has dots is
+// written s3:s3.amazonaws.com/my.bucket.
+func isHost(first string) bool {
+	return strings.ContainsAny(first, ".:@") || first == "localhost"
+}
+
+// isAWSHost reports whether host is one of AWS's S3 endpoints (s3.amazonaws.com,
+// s3.eu-west-1.amazonaws.com, …), which are addressed as AWS is.
+func isAWSHost(host string) bool {
+	h := strings.ToLower(host)
+	if i := strings.LastIndexByte(h, ':'); i >= 0 {
+		h = h[:i]
+	}
+	return h == awsEndpoint || (strings.HasPrefix(h, "s3") && strings.HasSuffix(h, ".amazonaws.com"))
+}
+
+var errCredentials = errors.New("s3 location: credentials do not belong in the location " +
+	"(use AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)")
 
 func parseURL(raw string) (endpoint, error) {
 	u, err := url.Parse(raw)
@@ -46,8 +75,7 @@ func parseURL(raw string) (endpoint, error) {
 		return endpoint{}, errors.New("s3 location: not a valid URL")
 	}
 	if u.User != nil {
-		return endpoint{}, errors.New("s3 location: credentials do not belong in the URL " +
-			"(use AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)")
+		return endpoint{}, errCredentials
 	}
 	if u.RawQuery != "" || u.Fragment != "" || u.Host == "" {
 		return endpoint{}, errors.New("s3 location: want s3:http[s]://host[:port]/bucket[/prefix]")
@@ -84,7 +112,7 @@ func (e endpoint) String() string {
 	if e.prefix != "" {
 		path += "/" + strings.TrimSuffix(e.prefix, "/")
 	}
-	if e.aws {
+	if e.aws && e.host == awsEndpoint {
 		return "s3:" + path
 	}
 	scheme := "http"

@@ -15,6 +15,14 @@ func TestParseLocation(t *testing.T) {
 		{"s3:https://minio.example.org/bucket/a/b/", endpoint{host: "minio.example.org", secure: true, bucket: "bucket", prefix: "a/b/"}, "s3:https://minio.example.org/bucket/a/b"},
 		{"s3:my-bucket", endpoint{host: awsEndpoint, secure: true, aws: true, bucket: "my-bucket"}, ""},
 		{"s3:my-bucket/hosts/web1", endpoint{host: awsEndpoint, secure: true, aws: true, bucket: "my-bucket", prefix: "hosts/web1/"}, ""},
+		// restic's forms: a host without a scheme is https.
+		{"s3:s3.amazonaws.com/my-bucket", endpoint{host: awsEndpoint, secure: true, aws: true, bucket: "my-bucket"}, "s3:my-bucket"},
+		{"s3:s3.amazonaws.com/my.dotted.bucket/a", endpoint{host: awsEndpoint, secure: true, aws: true, bucket: "my.dotted.bucket", prefix: "a/"}, "s3:my.dotted.bucket/a"},
+		{"s3:s3.eu-west-1.amazonaws.com/bk1/x", endpoint{host: "s3.eu-west-1.amazonaws.com", secure: true, aws: true, bucket: "bk1", prefix: "x/"}, "s3:https://s3.eu-west-1.amazonaws.com/bk1/x"},
+		{"s3:minio.example.org/bucket", endpoint{host: "minio.example.org", secure: true, bucket: "bucket"}, "s3:https://minio.example.org/bucket"},
+		{"s3:minio.example.org:9000/bucket/host/web1/", endpoint{host: "minio.example.org:9000", secure: true, bucket: "bucket", prefix: "host/web1/"}, "s3:https://minio.example.org:9000/bucket/host/web1"},
+		{"s3:127.0.0.1:9000/bucket", endpoint{host: "127.0.0.1:9000", secure: true, bucket: "bucket"}, "s3:https://127.0.0.1:9000/bucket"},
+		{"s3:localhost/bucket", endpoint{host: "localhost", secure: true, bucket: "bucket"}, "s3:https://localhost/bucket"},
 	} {
 		got, err := parseLocation(tc.in)
 		if err != nil || got != tc.want {
@@ -37,6 +45,8 @@ func TestParseLocationRefuses(t *testing.T) {
 		"s3:http://host/Bad_Bucket", "s3:Bad_Bucket", "s3:http://host/bucket/a//b",
 		"s3:http://host/bucket/../x", "s3:http://host/bucket?x=1",
 		"s3:https://AKIAEXAMPLE:s3cr3t@host/bucket",
+		"s3:AKIAEXAMPLE:s3cr3t@host.example/bucket", "s3:minio.example.org:9000", "s3:minio.example.org/",
+		"s3:s3.amazonaws.com/Bad_Bucket",
 	} {
 		_, err := parseLocation(in)
 		if err == nil {
