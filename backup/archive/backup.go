@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -28,6 +29,10 @@ type Options struct {
 	Force         bool       // re-read every file
 	DryRun        bool       // store nothing
 	Excludes      []string
+	// Stdin, when set, is backed up instead of Paths: one file named StdinName
+	// ("stdin" when empty) at the snapshot's root, mode 0600, modified now.
+	Stdin     io.Reader
+	StdinName string
 	ExcludeCaches bool
 	OneFileSystem bool
 	Readers       int       // files read in parallel (0: 2)
@@ -72,14 +77,9 @@ var ErrPartial = errors.New("some source files could not be read")
 // other errors mean no snapshot was made, and come without a Result.
 func Run(ctx context.Context, r *repo.Repo, opts Options) (*Result, error) {
 	start := opts.now()
-	paths, err := cleanPaths(opts.Paths)
+	present, missing, err := opts.sources()
 	if err != nil {
 		return nil, err
-	}
-	opts.Paths = paths
-	present, missing := splitPresent(paths)
-	if len(present) == 0 {
-		return nil, fmt.Errorf("%w: %w", ErrNoPaths, errors.Join(errorsOf(missing)...))
 	}
 	// Reuse only what the storage holds and no prune marked (docs/prune.md); the run
 	// note, written first, lets a prune see that a backup is running.
@@ -107,7 +107,11 @@ func Run(ctx context.Context, r *repo.Repo, opts Options) (*Result, error) {
 	for _, m := range missing {
 		b.errs.add(m.Path, m.Err)
 	}
-	root, tree, err := b.top(b.gctx, present)
+	top := func() (digest.ID, digest.ID, error) { return b.top(b.gctx, present) }
+	if opts.Stdin != nil {
+		top = func() (digest.ID, digest.ID, error) { return b.stdinTop(b.gctx) }
+	}
+	root, tree, err := top()
 	if err != nil {
 		b.salvage()
 		return nil, err
@@ -141,6 +145,23 @@ func (o *Options) now() time.Time {
 		return o.Clock()
 	}
 	return time.Now()
+}
+
+// sources settles o.Paths and splits them into those present and those missing; a
+// stream has the one path of its file name.
+func (o *Options) sources() (present []string, missing []SourceError, err error) {
+	if o.Stdin != nil {
+		o.Paths, err = stdinPaths(o.StdinName)
+		return o.Paths, nil, err
+	}
+	if o.Paths, err = cleanPaths(o.Paths); err != nil {
+		return nil, nil, err
+	}
+	present, missing = splitPresent(o.Paths)
+	if len(present) == 0 {
+		return nil, nil, fmt.Errorf("%w: %w", ErrNoPaths, errors.Join(errorsOf(missing)...))
+	}
+	return present, missing, nil
 }
 
 func cleanPaths(in []string) ([]string, error) {

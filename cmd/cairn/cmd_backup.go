@@ -26,18 +26,24 @@ type backupFlags struct {
 	filesFrom, verbatim  []string
 	excludeCaches, oneFS bool
 	uploads              int
+	stdin, stdinCmd      bool
+	stdinName            string
 }
 
 func newBackupCmd(g *globals) *cobra.Command {
 	var f backupFlags
 	cmd := &cobra.Command{
-		Use:   "backup [PATH...]",
+		Use:   "backup [PATH...] | --stdin | --stdin-from-command -- CMD [ARGS...]",
 		Short: "Back up files and directories into a new snapshot",
 		Long: `Back up the given paths into a new snapshot. Files unchanged since the parent
 snapshot (the latest of the same host and paths) are not read again.
 
 Exit codes: 0 ok, 3 snapshot made but some files were unreadable (each listed),
-1 repository error (no snapshot), 130 interrupted (no snapshot).`,
+1 repository error (no snapshot), 130 interrupted (no snapshot).
+
+With --stdin, standard input is stored as one file (named by --stdin-filename);
+with --stdin-from-command, the output of the command after "--" is, and the
+command's non-zero exit status fails the backup (no snapshot is made).`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runBackup(cmd, g, &f, args) },
 	}
 	fl := cmd.Flags()
@@ -54,12 +60,19 @@ Exit codes: 0 ok, 3 snapshot made but some files were unreadable (each listed),
 	fl.StringArrayVar(&f.verbatim, "files-from-verbatim", nil, "like --files-from, every non-empty line taken as it is (repeatable)")
 	fl.BoolVar(&f.excludeCaches, "exclude-caches", false, "skip the contents of directories with a CACHEDIR.TAG")
 	fl.BoolVarP(&f.oneFS, "one-file-system", "x", false, "do not cross file system boundaries")
+	fl.BoolVar(&f.stdin, "stdin", false, "back up standard input as one file")
+	fl.BoolVar(&f.stdinCmd, "stdin-from-command", false, "back up the standard output of the command given after --; its failure fails the backup")
+	fl.StringVar(&f.stdinName, "stdin-filename", archive.DefaultStdinName, "`NAME` of the file --stdin and --stdin-from-command store")
 	fl.IntVar(&f.uploads, "upload-concurrency", 2, "packs uploaded in parallel")
 	return cmd
 }
 
 func runBackup(cmd *cobra.Command, g *globals, f *backupFlags, paths []string) error {
 	ctx := cmd.Context()
+	var args []string
+	if f.stdin || f.stdinCmd {
+		args, paths = paths, []string{archive.DefaultStdinName} // the engine settles the path
+	}
 	opts, err := f.options(g, paths)
 	if err != nil {
 		return err
@@ -69,6 +82,14 @@ func runBackup(cmd *cobra.Command, g *globals, f *backupFlags, paths []string) e
 		return err
 	}
 	defer r.Close()
+	if f.stdin || f.stdinCmd {
+		src, err := openStdin(ctx, f.stdinCmd, args)
+		if err != nil {
+			return err
+		}
+		defer src.close()
+		opts.Stdin, opts.StdinName = src.rd, f.stdinName
+	}
 	stats := &archive.Progress{}
 	opts.Progress = stats
 	lowerGCWhenReading(ctx, stats)
