@@ -22,25 +22,37 @@ import (
 
 // Options select what to back up and how.
 type Options struct {
-	Paths         []string
-	Host, User    string
-	Tags          []string
-	Parent        *digest.ID // nil: the latest snapshot of the same host and paths
-	Force         bool       // re-read every file
-	DryRun        bool       // store nothing
-	Excludes      []string
+	Paths      []string
+	Host, User string
+	Tags       []string
+	Parent     *digest.ID // nil: the latest snapshot of the same host and paths
+	Force      bool       // re-read every file
+	DryRun     bool       // store nothing
+	// SkipIfUnchanged makes no snapshot when the tree equals the parent's (the
+	// Result then names the parent and has Skipped set).
+	SkipIfUnchanged bool
+	Excludes        []string
+	IExcludes       []string // like Excludes, ignoring case
+	// ExcludeLargerThan leaves out files larger than it (bytes; 0: no limit), and
+	// ExcludeIfPresent the directories holding a file of one of its names.
+	ExcludeLargerThan int64
+	ExcludeIfPresent  []string
 	// Stdin, when set, is backed up instead of Paths: one file named StdinName
 	// ("stdin" when empty) at the snapshot's root, mode 0600, modified now.
-	Stdin     io.Reader
-	StdinName string
+	Stdin         io.Reader
+	StdinName     string
 	ExcludeCaches bool
 	OneFileSystem bool
-	Readers       int       // files read in parallel (0: 2)
-	Workers       int       // chunks hashed, compressed and sealed in parallel (0: GOMAXPROCS)
-	Uploads       int       // packs uploaded in parallel (0: 2)
-	Progress      *Progress // live counters for a progress display; may be nil
-	Clock         func() time.Time
-	Program       string
+	Readers       int // files read in parallel (0: 2)
+	Workers       int // chunks hashed, compressed and sealed in parallel (0: GOMAXPROCS)
+	Uploads       int // packs uploaded in parallel (0: 2)
+	// Changed, when set, is called for every file read because it is new (isNew) or
+	// changed since the parent: what the backup stores, or with DryRun would store.
+	// It is called from many goroutines at once.
+	Changed  func(path string, isNew bool, size int64)
+	Progress *Progress // live counters for a progress display; may be nil
+	Clock    func() time.Time
+	Program  string
 }
 
 // SourceError is a file that could not be read; the snapshot is still made.
@@ -59,6 +71,7 @@ type Result struct {
 	Stats      manifest.SnapshotStats
 	Unreadable []SourceError
 	DryRun     bool
+	Skipped    bool // SkipIfUnchanged and nothing changed: Snapshot is the parent
 	// MissingPacks counts packs the index named that the storage no longer has: their
 	// blobs, when this backup needed them, were stored again.
 	MissingPacks int
@@ -224,6 +237,10 @@ func (b *run) finish(ctx context.Context, snaps []repo.Snapshot, root, tree dige
 	data, err := snap.Encode()
 	if err != nil {
 		return nil, err
+	}
+	if b.opts.SkipIfUnchanged && b.parent != nil && b.parent.Root == root {
+		res.Snapshot, res.Skipped = b.parent.ID, true
+		return res, nil
 	}
 	if b.opts.DryRun {
 		res.Snapshot = digest.Of(data)

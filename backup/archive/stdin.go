@@ -53,6 +53,9 @@ func (b *run) stdinTree(ctx context.Context) (root, tree digest.ID, err error) {
 		return root, tree, fmt.Errorf("read %s: %w", e.Name, err)
 	}
 	e.Size = uint64(n)
+	if b.opts.Changed != nil {
+		b.opts.Changed(b.opts.Paths[0], true, n)
+	}
 	if err := manifest.WriteChunks(ctx, b.store, &e, chunks); err != nil {
 		return root, tree, b.fail(err)
 	}

@@ -28,6 +28,11 @@ type backupFlags struct {
 	uploads              int
 	stdin, stdinCmd      bool
 	stdinName            string
+	iexcludes, iexclFile []string
+	ifPresent            []string
+	largerThan           string
+	skipUnchanged        bool
+	verbose              bool
 }
 
 func newBackupCmd(g *globals) *cobra.Command {
@@ -56,6 +61,12 @@ command's non-zero exit status fails the backup (no snapshot is made).`,
 	fl.BoolVarP(&f.dryRun, "dry-run", "n", false, "show what would be stored, store nothing")
 	fl.StringArrayVarP(&f.excludes, "exclude", "e", nil, "exclude paths matching GLOB (repeatable)")
 	fl.StringArrayVar(&f.exclFiles, "exclude-file", nil, "read exclude patterns from FILE (repeatable)")
+	fl.StringArrayVar(&f.iexcludes, "iexclude", nil, "like --exclude, ignoring case (repeatable)")
+	fl.StringArrayVar(&f.iexclFile, "iexclude-file", nil, "like --exclude-file, ignoring case (repeatable)")
+	fl.StringArrayVar(&f.ifPresent, "exclude-if-present", nil, "skip directories holding a file named `FILE` (repeatable)")
+	fl.StringVar(&f.largerThan, "exclude-larger-than", "", "skip files larger than `SIZE` (bytes, or with K, M, G, T)")
+	fl.BoolVarP(&f.verbose, "verbose", "v", false, "list every file stored (with --dry-run: every file that would be)")
+	fl.BoolVar(&f.skipUnchanged, "skip-if-unchanged", false, "make no snapshot when nothing changed since the parent")
 	fl.StringArrayVar(&f.filesFrom, "files-from", nil, "also back up the paths listed in FILE, one a line; blank lines and # comments skipped (repeatable)")
 	fl.StringArrayVar(&f.verbatim, "files-from-verbatim", nil, "like --files-from, every non-empty line taken as it is (repeatable)")
 	fl.BoolVar(&f.excludeCaches, "exclude-caches", false, "skip the contents of directories with a CACHEDIR.TAG")
@@ -92,6 +103,9 @@ func runBackup(cmd *cobra.Command, g *globals, f *backupFlags, paths []string) e
 	}
 	stats := &archive.Progress{}
 	opts.Progress = stats
+	if f.verbose && !g.json {
+		opts.Changed = listChanged(cmd.OutOrStdout())
+	}
 	lowerGCWhenReading(ctx, stats)
 	bar := progress.Start(os.Stderr, g.showProgress(), "backup", func() progress.Sample {
 		return progress.Sample{Done: stats.BytesRead.Load() + skippedBytes(stats), Total: stats.EstimateBytes.Load(),
@@ -112,6 +126,20 @@ func runBackup(cmd *cobra.Command, g *globals, f *backupFlags, paths []string) e
 		return perr
 	}
 	return err // nil, or archive.ErrPartial
+}
+
+// listChanged prints, for -v, one line per file stored, as restic does.
+func listChanged(w io.Writer) func(string, bool, int64) {
+	var mu sync.Mutex
+	return func(path string, isNew bool, size int64) {
+		what := "modified"
+		if isNew {
+			what = "new"
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(w, "%-8s  %s, %s\n", what, path, bytesIEC(uint64(size)))
+	}
 }
 
 // statusLines returns the --json status printer, or nil when there is none to print.
@@ -140,7 +168,13 @@ func (f *backupFlags) options(g *globals, paths []string) (archive.Options, erro
 	opts := archive.Options{
 		Paths: paths, Host: f.host, Tags: f.tags, Force: f.force, DryRun: f.dryRun,
 		Excludes: f.excludes, ExcludeCaches: f.excludeCaches, OneFileSystem: f.oneFS,
-		Program: "cairn " + version, Uploads: f.uploads,
+		Program: "cairn " + version, Uploads: f.uploads, SkipIfUnchanged: f.skipUnchanged,
+		IExcludes: f.iexcludes, ExcludeIfPresent: f.ifPresent,
+	}
+	if f.largerThan != "" {
+		if opts.ExcludeLargerThan, err = parseSize(f.largerThan); err != nil {
+			return opts, fmt.Errorf("--exclude-larger-than: %w", err)
+		}
 	}
 	opts.User = currentUser()
 	if f.at != "" {
@@ -156,6 +190,13 @@ func (f *backupFlags) options(g *globals, paths []string) (archive.Options, erro
 			return opts, fmt.Errorf("exclude file: %w", err)
 		}
 		opts.Excludes = append(opts.Excludes, pats...)
+	}
+	for _, file := range f.iexclFile {
+		pats, err := archive.ReadListFile(file)
+		if err != nil {
+			return opts, fmt.Errorf("iexclude file: %w", err)
+		}
+		opts.IExcludes = append(opts.IExcludes, pats...)
 	}
 	if f.parent != "" {
 		id, err := digest.Parse(f.parent)
@@ -200,6 +241,7 @@ type backupSummary struct {
 	Snapshot       string  `json:"snapshot_id"`
 	Root           string  `json:"root"`
 	DryRun         bool    `json:"dry_run,omitempty"`
+	Skipped        bool    `json:"skipped,omitempty"` // --skip-if-unchanged: snapshot_id is the parent
 	FilesNew       uint64  `json:"files_new"`
 	FilesChanged   uint64  `json:"files_changed"`
 	FilesUnchanged uint64  `json:"files_unchanged"`
@@ -215,7 +257,7 @@ type backupSummary struct {
 func printBackupSummary(w io.Writer, asJSON bool, res *archive.Result) error {
 	s := res.Stats
 	sum := backupSummary{
-		MessageType: "summary", Snapshot: res.Snapshot.String(), Root: res.Root.String(), DryRun: res.DryRun,
+		MessageType: "summary", Snapshot: res.Snapshot.String(), Root: res.Root.String(), DryRun: res.DryRun, Skipped: res.Skipped,
 		FilesNew: s.NewFiles, FilesChanged: s.ChangedFiles, FilesUnchanged: s.UnchangedFiles, Dirs: s.Dirs,
 		BytesTotal: s.Bytes, BytesRead: s.BytesRead, BytesAdded: s.BytesAdded, BytesStored: s.BytesStored,
 		Unreadable: len(res.Unreadable), Seconds: time.Duration(s.DurationNS).Seconds(),
@@ -224,7 +266,10 @@ func printBackupSummary(w io.Writer, asJSON bool, res *archive.Result) error {
 		return json.NewEncoder(w).Encode(sum)
 	}
 	verb := "saved"
-	if res.DryRun {
+	switch {
+	case res.Skipped:
+		verb = "unchanged: no new snapshot made (--skip-if-unchanged)"
+	case res.DryRun:
 		verb = "would be saved (dry run)"
 	}
 	fmt.Fprintf(w, "Files:      %d new, %d changed, %d unchanged (%d directories)\n", s.NewFiles, s.ChangedFiles, s.UnchangedFiles, s.Dirs)

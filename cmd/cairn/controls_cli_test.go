@@ -1,0 +1,121 @@
+package main
+
+import (
+	"crypto/sha256"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestBackupExcludeControls(t *testing.T) {
+	c := newCLI(t)
+	c.ok("init")
+	src := t.TempDir()
+	writeFiles(t, src, map[string]string{
+		"big.bin": strings.Repeat("b", 3000), "small.txt": "s", "sized.bin": strings.Repeat("c", 2048),
+		"cache/.nobackup": "", "cache/junk": "j", "cache/sub/deep": "d",
+		"README.TXT": "r", "Notes.Tmp": "n", "keep.md": "k",
+	})
+	c.ok("backup", "-q", "--exclude-larger-than", "2K", "--exclude-if-present", ".nobackup",
+		"--iexclude", "readme.*", "--iexclude", "*.TMP", src)
+	out := c.ok("ls", "latest", src)
+	for _, kept := range []string{"small.txt", "sized.bin", "keep.md"} {
+		if !strings.Contains(out, "/"+kept) {
+			t.Errorf("%s left out:\n%s", kept, out)
+		}
+	}
+	for _, gone := range []string{"big.bin", "cache", "README.TXT", "Notes.Tmp"} {
+		if strings.Contains(out, "/"+gone) {
+			t.Errorf("%s backed up:\n%s", gone, out)
+		}
+	}
+	if r := c.run("backup", "--exclude-larger-than", "lots", src); r.code != exitFatal || !strings.Contains(r.stderr, "--exclude-larger-than") {
+		t.Errorf("bad size: exit %d, %s", r.code, r.stderr)
+	}
+}
+
+func TestSkipIfUnchanged(t *testing.T) {
+	c := newCLI(t)
+	c.ok("init")
+	src := t.TempDir()
+	writeFiles(t, src, map[string]string{"a": "1", "d/b": "2"})
+	c.ok("backup", "-q", src)
+	if out := c.ok("backup", "--skip-if-unchanged", src); !strings.Contains(out, "no new snapshot made") {
+		t.Fatalf("unchanged backup says:\n%s", out)
+	}
+	if n := len(snapshotIDs(t, c)); n != 1 {
+		t.Fatalf("%d snapshots after an unchanged --skip-if-unchanged backup, want 1", n)
+	}
+	writeFiles(t, src, map[string]string{"d/b": "22"})
+	c.ok("backup", "-q", "--skip-if-unchanged", src)
+	if n := len(snapshotIDs(t, c)); n != 2 {
+		t.Fatalf("%d snapshots after a change, want 2", n)
+	}
+}
+
+// repoFiles maps every file of a local repository to the hash of its content.
+func repoFiles(t *testing.T, dir string) map[string][32]byte {
+	t.Helper()
+	out := map[string][32]byte{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		out[p] = sha256.Sum256(data)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestDryRunVerboseListsAndWritesNothing(t *testing.T) {
+	c := newCLI(t)
+	c.ok("init")
+	src := t.TempDir()
+	writeFiles(t, src, map[string]string{"same": "1", "changed": "2"})
+	c.ok("backup", "-q", src)
+	writeFiles(t, src, map[string]string{"changed": "22", "sub/added": strings.Repeat("x", 100000)})
+	before := repoFiles(t, c.repo)
+	out := c.ok("backup", "--dry-run", "-v", src)
+	if !strings.Contains(out, "new       "+filepath.Join(src, "sub/added")) ||
+		!strings.Contains(out, "modified  "+filepath.Join(src, "changed")) || strings.Contains(out, "/same") {
+		t.Errorf("dry run -v lists:\n%s", out)
+	}
+	if !strings.Contains(out, "would be saved (dry run)") {
+		t.Errorf("no dry-run summary:\n%s", out)
+	}
+	if after := repoFiles(t, c.repo); !reflect.DeepEqual(before, after) {
+		t.Errorf("the dry run changed the repository: %d files before, %d after", len(before), len(after))
+	}
+}
+
+func TestGlobalFlagsFromEnvironment(t *testing.T) {
+	c := newCLI(t)
+	help := c.ok("--help")
+	for _, want := range []string{"(env CAIRN_REPO)", "(env CAIRN_COMPRESSION)", "(env CAIRN_RETRY_BUDGET)"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("--help does not show %s", want)
+		}
+	}
+	c.ok("init")
+	env := c.env
+	c.env = append(env, "CAIRN_JSON=true")
+	if out := c.ok("snapshots"); !strings.HasPrefix(strings.TrimSpace(out), "[") {
+		t.Errorf("CAIRN_JSON=true: snapshots printed %q, want JSON", out)
+	}
+	c.env = append(env, "CAIRN_RETRY_BUDGET=soon")
+	if r := c.run("snapshots"); r.code != exitFatal || !strings.Contains(r.stderr, "CAIRN_RETRY_BUDGET") {
+		t.Errorf("bad CAIRN_RETRY_BUDGET: exit %d, %q", r.code, r.stderr)
+	}
+	// A flag on the command line wins over its variable.
+	c.env = append(env, "CAIRN_REPO="+filepath.Join(t.TempDir(), "nowhere"))
+	if r := c.run("snapshots", "-r", c.repo); r.code != 0 {
+		t.Errorf("--repo over CAIRN_REPO: exit %d, %s", r.code, r.stderr)
+	}
+}
