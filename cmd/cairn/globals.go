@@ -33,13 +33,15 @@ type globals struct {
 	clientCert  string
 	s3Region    string
 	retryBudget time.Duration
+
+	limitUpload, limitDownload int64 // KiB/s; 0: no limit
 }
 
 func (g *globals) register(root *cobra.Command) {
 	f := root.PersistentFlags()
-	f.StringVarP(&g.repo, "repo", "r", os.Getenv("CAIRN_REPO"), "repository: a directory, or s3:… (env CAIRN_REPO)")
-	f.StringVar(&g.passwordFile, "password-file", os.Getenv("CAIRN_PASSWORD_FILE"), "read the password from this file (env CAIRN_PASSWORD_FILE)")
-	f.StringVar(&g.passwordCmd, "password-command", os.Getenv("CAIRN_PASSWORD_COMMAND"), "run this shell command and read the password from its output (env CAIRN_PASSWORD_COMMAND)")
+	f.StringVarP(&g.repo, "repo", "r", "", "repository: a directory, or s3:…")
+	f.StringVar(&g.passwordFile, "password-file", "", "read the password from this file")
+	f.StringVar(&g.passwordCmd, "password-command", "", "run this shell command and read the password from its output")
 	f.StringVar(&g.cacheDir, "cache-dir", "", "cache folder (default: $XDG_CACHE_HOME/cairn)")
 	f.BoolVar(&g.noCache, "no-cache", false, "use no local cache")
 	f.BoolVar(&g.json, "json", false, "print machine-readable JSON")
@@ -50,6 +52,12 @@ func (g *globals) register(root *cobra.Command) {
 	f.StringVar(&g.clientCert, "tls-client-cert", "", "PEM file holding a TLS client certificate and its key")
 	f.StringVar(&g.s3Region, "s3-region", "", "region of the S3 bucket (default: $AWS_REGION, $AWS_DEFAULT_REGION)")
 	f.DurationVar(&g.retryBudget, "retry-budget", retry.DefaultBudget, "how long to keep retrying a failing S3 request (0: no retries)")
+	f.Int64Var(&g.limitUpload, "limit-upload", 0, "limit uploads to `KiB/s` (0: no limit)")
+	f.Int64Var(&g.limitDownload, "limit-download", 0, "limit downloads to `KiB/s` (0: no limit)")
+	// Every global flag defaults to its CAIRN_* variable; a bad value fails every command.
+	if err := envDefaults(f); err != nil {
+		root.PersistentPreRunE = func(*cobra.Command, []string) error { return err }
+	}
 }
 
 // store opens the backend the repository location names; internal/location knows
@@ -58,7 +66,8 @@ func (g *globals) store(ctx context.Context, create bool) (remote.Storage, error
 	if g.repo == "" {
 		return nil, fmt.Errorf("%w: no repository given (use --repo or CAIRN_REPO)", repo.ErrNoRepository)
 	}
-	opts := location.StoreOptions{CACerts: g.caCerts, ClientCert: g.clientCert, Region: g.s3Region, RetryBudget: g.retryBudget}
+	opts := location.StoreOptions{CACerts: g.caCerts, ClientCert: g.clientCert, Region: g.s3Region, RetryBudget: g.retryBudget,
+		LimitUpload: g.limitUpload * 1024, LimitDownload: g.limitDownload * 1024}
 	st, err := location.OpenStore(ctx, g.repo, opts, create)
 	if !create && errors.Is(err, remote.ErrNotFound) {
 		where := g.repo

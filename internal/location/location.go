@@ -14,6 +14,7 @@ import (
 	"github.com/cairn-backup/cairn/remote/local"
 	"github.com/cairn-backup/cairn/remote/retry"
 	"github.com/cairn-backup/cairn/remote/s3"
+	"github.com/cairn-backup/cairn/remote/throttle"
 )
 
 // StoreOptions are the global flags that shape a store. Local stores ignore them.
@@ -22,6 +23,9 @@ type StoreOptions struct {
 	ClientCert  string        // --tls-client-cert: certificate and key in one PEM file
 	Region      string        // --s3-region
 	RetryBudget time.Duration // --retry-budget: 0 retries nothing beyond the S3 client
+	// --limit-upload and --limit-download, in bytes per second (0: no limit); they
+	// hold for every backend.
+	LimitUpload, LimitDownload int64
 }
 
 // IsS3 reports whether location names an S3 bucket.
@@ -33,6 +37,14 @@ func IsS3(location string) bool { return strings.HasPrefix(location, "s3:") }
 // remote.ErrNotFound; opening S3 sends no request, and repo.Open finds a missing
 // repository or bucket when it reads the config.
 func OpenStore(ctx context.Context, location string, opts StoreOptions, create bool) (remote.Storage, error) {
+	st, err := openStore(ctx, location, opts, create)
+	if err != nil {
+		return nil, err
+	}
+	return throttle.New(st, opts.LimitUpload, opts.LimitDownload), nil
+}
+
+func openStore(ctx context.Context, location string, opts StoreOptions, create bool) (remote.Storage, error) {
 	if location == "" {
 		return nil, errors.New("no repository location given")
 	}
