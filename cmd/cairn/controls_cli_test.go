@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestBackupExcludeControls(t *testing.T) {
@@ -117,5 +118,26 @@ func TestGlobalFlagsFromEnvironment(t *testing.T) {
 	c.env = append(env, "CAIRN_REPO="+filepath.Join(t.TempDir(), "nowhere"))
 	if r := c.run("snapshots", "-r", c.repo); r.code != 0 {
 		t.Errorf("--repo over CAIRN_REPO: exit %d, %s", r.code, r.stderr)
+	}
+}
+
+// TestLimitUploadAndDownload: the limits reach the local backend too. 640 KiB of
+// incompressible data at 160 KiB/s take at least four seconds each way.
+func TestLimitUploadAndDownload(t *testing.T) {
+	c := newCLI(t)
+	c.ok("init")
+	src := filepath.Dir(streamFile(t, 640<<10))
+	start := time.Now()
+	c.ok("backup", "-q", "--limit-upload", "160", src)
+	if d := time.Since(start); d < 3800*time.Millisecond {
+		t.Errorf("backup of 640 KiB at 160 KiB/s took %v", d)
+	}
+	start = time.Now()
+	c.ok("restore", "latest", "--target", t.TempDir(), "--no-cache", "--limit-download", "160")
+	if d := time.Since(start); d < 3800*time.Millisecond {
+		t.Errorf("restore of 640 KiB at 160 KiB/s took %v", d)
+	}
+	if r := c.run("snapshots", "--limit-upload", "-1"); r.code != exitFatal || !strings.Contains(r.stderr, "KiB/s") {
+		t.Errorf("negative limit: exit %d, %s", r.code, r.stderr)
 	}
 }

@@ -180,3 +180,26 @@ func TestS3LyingStorageNeverYieldsABrokenSnapshot(t *testing.T) {
 		t.Fatal("no lie was told: the test proves nothing")
 	}
 }
+
+// TestS3InsecureTLSWarns: --insecure-tls reaches a server whose certificate is not
+// trusted, and says on stderr what that costs.
+func TestS3InsecureTLSWarns(t *testing.T) {
+	srv := s3test.NeedMode(t, s3test.TLS)
+	c := newS3CLI(t, srv, srv.Endpoint)
+	if r := c.run("init"); r.code == 0 || !strings.Contains(r.stderr, "not trusted") {
+		t.Fatalf("init without trust: exit %d, %s", r.code, r.stderr)
+	}
+	r := c.run("init", "--insecure-tls")
+	if r.code != 0 || !strings.Contains(r.stderr, "warning: --insecure-tls: the server's certificate is not verified") {
+		t.Fatalf("init --insecure-tls: exit %d, stderr %q", r.code, r.stderr)
+	}
+	c.env = append(c.env, "CAIRN_INSECURE_TLS=true", "CAIRN_S3_STORAGE_CLASS=REDUCED_REDUNDANCY")
+	src := t.TempDir()
+	writeFiles(t, src, map[string]string{"a": "alpha"})
+	c.ok("backup", "-q", src)
+	target := t.TempDir()
+	c.ok("restore", "latest", "--target", target)
+	if got, err := os.ReadFile(filepath.Join(target, src, "a")); err != nil || string(got) != "alpha" {
+		t.Fatalf("restored %q, %v", got, err)
+	}
+}

@@ -19,10 +19,13 @@ import (
 
 // StoreOptions are the global flags that shape a store. Local stores ignore them.
 type StoreOptions struct {
-	CACerts     []string      // --cacert: extra CAs for an https endpoint
-	ClientCert  string        // --tls-client-cert: certificate and key in one PEM file
-	Region      string        // --s3-region
-	RetryBudget time.Duration // --retry-budget: 0 retries nothing beyond the S3 client
+	CACerts    []string // --cacert: extra CAs for an https endpoint
+	ClientCert string   // --tls-client-cert: certificate and key in one PEM file
+	Region     string   // --s3-region
+	// --s3-storage-class and --insecure-tls
+	StorageClass string
+	InsecureTLS  bool
+	RetryBudget  time.Duration // --retry-budget: 0 retries nothing beyond the S3 client
 	// --limit-upload and --limit-download, in bytes per second (0: no limit); they
 	// hold for every backend.
 	LimitUpload, LimitDownload int64
@@ -69,7 +72,8 @@ func openStore(ctx context.Context, location string, opts StoreOptions, create b
 
 // openS3 opens a bucket and wraps it in retries; a local disk needs none.
 func openS3(ctx context.Context, location string, opts StoreOptions, create bool) (remote.Storage, error) {
-	so := s3.Options{CACerts: opts.CACerts, ClientCert: opts.ClientCert, Region: opts.Region}
+	so := s3.Options{CACerts: opts.CACerts, ClientCert: opts.ClientCert, Region: opts.Region,
+		StorageClass: opts.StorageClass, InsecureTLS: opts.InsecureTLS}
 	if create {
 		st, err := s3.Create(ctx, location, so)
 		if err != nil {

@@ -91,6 +91,7 @@ func (s *Store) send(ctx context.Context, hn *hint, h remote.Handle, body remote
 			// and cairn authenticates every object, so a second pass buys nothing.
 			DisableContentSha256: true,
 			UserMetadata:         meta,
+			StorageClass:         s.class,
 		})
 	if err != nil {
 		return remote.Sent{}, "", s.translate(ctx, err, hn)

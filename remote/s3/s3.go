@@ -34,6 +34,11 @@ type Options struct {
 	// Region of the bucket (--s3-region). For AWS it defaults to $AWS_REGION, then
 	// $AWS_DEFAULT_REGION; otherwise minio-go asks the server.
 	Region string
+	// StorageClass is sent with every upload (--s3-storage-class, e.g. STANDARD_IA);
+	// empty: the bucket's default.
+	StorageClass string
+	// InsecureTLS skips the verification of the server's certificate (--insecure-tls).
+	InsecureTLS bool
 	// AccessKeyID, SecretAccessKey and SessionToken, when AccessKeyID is set, replace
 	// the credential chain ($AWS_ACCESS_KEY_ID…, $AWS_PROFILE and the shared
 	// credentials file, IAM instance roles). For tests and embedding.
@@ -49,6 +54,7 @@ type Store struct {
 	region     string
 	clientCert string // for messages
 	listPage   int    // keys per listing request of Confirm
+	class      string // storage class of uploads; empty: the bucket's default
 }
 
 var _ remote.Storage = (*Store)(nil)
@@ -64,7 +70,8 @@ func New(location string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3 %s: %w", ep, err)
 	}
-	s := &Store{transport: tr, ep: ep, region: ep.region(opts.Region), clientCert: opts.ClientCert, listPage: listPage}
+	s := &Store{transport: tr, ep: ep, region: ep.region(opts.Region), clientCert: opts.ClientCert, listPage: listPage,
+		class: opts.StorageClass}
 	// Path-style for other servers, which rarely have DNS per bucket; for AWS minio-go
 	// picks virtual-host style, except where TLS forbids it (bucket names with dots).
 	lookup := minio.BucketLookupPath

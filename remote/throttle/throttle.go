@@ -6,6 +6,7 @@ package throttle
 import (
 	"context"
 	"io"
+	"sync"
 
 	"github.com/cairn-backup/cairn/remote"
 )
@@ -86,11 +87,15 @@ func (s *Store) body(ctx context.Context, body remote.Body) remote.Body {
 	return &limitedBody{Body: body, b: s.up, ctx: ctx}
 }
 
-// limitedBody takes tokens for every byte read from it.
+// limitedBody takes tokens for every byte of the body read for the first time: a
+// backend that reads a body twice (a checksum, then the request) or a retry pays
+// once, and the rate holds averaged over each object.
 type limitedBody struct {
 	remote.Body
-	b   *Bucket
-	ctx context.Context
+	b    *Bucket
+	ctx  context.Context
+	mu   sync.Mutex
+	paid int64 // bytes [0, paid) have been paid for
 }
 
 // ReadAt fills p in steps, waiting for each step's tokens, so that a large read is
@@ -100,15 +105,28 @@ func (l *limitedBody) ReadAt(p []byte, off int64) (int, error) {
 	for done < len(p) {
 		step := min(len(p)-done, maxStep)
 		n, err := l.Body.ReadAt(p[done:done+step], off+int64(done))
-		done += n
-		if werr := l.b.Wait(l.ctx, n); werr != nil {
+		if werr := l.b.Wait(l.ctx, l.owed(off+int64(done), n)); werr != nil {
 			return done, werr
 		}
+		done += n
 		if err != nil {
 			return done, err
 		}
 	}
 	return done, nil
+}
+
+// owed returns how many of the n bytes read at off were not paid for yet.
+func (l *limitedBody) owed(off int64, n int) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	end := off + int64(n)
+	if end <= l.paid {
+		return 0
+	}
+	owed := end - max(off, l.paid)
+	l.paid = end
+	return int(owed)
 }
 
 // reader takes tokens for every byte read through it.

@@ -60,6 +60,28 @@ func TestTransfersKeepTheirLimit(t *testing.T) {
 	}))
 }
 
+// twice reads every body once before storing it, as a backend that checksums first.
+type twice struct{ remote.Storage }
+
+func (s twice) Put(ctx context.Context, h remote.Handle, body remote.Body) error {
+	if _, err := io.Copy(io.Discard, remote.Reader(body)); err != nil {
+		return err
+	}
+	return s.Storage.Put(ctx, h, body)
+}
+
+// TestBodyReadTwicePaysOnce: a backend that reads a body twice still uploads at the
+// limit, not at half of it.
+func TestBodyReadTwicePaysOnce(t *testing.T) {
+	st := throttle.New(twice{remotetest.NewMem()}, rate, 0)
+	data := bytes.Repeat([]byte("x"), rate)
+	start := time.Now()
+	if err := st.Put(context.Background(), remote.Handle{Type: remote.Data, Name: "a0"}, remote.Bytes(data)); err != nil {
+		t.Fatal(err)
+	}
+	within(t, "upload read twice", len(data), time.Since(start))
+}
+
 func TestNoLimitIsTheStoreItself(t *testing.T) {
 	mem := remotetest.NewMem()
 	if st := throttle.New(mem, 0, 0); st != remote.Storage(mem) {
