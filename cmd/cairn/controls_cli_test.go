@@ -141,3 +141,19 @@ func TestLimitUploadAndDownload(t *testing.T) {
 		t.Errorf("negative limit: exit %d, %s", r.code, r.stderr)
 	}
 }
+
+func TestRestoreIgnoringCase(t *testing.T) {
+	c := newCLI(t)
+	c.ok("init")
+	src := t.TempDir()
+	writeFiles(t, src, map[string]string{"Photo.JPG": "p", "b.txt": "b", "Thumbs.db": "t", "sub/x.jpg": "x"})
+	c.ok("backup", "-q", src)
+	target := t.TempDir()
+	c.ok("restore", "latest", "--target", target, "--iinclude", "*.jpg", "--iinclude", "THUMBS.DB", "--iexclude", "SUB")
+	for name, want := range map[string]bool{"Photo.JPG": true, "Thumbs.db": true, "b.txt": false, "sub/x.jpg": false} {
+		_, err := os.Stat(filepath.Join(target, src, name))
+		if got := err == nil; got != want {
+			t.Errorf("%s restored: %v, want %v", name, got, want)
+		}
+	}
+}
