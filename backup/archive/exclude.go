@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,7 +29,13 @@ type excluder struct {
 	inames, ipaths []pattern // matched in lower case
 	caches         bool
 	largerThan     int64
-	markers        []string
+	markers        []marker
+}
+
+// marker is a file whose presence excludes its directory; with a header, only when
+// the file starts with it (restic's "FILE:header", e.g. CACHEDIR.TAG:Signature: …).
+type marker struct {
+	name, header string
 }
 
 type pattern struct {
@@ -42,7 +49,7 @@ type ExcludeOptions struct {
 	IGlobs     []string // --iexclude: matched ignoring case
 	Caches     bool     // --exclude-caches
 	LargerThan int64    // --exclude-larger-than, in bytes; 0: no limit
-	IfPresent  []string // --exclude-if-present: names of marker files
+	IfPresent  []string // --exclude-if-present: FILE or FILE:header
 }
 
 func newExcluder(o ExcludeOptions) (*excluder, error) {
@@ -55,10 +62,11 @@ func newExcluder(o ExcludeOptions) (*excluder, error) {
 		return nil, err
 	}
 	for _, m := range o.IfPresent {
-		if !validMarker(m) {
+		name, header, _ := strings.Cut(m, ":")
+		if !validMarker(name) {
 			return nil, fmt.Errorf("--exclude-if-present %q: want a file name, not a path", m)
 		}
-		x.markers = append(x.markers, m)
+		x.markers = append(x.markers, marker{name, header})
 	}
 	return x, nil
 }
@@ -114,14 +122,31 @@ func matchAny(ps []pattern, s string, isDir bool) bool {
 	return false
 }
 
-// marked reports a directory that holds one of the marker files (one lstat each).
+// marked reports a directory that holds one of the marker files (one lstat each, and
+// a read of the first bytes of those with a header).
 func (x *excluder) marked(dir string) bool {
 	for _, m := range x.markers {
-		if _, err := fsys.Lstat(childPath(dir, m)); err == nil {
+		p := childPath(dir, m.name)
+		if _, err := fsys.Lstat(p); err != nil {
+			continue
+		}
+		if m.header == "" || startsWith(p, m.header) {
 			return true
 		}
 	}
 	return false
+}
+
+// startsWith reports whether the file at p begins with prefix.
+func startsWith(p, prefix string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	buf := make([]byte, len(prefix))
+	_, err = io.ReadFull(f, buf)
+	return err == nil && string(buf) == prefix
 }
 
 // ReadListFile reads a list, one entry a line, each trimmed of spaces; blank lines and

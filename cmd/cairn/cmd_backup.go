@@ -63,7 +63,7 @@ command's non-zero exit status fails the backup (no snapshot is made).`,
 	fl.StringArrayVar(&f.exclFiles, "exclude-file", nil, "read exclude patterns from FILE (repeatable)")
 	fl.StringArrayVar(&f.iexcludes, "iexclude", nil, "like --exclude, ignoring case (repeatable)")
 	fl.StringArrayVar(&f.iexclFile, "iexclude-file", nil, "like --exclude-file, ignoring case (repeatable)")
-	fl.StringArrayVar(&f.ifPresent, "exclude-if-present", nil, "skip directories holding a file named `FILE` (repeatable)")
+	fl.StringArrayVar(&f.ifPresent, "exclude-if-present", nil, "skip directories holding a file named `FILE` (FILE:HEADER: one starting with HEADER; repeatable)")
 	fl.StringVar(&f.largerThan, "exclude-larger-than", "", "skip files larger than `SIZE` (bytes, or with K, M, G, T)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "list every file stored (with --dry-run: every file that would be)")
 	fl.BoolVar(&f.skipUnchanged, "skip-if-unchanged", false, "make no snapshot when nothing changed since the parent")

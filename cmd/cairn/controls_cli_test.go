@@ -19,16 +19,17 @@ func TestBackupExcludeControls(t *testing.T) {
 		"big.bin": strings.Repeat("b", 3000), "small.txt": "s", "sized.bin": strings.Repeat("c", 2048),
 		"cache/.nobackup": "", "cache/junk": "j", "cache/sub/deep": "d",
 		"README.TXT": "r", "Notes.Tmp": "n", "keep.md": "k",
+		"tagged/TAG": "Signature: skip me", "untagged/TAG": "something else",
 	})
-	c.ok("backup", "-q", "--exclude-larger-than", "2K", "--exclude-if-present", ".nobackup",
+	c.ok("backup", "-q", "--exclude-larger-than", "2K", "--exclude-if-present", ".nobackup", "--exclude-if-present", "TAG:Signature: skip",
 		"--iexclude", "readme.*", "--iexclude", "*.TMP", src)
 	out := c.ok("ls", "latest", src)
-	for _, kept := range []string{"small.txt", "sized.bin", "keep.md"} {
+	for _, kept := range []string{"small.txt", "sized.bin", "keep.md", "untagged"} {
 		if !strings.Contains(out, "/"+kept) {
 			t.Errorf("%s left out:\n%s", kept, out)
 		}
 	}
-	for _, gone := range []string{"big.bin", "cache", "README.TXT", "Notes.Tmp"} {
+	for _, gone := range []string{"big.bin", "cache", "README.TXT", "Notes.Tmp", "tagged"} {
 		if strings.Contains(out, "/"+gone) {
 			t.Errorf("%s backed up:\n%s", gone, out)
 		}
