@@ -23,10 +23,12 @@ type Bucket struct {
 	sleep  func(ctx context.Context, d time.Duration) error
 }
 
-// NewBucket returns a bucket that lets rate bytes per second through, with a burst
-// of a twentieth of a second's worth (and at least one step).
+// NewBucket returns a bucket that lets rate bytes per second through. It starts
+// empty, and saves up at most a quarter of a second's worth (at least one step): so a
+// transfer whose reader stalled (a busy machine, a slow disk) catches up on up to
+// that much, and one that starts after an idle spell bursts no more than that.
 func NewBucket(rate int64) *Bucket {
-	b := &Bucket{rate: float64(rate), burst: max(float64(rate)/20, maxStep), now: time.Now, sleep: sleep}
+	b := &Bucket{rate: float64(rate), burst: max(float64(rate)/4, maxStep), now: time.Now, sleep: sleep}
 	b.last = b.now()
 	return b
 }

@@ -25,9 +25,11 @@ func within(t *testing.T, what string, n int, d time.Duration) {
 }
 
 // TestTransfersKeepTheirLimit moves 2 MiB each way in four concurrent transfers: the
-// limits are shared, so together they take about a second each way.
+// limits are shared, so together they take about a second each way. Each direction
+// gets a fresh store, whose bucket starts empty (an idle one may burst a quarter of a
+// second's worth).
 func TestTransfersKeepTheirLimit(t *testing.T) {
-	st := throttle.New(remotetest.NewMem(), rate, rate)
+	mem := remotetest.NewMem()
 	data := bytes.Repeat([]byte("0123456789abcdef"), rate/16/4)
 	handles := []remote.Handle{{Type: remote.Data, Name: "a0"}, {Type: remote.Data, Name: "b0"},
 		{Type: remote.Data, Name: "c0"}, {Type: remote.Data, Name: "d0"}}
@@ -43,9 +45,11 @@ func TestTransfersKeepTheirLimit(t *testing.T) {
 		return time.Since(start)
 	}
 	ctx := context.Background()
+	st := throttle.New(mem, rate, 0)
 	within(t, "upload", 4*len(data), each(func(h remote.Handle) error {
 		return st.Put(ctx, h, remote.Bytes(data))
 	}))
+	st = throttle.New(mem, 0, rate)
 	within(t, "download", 4*len(data), each(func(h remote.Handle) error {
 		rc, err := st.Get(ctx, h, 0, 0)
 		if err != nil {
@@ -73,13 +77,17 @@ func (s twice) Put(ctx context.Context, h remote.Handle, body remote.Body) error
 // TestBodyReadTwicePaysOnce: a backend that reads a body twice still uploads at the
 // limit, not at half of it.
 func TestBodyReadTwicePaysOnce(t *testing.T) {
-	st := throttle.New(twice{remotetest.NewMem()}, rate, 0)
 	data := bytes.Repeat([]byte("x"), rate)
+	st := throttle.New(twice{remotetest.NewMem()}, rate, 0)
 	start := time.Now()
 	if err := st.Put(context.Background(), remote.Handle{Type: remote.Data, Name: "a0"}, remote.Bytes(data)); err != nil {
 		t.Fatal(err)
 	}
-	within(t, "upload read twice", len(data), time.Since(start))
+	// Paying twice would halve the rate; the bound below is looser than within's so a
+	// stall of this busy test machine is not taken for that.
+	if got := float64(len(data)) / time.Since(start).Seconds(); got < rate*0.75 || got > rate*1.1 {
+		t.Errorf("upload read twice: %.0f KiB/s, want about %d KiB/s (half of it: paid twice)", got/1024, rate>>10)
+	}
 }
 
 func TestNoLimitIsTheStoreItself(t *testing.T) {
