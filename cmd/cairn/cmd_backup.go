@@ -80,10 +80,6 @@ command's non-zero exit status fails the backup (no snapshot is made).`,
 
 func runBackup(cmd *cobra.Command, g *globals, f *backupFlags, paths []string) error {
 	ctx := cmd.Context()
-	var args []string
-	if f.stdin || f.stdinCmd {
-		args, paths = paths, []string{archive.DefaultStdinName} // the engine settles the path
-	}
 	opts, err := f.options(g, paths)
 	if err != nil {
 		return err
@@ -94,7 +90,7 @@ func runBackup(cmd *cobra.Command, g *globals, f *backupFlags, paths []string) e
 	}
 	defer r.Close()
 	if f.stdin || f.stdinCmd {
-		src, err := openStdin(ctx, f.stdinCmd, args)
+		src, err := openStdin(ctx, f.stdinCmd, paths)
 		if err != nil {
 			return err
 		}
@@ -164,6 +160,9 @@ func (f *backupFlags) options(g *globals, paths []string) (archive.Options, erro
 	paths, err := f.allPaths(paths)
 	if err != nil {
 		return archive.Options{}, err
+	}
+	if f.stdin || f.stdinCmd {
+		paths = nil // the arguments are the command; the engine names the one path
 	}
 	opts := archive.Options{
 		Paths: paths, Host: f.host, Tags: f.tags, Force: f.force, DryRun: f.dryRun,
@@ -320,6 +319,12 @@ func lowerGCWhenReading(ctx context.Context, stats *archive.Progress) {
 
 // allPaths adds the paths of --files-from and --files-from-verbatim to the arguments.
 func (f *backupFlags) allPaths(args []string) ([]string, error) {
+	if f.stdin || f.stdinCmd {
+		if len(f.filesFrom)+len(f.verbatim) > 0 {
+			return nil, errors.New("--stdin and --stdin-from-command back up a stream, not --files-from")
+		}
+		return args, nil
+	}
 	paths := append([]string(nil), args...)
 	for _, file := range f.filesFrom {
 		lines, err := archive.ReadListFile(file)
