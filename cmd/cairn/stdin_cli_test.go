@@ -80,6 +80,9 @@ func TestStdinFromFailingCommandMakesNoSnapshot(t *testing.T) {
 	if r := c.run("backup", "--stdin", "/etc"); r.code != exitFatal || !strings.Contains(r.stderr, "--stdin takes no paths") {
 		t.Fatalf("--stdin with a path: exit %d, %s", r.code, r.stderr)
 	}
+	if r := c.run("backup", "--stdin", "--files-from", "/dev/null"); r.code != exitFatal || !strings.Contains(r.stderr, "not --files-from") {
+		t.Fatalf("--stdin with --files-from: exit %d, %s", r.code, r.stderr)
+	}
 	if r := c.run("backup", "--stdin-from-command"); r.code != exitFatal || !strings.Contains(r.stderr, "needs a command") {
 		t.Fatalf("--stdin-from-command without a command: exit %d, %s", r.code, r.stderr)
 	}
