@@ -12,7 +12,7 @@ type Run struct {
 	End      time.Time `json:"end"`
 	ExitCode int       `json:"exit_code"`
 	Error    string    `json:"error,omitempty"` // the first error, one line
-	Steps    []Step    `json:"steps"`          // in the order they ran
+	Steps    []Step    `json:"steps"`           // in the order they ran
 
 	SnapshotID  string `json:"snapshot_id,omitempty"`
 	Files       int64  `json:"files"`        // files in the new snapshot
