@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -21,22 +22,38 @@ import (
 
 // Options select what to back up and how.
 type Options struct {
-	Paths         []string
-	Host, User    string
-	Tags          []string
-	Parent        *digest.ID // nil: the latest snapshot of the same host and paths
-	Force         bool       // re-read every file
-	DryRun        bool       // store nothing
-	Excludes      []string
+	Paths      []string
+	Host, User string
+	Tags       []string
+	Parent     *digest.ID // nil: the latest snapshot of the same host and paths
+	Force      bool       // re-read every file
+	DryRun     bool       // store nothing
+	// SkipIfUnchanged makes no snapshot when the tree equals the parent's (the
+	// Result then names the parent and has Skipped set).
+	SkipIfUnchanged bool
+	Excludes        []string
+	IExcludes       []string // like Excludes, ignoring case
+	// ExcludeLargerThan leaves out files larger than it (bytes; 0: no limit), and
+	// ExcludeIfPresent the directories holding a file of one of its names.
+	ExcludeLargerThan int64
+	ExcludeIfPresent  []string
+	// Stdin, when set, is backed up instead of Paths: one file named StdinName
+	// ("stdin" when empty) at the snapshot's root, mode 0600, modified now.
+	Stdin         io.Reader
+	StdinName     string
 	ExcludeCaches bool
 	OneFileSystem bool
-	Readers       int       // files read in parallel (0: 2)
-	Workers       int       // chunks hashed, compressed and sealed in parallel (0: GOMAXPROCS)
-	Uploads       int       // packs uploaded in parallel (0: 2)
-	Progress      *Progress // live counters for a progress display; may be nil
-	Count         bool      // count the source beside the backup, for Progress's totals
-	Clock         func() time.Time
-	Program       string
+	Readers       int // files read in parallel (0: 2)
+	Workers       int // chunks hashed, compressed and sealed in parallel (0: GOMAXPROCS)
+	Uploads       int // packs uploaded in parallel (0: 2)
+	// Changed, when set, is called for every file read because it is new (isNew) or
+	// changed since the parent: what the backup stores, or with DryRun would store.
+	// It is called from many goroutines at once.
+	Changed  func(path string, isNew bool, size int64)
+	Progress *Progress // live counters for a progress display; may be nil
+	Count    bool      // count the source beside the backup, for Progress's totals
+	Clock    func() time.Time
+	Program  string
 }
 
 // SourceError is a file that could not be read; the snapshot is still made.
@@ -55,6 +72,7 @@ type Result struct {
 	Stats      manifest.SnapshotStats
 	Unreadable []SourceError
 	DryRun     bool
+	Skipped    bool // SkipIfUnchanged and nothing changed: Snapshot is the parent
 	// MissingPacks counts packs the index named that the storage no longer has: their
 	// blobs, when this backup needed them, were stored again.
 	MissingPacks int
@@ -76,14 +94,9 @@ var ErrPartial = errors.New("some source files could not be read")
 // other errors mean no snapshot was made, and come without a Result.
 func Run(ctx context.Context, r *repo.Repo, opts Options) (*Result, error) {
 	start := opts.now()
-	paths, err := cleanPaths(opts.Paths)
+	present, missing, err := opts.sources()
 	if err != nil {
 		return nil, err
-	}
-	opts.Paths = paths
-	present, missing := splitPresent(paths)
-	if len(present) == 0 {
-		return nil, fmt.Errorf("%w: %w", ErrNoPaths, errors.Join(errorsOf(missing)...))
 	}
 	// Reuse only what the storage holds and no prune marked (docs/prune.md); the run
 	// note, written first, lets a prune see that a backup is running.
@@ -111,10 +124,14 @@ func Run(ctx context.Context, r *repo.Repo, opts Options) (*Result, error) {
 	for _, m := range missing {
 		b.errs.add(m.Path, m.Err)
 	}
-	if opts.Count {
+	if opts.Count && opts.Stdin == nil {
 		defer b.startCount(b.gctx, present)()
 	}
-	root, tree, err := b.top(b.gctx, present)
+	top := func() (digest.ID, digest.ID, error) { return b.top(b.gctx, present) }
+	if opts.Stdin != nil {
+		top = func() (digest.ID, digest.ID, error) { return b.stdinTop(b.gctx) }
+	}
+	root, tree, err := top()
 	if err != nil {
 		b.salvage(ctx.Err() != nil)
 		return nil, err
@@ -155,6 +172,23 @@ func (o *Options) now() time.Time {
 		return o.Clock()
 	}
 	return time.Now()
+}
+
+// sources settles o.Paths and splits them into those present and those missing; a
+// stream has the one path of its file name.
+func (o *Options) sources() (present []string, missing []SourceError, err error) {
+	if o.Stdin != nil {
+		o.Paths, err = stdinPaths(o.StdinName)
+		return o.Paths, nil, err
+	}
+	if o.Paths, err = cleanPaths(o.Paths); err != nil {
+		return nil, nil, err
+	}
+	present, missing = splitPresent(o.Paths)
+	if len(present) == 0 {
+		return nil, nil, fmt.Errorf("%w: %w", ErrNoPaths, errors.Join(errorsOf(missing)...))
+	}
+	return present, missing, nil
 }
 
 func cleanPaths(in []string) ([]string, error) {
@@ -217,6 +251,10 @@ func (b *run) finish(ctx context.Context, snaps []repo.Snapshot, root, tree dige
 	data, err := snap.Encode()
 	if err != nil {
 		return nil, err
+	}
+	if b.opts.SkipIfUnchanged && b.parent != nil && b.parent.Root == root {
+		res.Snapshot, res.Skipped = b.parent.ID, true
+		return res, nil
 	}
 	if b.opts.DryRun {
 		res.Snapshot = digest.Of(data)

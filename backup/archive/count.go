@@ -85,7 +85,7 @@ func (b *run) countChildren(path string) ([]child, error) {
 		}
 		p := childPath(path, name)
 		info, err := d.Lstat(name)
-		if err == nil && !b.excl.excluded(p, name, info.Kind == fsys.Dir) {
+		if err == nil && !b.excl.excluded(p, name, info) {
 			kids = append(kids, child{name, p, info})
 		}
 	}

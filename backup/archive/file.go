@@ -38,6 +38,9 @@ func (b *run) file(ctx context.Context, s *entrySlot, path string, info fsys.Inf
 		counted = &b.stats.Changed
 	}
 	counted.Add(1)
+	if b.opts.Changed != nil {
+		b.opts.Changed(path, prev == nil, info.Size)
+	}
 	slot := s
 	if info.Nlink >= 2 {
 		// The first name's read gets a slot of its own, so that the link table keeps

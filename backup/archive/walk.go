@@ -124,7 +124,7 @@ func (b *run) children(path string) ([]child, error) {
 			b.sourceError(p, err)
 			continue
 		}
-		if !b.excl.excluded(p, name, info.Kind == fsys.Dir) {
+		if !b.excl.excluded(p, name, info) {
 			kids = append(kids, child{name, p, info})
 		}
 	}

@@ -75,20 +75,22 @@ func ParseSparse(s string) (Sparse, error) {
 
 // Options say what to restore, where and how.
 type Options struct {
-	Target    string   // directory to restore into; created if missing
-	Path      string   // absolute path inside the snapshot to restore; "" or "/" for all
-	Include   []string // restore only matching entries (and the directories above them)
-	Exclude   []string // leave matching entries (and everything below them) out
-	Overwrite Overwrite
-	Sparse    Sparse
-	Delete    bool // remove target entries the snapshot does not have, under what is restored
-	DryRun    bool // change nothing; Log what would be done
-	Verify    bool // re-read every written file and check its chunk ids
-	Sync      bool // fsync every file before it is renamed into place
-	Owner     bool // restore owners and groups (root restoring as root)
-	Special   bool // restore setuid and setgid bits and device nodes
-	Workers   int  // packs fetched in parallel; 0: a default
-	Progress  *Progress
+	Target  string   // directory to restore into; created if missing
+	Path    string   // absolute path inside the snapshot to restore; "" or "/" for all
+	Include []string // restore only matching entries (and the directories above them)
+	Exclude []string // leave matching entries (and everything below them) out
+	// IInclude and IExclude are Include and Exclude matched ignoring case.
+	IInclude, IExclude []string
+	Overwrite          Overwrite
+	Sparse             Sparse
+	Delete             bool // remove target entries the snapshot does not have, under what is restored
+	DryRun             bool // change nothing; Log what would be done
+	Verify             bool // re-read every written file and check its chunk ids
+	Sync               bool // fsync every file before it is renamed into place
+	Owner              bool // restore owners and groups (root restoring as root)
+	Special            bool // restore setuid and setgid bits and device nodes
+	Workers            int  // packs fetched in parallel; 0: a default
+	Progress           *Progress
 	// Log, if set, is told every change made (or, in a dry run, that would be made):
 	// action is "restore", "unchanged", "keep", "link" or "delete", path a path in the
 	// snapshot (in the target for "delete"). It is called from many goroutines.
@@ -163,7 +165,7 @@ type run struct {
 // start or was interrupted.
 func Run(ctx context.Context, r *repo.Repo, snap repo.Snapshot, opts Options) (*Result, error) {
 	start := time.Now()
-	sel, err := newSelector(opts.Include, opts.Exclude)
+	sel, err := newSelector(patterns{opts.Include, opts.Exclude, opts.IInclude, opts.IExclude})
 	if err != nil {
 		return nil, err
 	}

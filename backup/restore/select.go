@@ -65,6 +65,7 @@ func Select(snaps []repo.Snapshot, ref string, at *time.Time) (repo.Snapshot, er
 // backed up (filepath.Match syntax, "*" not crossing "/"); a trailing slash limits a
 // pattern to directories. An excluded directory is left out whole; an included one is
 // restored whole, and the directories leading to an included entry are restored too.
+// --iinclude and --iexclude patterns match ignoring case.
 type selector struct {
 	include, exclude []pattern
 }
@@ -73,28 +74,45 @@ type pattern struct {
 	glob    string
 	path    bool // matches the whole path, not the name
 	dirOnly bool
+	fold    bool // glob is in lower case and matches the lower-cased path or name
 }
 
-func newSelector(include, exclude []string) (*selector, error) {
+// patterns are the include and exclude patterns of a restore, as given.
+type patterns struct {
+	include, exclude, iinclude, iexclude []string
+}
+
+func newSelector(ps patterns) (*selector, error) {
 	s := &selector{}
-	var err error
-	if s.include, err = parsePatterns("include", include); err != nil {
-		return nil, err
-	}
-	if s.exclude, err = parsePatterns("exclude", exclude); err != nil {
-		return nil, err
+	for _, set := range []struct {
+		what  string
+		globs []string
+		fold  bool
+		to    *[]pattern
+	}{
+		{"include", ps.include, false, &s.include}, {"iinclude", ps.iinclude, true, &s.include},
+		{"exclude", ps.exclude, false, &s.exclude}, {"iexclude", ps.iexclude, true, &s.exclude},
+	} {
+		got, err := parsePatterns(set.what, set.globs, set.fold)
+		if err != nil {
+			return nil, err
+		}
+		*set.to = append(*set.to, got...)
 	}
 	return s, nil
 }
 
-func parsePatterns(what string, globs []string) ([]pattern, error) {
+func parsePatterns(what string, globs []string, fold bool) ([]pattern, error) {
 	var out []pattern
 	for _, g := range globs {
 		g = strings.TrimSpace(g)
 		if g == "" {
 			continue
 		}
-		p := pattern{glob: strings.TrimSuffix(g, "/"), dirOnly: strings.HasSuffix(g, "/")}
+		if fold {
+			g = strings.ToLower(g)
+		}
+		p := pattern{glob: strings.TrimSuffix(g, "/"), dirOnly: strings.HasSuffix(g, "/"), fold: fold}
 		p.path = strings.Contains(p.glob, "/")
 		if _, err := filepath.Match(p.glob, ""); err != nil {
 			return nil, fmt.Errorf("%s pattern %q: %w", what, g, err)
@@ -109,6 +127,9 @@ func matchAny(ps []pattern, path, name string, isDir bool) bool {
 		s := name
 		if p.path {
 			s = path
+		}
+		if p.fold {
+			s = strings.ToLower(s)
 		}
 		if ok, _ := filepath.Match(p.glob, s); ok && (isDir || !p.dirOnly) {
 			return true

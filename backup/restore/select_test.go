@@ -52,7 +52,7 @@ func TestParseTime(t *testing.T) {
 }
 
 func TestSelector(t *testing.T) {
-	s, err := newSelector([]string{"*.txt", "/home/u/keep/", "/srv/*/data"}, []string{"tmp", "/home/u/keep/skip.txt"})
+	s, err := newSelector(patterns{include: []string{"*.txt", "/home/u/keep/", "/srv/*/data"}, exclude: []string{"tmp", "/home/u/keep/skip.txt"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,8 +78,34 @@ func TestSelector(t *testing.T) {
 			t.Errorf("excluded(%s, dir=%v) = %v", c.path, c.dir, got)
 		}
 	}
-	if _, err := newSelector([]string{"[bad"}, nil); err == nil {
+	if _, err := newSelector(patterns{include: []string{"[bad"}}); err == nil {
 		t.Error("a malformed pattern was accepted")
+	}
+}
+
+func TestSelectorIgnoringCase(t *testing.T) {
+	s, err := newSelector(patterns{iinclude: []string{"*.JPG", "/Home/U/Docs/"}, iexclude: []string{"thumbs.db"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		path     string
+		dir      bool
+		in, excl bool
+	}{
+		{"/p/a.jpg", false, true, false},
+		{"/p/B.Jpg", false, true, false},
+		{"/p/a.png", false, false, false},
+		{"/home/u/DOCS", true, true, false},
+		{"/p/Thumbs.DB", false, false, true},
+	} {
+		name := filepath.Base(c.path)
+		if got := s.included(c.path, name, c.dir); got != c.in {
+			t.Errorf("included(%s, dir=%v) = %v", c.path, c.dir, got)
+		}
+		if got := s.excluded(c.path, name, c.dir); got != c.excl {
+			t.Errorf("excluded(%s, dir=%v) = %v", c.path, c.dir, got)
+		}
 	}
 }
 

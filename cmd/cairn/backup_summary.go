@@ -28,6 +28,7 @@ type backupSummary struct {
 	Repository     string    `json:"repository"`
 	Root           string    `json:"root"`
 	DryRun         bool      `json:"dry_run,omitempty"`
+	Skipped        bool      `json:"skipped,omitempty"` // --skip-if-unchanged: snapshot_id is the parent
 	FilesNew       uint64    `json:"files_new"`
 	FilesChanged   uint64    `json:"files_changed"`
 	FilesUnchanged uint64    `json:"files_unchanged"`
@@ -47,7 +48,7 @@ func printBackupSummary(w io.Writer, asJSON bool, res *archive.Result, run backu
 	s := res.Stats
 	paths := absPaths(run.paths)
 	sum := backupSummary{
-		MessageType: "summary", Snapshot: res.Snapshot.String(), Root: res.Root.String(), DryRun: res.DryRun,
+		MessageType: "summary", Snapshot: res.Snapshot.String(), Root: res.Root.String(), DryRun: res.DryRun, Skipped: res.Skipped,
 		Start: run.start, End: run.end, Host: run.host, Paths: paths, Repository: run.repo,
 		FilesNew: s.NewFiles, FilesChanged: s.ChangedFiles, FilesUnchanged: s.UnchangedFiles, Dirs: s.Dirs,
 		BytesTotal: s.Bytes, BytesRead: s.BytesRead, BytesAdded: s.BytesAdded, BytesStored: s.BytesStored,
@@ -58,7 +59,10 @@ func printBackupSummary(w io.Writer, asJSON bool, res *archive.Result, run backu
 		return json.NewEncoder(w).Encode(sum)
 	}
 	verb := "saved"
-	if res.DryRun {
+	switch {
+	case res.Skipped:
+		verb = "unchanged: no new snapshot made (--skip-if-unchanged)"
+	case res.DryRun:
 		verb = "would be saved (dry run)"
 	}
 	fmt.Fprintf(w, "Files:      %d new, %d changed, %d unchanged (%d directories)\n", s.NewFiles, s.ChangedFiles, s.UnchangedFiles, s.Dirs)

@@ -26,18 +26,29 @@ type backupFlags struct {
 	filesFrom, verbatim  []string
 	excludeCaches, oneFS bool
 	uploads              int
+	stdin, stdinCmd      bool
+	stdinName            string
+	iexcludes, iexclFile []string
+	ifPresent            []string
+	largerThan           string
+	skipUnchanged        bool
+	verbose              bool
 }
 
 func newBackupCmd(g *globals) *cobra.Command {
 	var f backupFlags
 	cmd := &cobra.Command{
-		Use:   "backup [PATH...]",
+		Use:   "backup [PATH...] | --stdin | --stdin-from-command -- CMD [ARGS...]",
 		Short: "Back up files and directories into a new snapshot",
 		Long: `Back up the given paths into a new snapshot. Files unchanged since the parent
 snapshot (the latest of the same host and paths) are not read again.
 
 Exit codes: 0 ok, 3 snapshot made but some files were unreadable (each listed),
-1 repository error (no snapshot), 130 interrupted (no snapshot).`,
+1 repository error (no snapshot), 130 interrupted (no snapshot).
+
+With --stdin, standard input is stored as one file (named by --stdin-filename);
+with --stdin-from-command, the output of the command after "--" is, and the
+command's non-zero exit status fails the backup (no snapshot is made).`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runBackup(cmd, g, &f, args) },
 	}
 	fl := cmd.Flags()
@@ -50,10 +61,19 @@ Exit codes: 0 ok, 3 snapshot made but some files were unreadable (each listed),
 	fl.BoolVarP(&f.dryRun, "dry-run", "n", false, "show what would be stored, store nothing")
 	fl.StringArrayVarP(&f.excludes, "exclude", "e", nil, "exclude paths matching GLOB (repeatable)")
 	fl.StringArrayVar(&f.exclFiles, "exclude-file", nil, "read exclude patterns from FILE (repeatable)")
+	fl.StringArrayVar(&f.iexcludes, "iexclude", nil, "like --exclude, ignoring case (repeatable)")
+	fl.StringArrayVar(&f.iexclFile, "iexclude-file", nil, "like --exclude-file, ignoring case (repeatable)")
+	fl.StringArrayVar(&f.ifPresent, "exclude-if-present", nil, "skip directories holding a file named `FILE` (FILE:HEADER: one starting with HEADER; repeatable)")
+	fl.StringVar(&f.largerThan, "exclude-larger-than", "", "skip files larger than `SIZE` (bytes, or with K, M, G, T)")
+	fl.BoolVarP(&f.verbose, "verbose", "v", false, "list every file stored (with --dry-run: every file that would be)")
+	fl.BoolVar(&f.skipUnchanged, "skip-if-unchanged", false, "make no snapshot when nothing changed since the parent")
 	fl.StringArrayVar(&f.filesFrom, "files-from", nil, "also back up the paths listed in FILE, one a line; blank lines and # comments skipped (repeatable)")
 	fl.StringArrayVar(&f.verbatim, "files-from-verbatim", nil, "like --files-from, every non-empty line taken as it is (repeatable)")
 	fl.BoolVar(&f.excludeCaches, "exclude-caches", false, "skip the contents of directories with a CACHEDIR.TAG")
 	fl.BoolVarP(&f.oneFS, "one-file-system", "x", false, "do not cross file system boundaries")
+	fl.BoolVar(&f.stdin, "stdin", false, "back up standard input as one file")
+	fl.BoolVar(&f.stdinCmd, "stdin-from-command", false, "back up the standard output of the command given after --; its failure fails the backup")
+	fl.StringVar(&f.stdinName, "stdin-filename", archive.DefaultStdinName, "`NAME` of the file --stdin and --stdin-from-command store")
 	fl.IntVar(&f.uploads, "upload-concurrency", 2, "packs uploaded in parallel")
 	return cmd
 }
@@ -69,8 +89,19 @@ func runBackup(cmd *cobra.Command, g *globals, f *backupFlags, paths []string) e
 		return err
 	}
 	defer r.Close()
+	if f.stdin || f.stdinCmd {
+		src, err := openStdin(ctx, f.stdinCmd, paths)
+		if err != nil {
+			return err
+		}
+		defer src.close()
+		opts.Stdin, opts.StdinName = src.rd, f.stdinName
+	}
 	stats := &archive.Progress{}
 	opts.Progress = stats
+	if f.verbose && !g.json {
+		opts.Changed = listChanged(cmd.OutOrStdout())
+	}
 	lowerGCWhenReading(ctx, stats)
 	opts.Count = g.showProgress() || (g.json && !g.quiet)
 	bar := progress.Start(os.Stderr, g.showProgress(), "backup", func() progress.Sample { return backupSample(stats) })
@@ -91,6 +122,20 @@ func runBackup(cmd *cobra.Command, g *globals, f *backupFlags, paths []string) e
 		return perr
 	}
 	return err // nil, or archive.ErrPartial
+}
+
+// listChanged prints, for -v, one line per file stored, as restic does.
+func listChanged(w io.Writer) func(string, bool, int64) {
+	var mu sync.Mutex
+	return func(path string, isNew bool, size int64) {
+		what := "modified"
+		if isNew {
+			what = "new"
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(w, "%-8s  %s, %s\n", what, path, bytesIEC(uint64(size)))
+	}
 }
 
 // statusLines returns the --json status printer, or nil when there is none to print.
@@ -127,10 +172,19 @@ func (f *backupFlags) options(g *globals, paths []string) (archive.Options, erro
 	if err != nil {
 		return archive.Options{}, err
 	}
+	if f.stdin || f.stdinCmd {
+		paths = nil // the arguments are the command; the engine names the one path
+	}
 	opts := archive.Options{
 		Paths: paths, Host: f.host, Tags: f.tags, Force: f.force, DryRun: f.dryRun,
 		Excludes: f.excludes, ExcludeCaches: f.excludeCaches, OneFileSystem: f.oneFS,
-		Program: "cairn " + version, Uploads: f.uploads,
+		Program: "cairn " + version, Uploads: f.uploads, SkipIfUnchanged: f.skipUnchanged,
+		IExcludes: f.iexcludes, ExcludeIfPresent: f.ifPresent,
+	}
+	if f.largerThan != "" {
+		if opts.ExcludeLargerThan, err = parseSize(f.largerThan); err != nil {
+			return opts, fmt.Errorf("--exclude-larger-than: %w", err)
+		}
 	}
 	opts.User = currentUser()
 	if f.at != "" {
@@ -146,6 +200,13 @@ func (f *backupFlags) options(g *globals, paths []string) (archive.Options, erro
 			return opts, fmt.Errorf("exclude file: %w", err)
 		}
 		opts.Excludes = append(opts.Excludes, pats...)
+	}
+	for _, file := range f.iexclFile {
+		pats, err := archive.ReadListFile(file)
+		if err != nil {
+			return opts, fmt.Errorf("iexclude file: %w", err)
+		}
+		opts.IExcludes = append(opts.IExcludes, pats...)
 	}
 	if f.parent != "" {
 		id, err := digest.Parse(f.parent)
@@ -213,6 +274,12 @@ func lowerGCWhenReading(ctx context.Context, stats *archive.Progress) {
 
 // allPaths adds the paths of --files-from and --files-from-verbatim to the arguments.
 func (f *backupFlags) allPaths(args []string) ([]string, error) {
+	if f.stdin || f.stdinCmd {
+		if len(f.filesFrom)+len(f.verbatim) > 0 {
+			return nil, errors.New("--stdin and --stdin-from-command back up a stream, not --files-from")
+		}
+		return args, nil
+	}
 	paths := append([]string(nil), args...)
 	for _, file := range f.filesFrom {
 		lines, err := archive.ReadListFile(file)

@@ -20,6 +20,7 @@ type restoreFlags struct {
 	filter                           filterFlags
 	target, at, overwrite, sparse    string
 	include, exclude                 []string
+	iinclude, iexclude               []string
 	del, dryRun, verify, fsync, verb bool
 	skipDamaged                      bool
 	owner, special                   bool
@@ -49,6 +50,8 @@ Exit codes: 0 ok, 3 finished but some entries (each listed) were not restored,
 	fl.StringVar(&f.at, "at", "", "restore the newest snapshot taken at or before TIME")
 	fl.StringArrayVarP(&f.include, "include", "i", nil, "restore only paths matching GLOB, and the directories above them (repeatable)")
 	fl.StringArrayVarP(&f.exclude, "exclude", "e", nil, "leave out paths matching GLOB (repeatable)")
+	fl.StringArrayVar(&f.iinclude, "iinclude", nil, "like --include, ignoring case (repeatable)")
+	fl.StringArrayVar(&f.iexclude, "iexclude", nil, "like --exclude, ignoring case (repeatable)")
 	fl.StringVar(&f.overwrite, "overwrite", "if-changed", "existing files: if-changed (kept when size, mtime and content match), always or never")
 	fl.StringVar(&f.sparse, "sparse", "auto", "write all-zero chunks as holes: auto (files that had holes), always or never")
 	fl.BoolVar(&f.del, "delete", false, "remove what the snapshot does not have, under what is restored")
@@ -104,6 +107,7 @@ func runRestore(cmd *cobra.Command, g *globals, f *restoreFlags, args []string) 
 
 func (f *restoreFlags) options(sub string) (restore.Options, *time.Time, error) {
 	opts := restore.Options{Target: f.target, Path: sub, Include: f.include, Exclude: f.exclude,
+		IInclude: f.iinclude, IExclude: f.iexclude,
 		Delete: f.del, DryRun: f.dryRun, Verify: f.verify, Sync: f.fsync, Owner: f.owner, Special: f.special,
 		Workers: f.workers}
 	var err error

@@ -37,7 +37,11 @@ type globals struct {
 	caCerts     []string
 	clientCert  string
 	s3Region    string
+	s3Class     string
+	insecureTLS bool
 	retryBudget time.Duration
+
+	limitUpload, limitDownload int64 // KiB/s; 0: no limit
 }
 
 // retryMu keeps retry lines whole on stderr, which every repository of the process shares
@@ -46,9 +50,9 @@ var retryMu sync.Mutex
 
 func (g *globals) register(root *cobra.Command) {
 	f := root.PersistentFlags()
-	f.StringVarP(&g.repo, "repo", "r", os.Getenv("CAIRN_REPO"), "repository: a directory, or s3:… (env CAIRN_REPO)")
-	f.StringVar(&g.passwordFile, "password-file", os.Getenv("CAIRN_PASSWORD_FILE"), "read the password from this file (env CAIRN_PASSWORD_FILE)")
-	f.StringVar(&g.passwordCmd, "password-command", os.Getenv("CAIRN_PASSWORD_COMMAND"), "run this shell command and read the password from its output (env CAIRN_PASSWORD_COMMAND)")
+	f.StringVarP(&g.repo, "repo", "r", "", "repository: a directory, or s3:…")
+	f.StringVar(&g.passwordFile, "password-file", "", "read the password from this file")
+	f.StringVar(&g.passwordCmd, "password-command", "", "run this shell command and read the password from its output")
 	f.StringVar(&g.cacheDir, "cache-dir", "", "cache folder (default: $XDG_CACHE_HOME/cairn)")
 	f.BoolVar(&g.noCache, "no-cache", false, "use no local cache")
 	f.BoolVar(&g.json, "json", false, "print machine-readable JSON")
@@ -58,7 +62,15 @@ func (g *globals) register(root *cobra.Command) {
 	f.StringArrayVar(&g.caCerts, "cacert", nil, "also trust the CA certificates in this PEM file (repeatable)")
 	f.StringVar(&g.clientCert, "tls-client-cert", "", "PEM file holding a TLS client certificate and its key")
 	f.StringVar(&g.s3Region, "s3-region", "", "region of the S3 bucket (default: $AWS_REGION, $AWS_DEFAULT_REGION)")
+	f.StringVar(&g.s3Class, "s3-storage-class", "", "storage `CLASS` of the objects uploaded to S3, e.g. STANDARD_IA (default: the bucket's)")
+	f.BoolVar(&g.insecureTLS, "insecure-tls", false, "do not verify the server's TLS certificate (insecure: for tests only)")
 	f.DurationVar(&g.retryBudget, "retry-budget", retry.DefaultBudget, "how long to keep retrying a failing S3 request (0: no retries)")
+	f.Int64Var(&g.limitUpload, "limit-upload", 0, "limit uploads to `KiB/s` (0: no limit)")
+	f.Int64Var(&g.limitDownload, "limit-download", 0, "limit downloads to `KiB/s` (0: no limit)")
+	// Every global flag defaults to its CAIRN_* variable; a bad value fails every command.
+	if err := envDefaults(f); err != nil {
+		root.PersistentPreRunE = func(*cobra.Command, []string) error { return err }
+	}
 }
 
 // store opens the backend the repository location names; internal/location knows
@@ -72,8 +84,15 @@ func (g *globals) storeWith(ctx context.Context, create, objectLock bool) (remot
 	if g.repo == "" {
 		return nil, fmt.Errorf("%w: no repository given (use --repo or CAIRN_REPO)", repo.ErrNoRepository)
 	}
-	opts := location.StoreOptions{CACerts: g.caCerts, ClientCert: g.clientCert, Region: g.s3Region,
-		RetryBudget: g.retryBudget, ObjectLock: objectLock, OnRetry: g.reportRetry}
+	if g.limitUpload < 0 || g.limitDownload < 0 {
+		return nil, errors.New("--limit-upload and --limit-download take KiB/s, 0 or more")
+	}
+	opts := location.StoreOptions{CACerts: g.caCerts, ClientCert: g.clientCert, Region: g.s3Region, RetryBudget: g.retryBudget,
+		LimitUpload: g.limitUpload * 1024, LimitDownload: g.limitDownload * 1024,
+		StorageClass: g.s3Class, InsecureTLS: g.insecureTLS, ObjectLock: objectLock, OnRetry: g.reportRetry}
+	if g.insecureTLS && location.IsS3(g.repo) {
+		fmt.Fprintln(os.Stderr, "cairn: warning: --insecure-tls: the server's certificate is not verified; anyone on the path can read and change what is sent")
+	}
 	st, err := location.OpenStore(ctx, g.repo, opts, create)
 	if !create && errors.Is(err, remote.ErrNotFound) {
 		where := g.repo

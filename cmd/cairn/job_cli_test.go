@@ -218,3 +218,13 @@ func TestJobOverheadNoChange(t *testing.T) {
 		t.Errorf("exit %d, overhead %s", r.ExitCode, overhead)
 	}
 }
+
+// Bandwidth limits in a profile are applied as the global flags are (they were once
+// refused): a limited job still completes.
+func TestJobBandwidthLimits(t *testing.T) {
+	e := newJobEnv(t, newCLI(t))
+	e.profile("limit-upload = 100000\nlimit-download = 100000\n")
+	if r, res := e.job("run", "nightly"); r.ExitCode != 0 || r.SnapshotID == "" {
+		t.Fatalf("limited job: %+v\n%s", r, res.Stderr)
+	}
+}

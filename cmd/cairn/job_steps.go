@@ -20,10 +20,8 @@ import (
 // jobGlobals are the global options of a profile's job: the profile's repository,
 // password source and S3 settings instead of the flags and environment's.
 func jobGlobals(g *globals, p *profile.Profile) (*globals, error) {
-	if p.LimitUpload > 0 || p.LimitDownload > 0 {
-		return nil, fmt.Errorf("profile %s: limit-upload and limit-download: this cairn cannot limit bandwidth yet; remove them", p.Name)
-	}
 	jg := *g
+	jg.limitUpload, jg.limitDownload = int64(p.LimitUpload), int64(p.LimitDownload)
 	jg.repo = p.Repository
 	if p.PasswordFile != "" || p.PasswordCommand != "" || p.Password != "" {
 		jg.passwordFile, jg.passwordCmd, jg.passwordInline = p.PasswordFile, p.PasswordCommand, nil

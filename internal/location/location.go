@@ -15,16 +15,23 @@ import (
 	"github.com/cairn-backup/cairn/remote/local"
 	"github.com/cairn-backup/cairn/remote/retry"
 	"github.com/cairn-backup/cairn/remote/s3"
+	"github.com/cairn-backup/cairn/remote/throttle"
 )
 
 // StoreOptions are the global flags that shape a store. Local stores ignore them.
 type StoreOptions struct {
-	CACerts     []string            // --cacert: extra CAs for an https endpoint
-	ClientCert  string              // --tls-client-cert: certificate and key in one PEM file
-	Region      string              // --s3-region
-	RetryBudget time.Duration       // --retry-budget: 0 retries nothing beyond the S3 client
-	ObjectLock  bool                // init --object-lock: a bucket with Object Lock; a directory is refused
-	OnRetry     func(retry.Attempt) // told of each retried failure (see retry.Options.Notify)
+	CACerts    []string // --cacert: extra CAs for an https endpoint
+	ClientCert string   // --tls-client-cert: certificate and key in one PEM file
+	Region     string   // --s3-region
+	// --s3-storage-class and --insecure-tls
+	StorageClass string
+	InsecureTLS  bool
+	RetryBudget  time.Duration // --retry-budget: 0 retries nothing beyond the S3 client
+	// --limit-upload and --limit-download, in bytes per second (0: no limit); they
+	// hold for every backend.
+	LimitUpload, LimitDownload int64
+	ObjectLock                 bool                // init --object-lock: a bucket with Object Lock; a directory is refused
+	OnRetry                    func(retry.Attempt) // told of each retried failure (see retry.Options.Notify)
 }
 
 // IsS3 reports whether location names an S3 bucket.
@@ -36,6 +43,14 @@ func IsS3(location string) bool { return strings.HasPrefix(location, "s3:") }
 // remote.ErrNotFound; opening S3 sends no request, and repo.Open finds a missing
 // repository or bucket when it reads the config.
 func OpenStore(ctx context.Context, location string, opts StoreOptions, create bool) (remote.Storage, error) {
+	st, err := openStore(ctx, location, opts, create)
+	if err != nil {
+		return nil, err
+	}
+	return throttle.New(st, opts.LimitUpload, opts.LimitDownload), nil
+}
+
+func openStore(ctx context.Context, location string, opts StoreOptions, create bool) (remote.Storage, error) {
 	if location == "" {
 		return nil, errors.New("no repository location given")
 	}
@@ -63,7 +78,8 @@ func OpenStore(ctx context.Context, location string, opts StoreOptions, create b
 
 // openS3 opens a bucket and wraps it in retries; a local disk needs none.
 func openS3(ctx context.Context, location string, opts StoreOptions, create bool) (remote.Storage, error) {
-	so := s3.Options{CACerts: opts.CACerts, ClientCert: opts.ClientCert, Region: opts.Region, ObjectLock: opts.ObjectLock}
+	so := s3.Options{CACerts: opts.CACerts, ClientCert: opts.ClientCert, Region: opts.Region, ObjectLock: opts.ObjectLock,
+		StorageClass: opts.StorageClass, InsecureTLS: opts.InsecureTLS}
 	if create {
 		st, err := s3.Create(ctx, location, so)
 		if err != nil {

@@ -94,6 +94,7 @@ func (s *Store) send(ctx context.Context, hn *hint, h remote.Handle, body remote
 			UserMetadata:         meta,
 			Mode:                 mode,
 			RetainUntilDate:      until,
+			StorageClass:         s.class,
 		})
 	if err != nil {
 		return remote.Sent{}, "", s.translate(ctx, err, hn)

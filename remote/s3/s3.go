@@ -35,6 +35,11 @@ type Options struct {
 	// Region of the bucket (--s3-region). For AWS it defaults to $AWS_REGION, then
 	// $AWS_DEFAULT_REGION; otherwise minio-go asks the server.
 	Region string
+	// StorageClass is sent with every upload (--s3-storage-class, e.g. STANDARD_IA);
+	// empty: the bucket's default.
+	StorageClass string
+	// InsecureTLS skips the verification of the server's certificate (--insecure-tls).
+	InsecureTLS bool
 	// AccessKeyID, SecretAccessKey and SessionToken, when AccessKeyID is set, replace
 	// the credential chain ($AWS_ACCESS_KEY_ID…, $AWS_PROFILE and the shared
 	// credentials file, IAM instance roles). For tests and embedding.
@@ -56,6 +61,7 @@ type Store struct {
 	objectLock bool   // Create makes the bucket with Object Lock, or checks it has it
 	locks      writeLock
 	creds      *credProvider
+	class      string // storage class of uploads; empty: the bucket's default
 }
 
 var _ remote.Storage = (*Store)(nil)
@@ -72,7 +78,7 @@ func New(location string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("s3 %s: %w", ep, err)
 	}
 	s := &Store{transport: tr, ep: ep, region: ep.region(opts.Region), clientCert: opts.ClientCert, listPage: listPage,
-		objectLock: opts.ObjectLock}
+		objectLock: opts.ObjectLock, class: opts.StorageClass}
 	// Path-style for other servers, which rarely have DNS per bucket; for AWS minio-go
 	// picks virtual-host style, except where TLS forbids it (bucket names with dots).
 	lookup := minio.BucketLookupPath

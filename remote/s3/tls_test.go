@@ -99,3 +99,11 @@ func TestTLSOptionsNeedHTTPS(t *testing.T) {
 		t.Errorf("new: got %v, want a refusal of --cacert over http", err)
 	}
 }
+
+// TestInsecureTLS: --insecure-tls reaches a server whose certificate is not trusted.
+func TestInsecureTLS(t *testing.T) {
+	srv := s3test.NeedMode(t, s3test.TLS)
+	opts := options(srv)
+	opts.InsecureTLS = true
+	roundTrip(t, create(t, srv, opts))
+}
