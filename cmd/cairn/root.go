@@ -35,6 +35,7 @@ CAIRN_PASSWORD_FILE, CAIRN_PASSWORD, or a prompt when run on a terminal.`,
 		newPruneCmd(g),
 		newRepairCmd(g),
 		newJobCmd(g),
+		newMountCmd(g),
 	)
 	return root
 }
