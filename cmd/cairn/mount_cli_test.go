@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,8 +24,27 @@ type mounted struct {
 	t      *testing.T
 	dir    string
 	cmd    *exec.Cmd
-	stderr *strings.Builder
-	done   chan error
+	stderr *lockedBuffer
+	done   chan struct{} // closed when cairn mount has exited; then err is set
+	err    error
+}
+
+// lockedBuffer is a strings.Builder that exec's copying goroutine and the test share.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // startMount runs `cairn mount DIR` and waits until it serves. It skips the test
@@ -34,7 +54,7 @@ func startMount(t *testing.T, c *cli, args ...string) *mounted {
 	if _, err := os.Stat("/dev/fuse"); err != nil {
 		t.Skipf("no FUSE on this machine: %v", err)
 	}
-	m := &mounted{t: t, dir: t.TempDir(), stderr: &strings.Builder{}, done: make(chan error, 1)}
+	m := &mounted{t: t, dir: t.TempDir(), stderr: &lockedBuffer{}, done: make(chan struct{})}
 	m.cmd = c.cmd(append([]string{"mount", m.dir}, args...)...)
 	m.cmd.Stderr = m.stderr
 	out, err := m.cmd.StdoutPipe()
@@ -57,10 +77,13 @@ func startMount(t *testing.T, c *cli, args ...string) *mounted {
 		if !served {
 			ready <- false
 		}
-		m.done <- m.cmd.Wait()
+		m.err = m.cmd.Wait()
+		close(m.done)
 	}()
 	t.Cleanup(func() {
-		if m.cmd.ProcessState == nil && isMounted(m.dir) {
+		select {
+		case <-m.done:
+		default:
 			_ = m.cmd.Process.Signal(syscall.SIGTERM)
 			<-m.done
 		}
@@ -68,11 +91,11 @@ func startMount(t *testing.T, c *cli, args ...string) *mounted {
 	select {
 	case ok := <-ready:
 		if !ok {
-			err := <-m.done
+			<-m.done
 			if s := m.stderr.String(); strings.Contains(s, "operation not permitted") || strings.Contains(s, "permission denied") {
 				t.Skipf("mounting is not permitted here: %s", s)
 			}
-			t.Fatalf("cairn mount did not serve: %v\n%s", err, m.stderr)
+			t.Fatalf("cairn mount did not serve: %v\n%s", m.err, m.stderr)
 		}
 	case <-time.After(60 * time.Second):
 		t.Fatalf("cairn mount not serving after 60 s\n%s", m.stderr)
@@ -286,5 +309,26 @@ func TestMountEndsOnFusermount(t *testing.T) {
 	}
 	if isMounted(m.dir) {
 		t.Fatalf("%s still mounted", m.dir)
+	}
+}
+
+// A mountpoint kept busy (a file open in it) when cairn mount is told to stop: cairn
+// retries, then exits 1 naming the lazy unmount, rather than hanging or claiming success.
+func TestMountBusyOnStop(t *testing.T) {
+	c := newCLI(t)
+	src := filepath.Join(t.TempDir(), "src")
+	writeFiles(t, src, map[string]string{"a": "a"})
+	c.ok("init")
+	c.ok("backup", src)
+	m := startMount(t, c)
+	f, err := os.Open(filepath.Join(m.dir, "snapshots/latest", src, "a"))
+	must(t, err)
+	code := m.stop(syscall.SIGINT)
+	f.Close()
+	if isMounted(m.dir) { // the server is gone; what is left is the kernel's entry
+		_ = syscall.Unmount(m.dir, syscall.MNT_DETACH)
+	}
+	if code != exitFatal || !strings.Contains(m.stderr.String(), "mountpoint busy") || !strings.Contains(m.stderr.String(), "fusermount -u -z") {
+		t.Fatalf("stop of a busy mount: exit %d, stderr %q; want %d, busy, fusermount -u -z", code, m.stderr, exitFatal)
 	}
 }
