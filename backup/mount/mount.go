@@ -13,7 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/cairn-backup/cairn/internal/digest"
 	"github.com/cairn-backup/cairn/internal/repo"
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
@@ -23,8 +22,11 @@ import (
 // Defaults of Options.
 const (
 	DefaultCacheSize = 256 << 20
-	DefaultReadAhead = 2
+	DefaultReadAhead = 4
 )
+
+// readAheadWorkers bounds the blobs loaded ahead at once, over all readers.
+const readAheadWorkers = 4
 
 // Options tune Run.
 type Options struct {
@@ -58,7 +60,7 @@ func Run(ctx context.Context, r *repo.Repo, snaps []repo.Snapshot, opts Options)
 	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	var ahead errgroup.Group
-	ahead.SetLimit(4)
+	ahead.SetLimit(readAheadWorkers)
 	defer func() { cancel(); _ = ahead.Wait() }()
 	m := newMountFS(lctx, r, opts, &ahead)
 	loc := opts.Location
@@ -86,8 +88,7 @@ func newMountFS(ctx context.Context, r *repo.Repo, opts Options, ahead *errgroup
 	if ra == 0 {
 		ra = DefaultReadAhead
 	}
-	load := func(ctx context.Context, id digest.ID) ([]byte, error) { return r.LoadBlob(ctx, repo.DataBlob, id) }
-	return &mountFS{trees: r, cache: newBlobCache(ctx, load, size, ahead), readAhead: ra, warn: opts.Warn,
+	return &mountFS{trees: r, cache: newBlobCache(ctx, loadData(r), size, ahead), readAhead: ra, warn: opts.Warn,
 		uid: uint32(os.Getuid()), gid: uint32(os.Getgid())}
 }
 
@@ -97,8 +98,14 @@ func mountAt(dir string, root fs.InodeEmbedder, allowOther bool) (*fuse.Server, 
 	forever := time.Hour // a snapshot never changes: the kernel may cache everything
 	o := &fs.Options{EntryTimeout: &forever, AttrTimeout: &forever, NegativeTimeout: &forever}
 	o.FsName, o.Name = "cairn", "cairn"
-	o.MaxWrite = 1 << 20 // reads of up to 1 MiB per request
-	o.MaxReadAhead = 1 << 20
+	// Requests of up to 512 KiB (a sequential reader gets the kernel's read-ahead,
+	// 128 KiB, per request).
+	o.MaxWrite = 512 << 10
+	o.MaxReadAhead = 512 << 10
+	// Replies are bytes in memory, never a file to splice from: go-fuse would still
+	// set up a pipe for each before writing the bytes (and, for replies above the
+	// pipe's 1 MiB, log a complaint on every read).
+	o.DisableSplice = true
 	o.AllowOther = allowOther
 	if allowOther {
 		o.Options = append(o.Options, "default_permissions")

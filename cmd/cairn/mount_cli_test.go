@@ -234,6 +234,9 @@ func TestMountEqualsRestore(t *testing.T) {
 		sameState(t, want, got)
 	}
 	checkLayout(t, m.dir, snaps)
+	if s := m.stderr.String(); s != "" {
+		t.Errorf("cairn mount complained while serving reads:\n%s", s)
+	}
 	if err := os.WriteFile(filepath.Join(m.dir, "ids", snaps[0].Short, src, "x"), nil, 0o644); err == nil {
 		t.Error("a file was created in the mount")
 	}
