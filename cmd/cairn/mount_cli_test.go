@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -334,4 +335,63 @@ func TestMountBusyOnStop(t *testing.T) {
 	if code != exitFatal || !strings.Contains(m.stderr.String(), "mountpoint busy") || !strings.Contains(m.stderr.String(), "fusermount -u -z") {
 		t.Fatalf("stop of a busy mount: exit %d, stderr %q; want %d, busy, fusermount -u -z", code, m.stderr, exitFatal)
 	}
+}
+
+// A file whose data packs are gone fails its reads with EIO and is named on stderr;
+// the directories (their tree packs cached) still list, and the mount keeps serving.
+func TestMountMissingDataIsEIO(t *testing.T) {
+	c := newCLI(t)
+	src := filepath.Join(t.TempDir(), "src")
+	writeFiles(t, src, map[string]string{"a": "alpha", "b": "beta"})
+	c.ok("init")
+	c.ok("backup", src)
+	c.ok("ls", "latest") // the tree packs are now in the cache
+	cached := map[string]bool{}
+	var cacheHome string
+	for _, kv := range c.env {
+		if v, ok := strings.CutPrefix(kv, "XDG_CACHE_HOME="); ok {
+			cacheHome = v
+		}
+	}
+	packs, _ := filepath.Glob(filepath.Join(cacheHome, "cairn", "*", "packs", "*"))
+	for _, p := range packs {
+		cached[filepath.Base(p)] = true
+	}
+	data, _ := filepath.Glob(filepath.Join(c.repo, "data", "*", "*"))
+	removed := 0
+	for _, p := range data {
+		if !cached[filepath.Base(p)] {
+			must(t, os.Remove(p))
+			removed++
+		}
+	}
+	if len(cached) == 0 || removed == 0 {
+		t.Fatalf("%d packs cached, %d removed: want tree packs cached and data packs removed", len(cached), removed)
+	}
+	m := startMount(t, c)
+	dir := filepath.Join(m.dir, "snapshots/latest", src)
+	if names := fullNames(t, dir); !slices.Equal(names, []string{"a", "b"}) {
+		t.Fatalf("listing without data packs: %q", names)
+	}
+	_, err := os.ReadFile(filepath.Join(dir, "a"))
+	if !errors.Is(err, syscall.EIO) {
+		t.Fatalf("read of a file whose data is gone: %v, want EIO", err)
+	}
+	if s := m.stderr.String(); !strings.Contains(s, "cairn: mount: read ") || !strings.Contains(s, "/a") {
+		t.Errorf("stderr does not name the file that failed: %q", s)
+	}
+	if code := m.stop(syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit %d after SIGTERM, want 0", code)
+	}
+}
+
+func fullNames(t *testing.T, dir string) []string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	must(t, err)
+	var out []string
+	for _, e := range es {
+		out = append(out, e.Name())
+	}
+	return out
 }
