@@ -377,8 +377,15 @@ func TestMountMissingDataIsEIO(t *testing.T) {
 	if !errors.Is(err, syscall.EIO) {
 		t.Fatalf("read of a file whose data is gone: %v, want EIO", err)
 	}
-	if s := m.stderr.String(); !strings.Contains(s, "cairn: mount: read ") || !strings.Contains(s, "/a") {
-		t.Errorf("stderr does not name the file that failed: %q", s)
+	named := func() bool {
+		s := m.stderr.String()
+		return strings.Contains(s, "cairn: mount: read ") && strings.Contains(s, "/a")
+	}
+	for i := 0; i < 50 && !named(); i++ { // stderr reaches the test through a pipe
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !named() {
+		t.Errorf("stderr does not name the file that failed: %q", m.stderr)
 	}
 	if code := m.stop(syscall.SIGTERM); code != 0 {
 		t.Fatalf("exit %d after SIGTERM, want 0", code)
