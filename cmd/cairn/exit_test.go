@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/cairn-backup/cairn/backup/archive"
+	"github.com/cairn-backup/cairn/backup/mount"
 	"github.com/cairn-backup/cairn/backup/restore"
 	"github.com/cairn-backup/cairn/backup/verify"
 	"github.com/cairn-backup/cairn/internal/crypto"
@@ -39,6 +40,7 @@ func TestExitCode(t *testing.T) {
 		{fmt.Errorf("check: %w", manifest.ErrProof), false, exitDamage},
 		{fmt.Errorf("%w at x", repo.ErrNoRepository), false, exitNoRepo},
 		{fmt.Errorf("open: %w", crypto.ErrWrongPassword), false, exitWrongPass},
+		{fmt.Errorf("unmount /m: %w", mount.ErrBusy), true, exitFatal}, // the mount is still there
 	} {
 		if got := exitCode(tc.err, tc.interrupted); got != tc.want {
 			t.Errorf("exitCode(%v, %v) = %d, want %d", tc.err, tc.interrupted, got, tc.want)

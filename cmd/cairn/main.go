@@ -13,6 +13,7 @@ import (
 
 	"github.com/cairn-backup/cairn/backup/archive"
 	"github.com/cairn-backup/cairn/backup/job"
+	"github.com/cairn-backup/cairn/backup/mount"
 	"github.com/cairn-backup/cairn/backup/restore"
 	"github.com/cairn-backup/cairn/backup/verify"
 	"github.com/cairn-backup/cairn/internal/repo"
@@ -74,6 +75,8 @@ func exitCode(err error, interrupted bool) int {
 		return exitOK
 	case errors.As(err, &je):
 		return je.code // the job's own exit code, decided below for each of its steps
+	case errors.Is(err, mount.ErrBusy):
+		return exitFatal // a stop was asked for, but the mount is still there: say so
 	case interrupted:
 		return exitInterrupted
 	case errors.Is(err, archive.ErrPartial), errors.Is(err, restore.ErrPartial), errors.Is(err, verify.ErrPartial):

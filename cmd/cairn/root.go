@@ -40,6 +40,7 @@ CAIRN_PASSWORD_FILE, CAIRN_PASSWORD, or a prompt when run on a terminal.`,
 		newRepairCmd(g),
 		newJobCmd(g),
 		newGenCmd(),
+		newMountCmd(g),
 	)
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
