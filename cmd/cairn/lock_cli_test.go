@@ -100,12 +100,14 @@ func TestInitObjectLockRefused(t *testing.T) {
 func TestLockExtension(t *testing.T) {
 	srv := s3test.Need(t)
 	c := newLockCLI(t, srv)
-	c.OK("init", "--object-lock", "--lock-for", "20s") // period: 2s
+	// A period long enough that the second and third backups fit in one even on a
+	// loaded machine (with 2 s, the third backup fell outside it under load).
+	c.OK("init", "--object-lock", "--lock-for", "80s") // period: 8s
 	src := filepath.Join(t.TempDir(), "src")
 	writeFiles(t, src, map[string]string{"a": "alpha", "d/b": "beta"})
 	c.OK("backup", src)
 	first := lockedUntil(t, c)
-	time.Sleep(3 * time.Second) // past the period: every lock ends within lock-for
+	time.Sleep(9 * time.Second) // past the period: every lock ends within lock-for
 	start := time.Now()
 	out := c.OK("backup", "--json", src)
 	var sum backupSummary
@@ -120,8 +122,8 @@ func TestLockExtension(t *testing.T) {
 		if h.Type == remote.Snapshot {
 			continue // the first snapshot's record: the second needs it not
 		}
-		if now[h].Until.Before(start.Add(20 * time.Second)) {
-			t.Errorf("%s: locked until %s after the second backup, want at least %s", h, now[h].Until, start.Add(20*time.Second))
+		if now[h].Until.Before(start.Add(80 * time.Second)) {
+			t.Errorf("%s: locked until %s after the second backup, want at least %s", h, now[h].Until, start.Add(80*time.Second))
 		}
 	}
 	out = c.OK("backup", "--json", src)
