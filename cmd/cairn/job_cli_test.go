@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -71,6 +72,14 @@ func testFullJob(t *testing.T, e *jobEnv) {
 	}
 	if b, _ := os.ReadFile(filepath.Join(e.src, "done")); string(b) != "0\n" {
 		t.Errorf("after-success hook: %q", b)
+	}
+	// The first run read slice 1 of 3: status and check name the next one.
+	if out := e.OK("job", "--config", e.config, "status", "nightly"); !strings.Contains(out, "verify slice: every run, next 2/3") {
+		t.Errorf("status after one run:\n%s", out)
+	}
+	if out := e.OK("job", "--config", e.config, "check", "nightly"); !strings.Contains(out, "next slice 2/3") ||
+		!strings.Contains(out, "every 1d (next after") {
+		t.Errorf("check after one run:\n%s", out)
 	}
 	for i := 0; i < 2; i++ {
 		writeFiles(t, e.src, map[string]string{"d/b": fmt.Sprint("beta ", i)})
@@ -216,5 +225,25 @@ func TestJobOverheadNoChange(t *testing.T) {
 	t.Logf("no-change night: run %s, steps %s, job overhead %s", r.End.Sub(r.Start), steps, overhead)
 	if r.ExitCode != 0 || overhead > time.Second {
 		t.Errorf("exit %d, overhead %s", r.ExitCode, overhead)
+	}
+}
+
+// --random-delay (what a crontab line uses for systemd's RandomizedDelaySec) waits at
+// most its time, then runs; a SIGTERM during the wait ends it with 130 and no run.
+func TestJobRunRandomDelay(t *testing.T) {
+	e := newJobEnv(t, newCLI(t))
+	e.profile("")
+	if r, _ := e.job("run", "nightly", "--random-delay", "50ms"); r.ExitCode != 0 || r.SnapshotID == "" {
+		t.Fatalf("run: %+v", r)
+	}
+	cmd := e.Cmd("job", "--config", e.config, "run", "nightly", "--random-delay", "1h")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Errorf("stopped while waiting: exit %d, want %d", code, exitInterrupted)
 	}
 }
