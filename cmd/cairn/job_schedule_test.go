@@ -182,6 +182,12 @@ func TestScheduleCron(t *testing.T) {
 	if err := s.installCron(ctx, spec); err == nil || !strings.Contains(err.Error(), "crontab is not installed") {
 		t.Errorf("without crontab: %v", err)
 	}
+	// --dry-run shows the line all the same, and says it could not be installed here.
+	s.dryRun = true
+	out.Reset()
+	if err := s.installCron(ctx, spec); err != nil || !strings.Contains(out.String(), schedule.CronEntry(spec)) {
+		t.Errorf("dry run without crontab: %v\n%s", err, out)
+	}
 }
 
 // Without a running systemd the units are still written, and the error says how to
