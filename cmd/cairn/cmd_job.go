@@ -32,7 +32,7 @@ when to prune, the verify policy, S3 and TLS settings, priority and hooks. It is
 /etc/cairn/profiles.toml. See docs/profiles.example.toml.`,
 	}
 	cmd.PersistentFlags().StringVar(&jf.config, "config", "", "the profile file (default: $XDG_CONFIG_HOME/cairn/profiles.toml, then /etc/cairn/profiles.toml)")
-	cmd.AddCommand(newJobRunCmd(g, jf), newJobCheckCmd(g, jf), newJobStatusCmd(g), newJobScheduleCmd(g))
+	cmd.AddCommand(newJobRunCmd(g, jf), newJobCheckCmd(g, jf), newJobStatusCmd(g), newJobScheduleCmd(g, jf))
 	return cmd
 }
 

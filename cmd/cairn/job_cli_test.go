@@ -247,3 +247,19 @@ func TestJobRunRandomDelay(t *testing.T) {
 		t.Errorf("stopped while waiting: exit %d, want %d", code, exitInterrupted)
 	}
 }
+
+// job schedule takes the profile file from job's --config, before or after the
+// subcommand, as run and check do; the unit runs the job with that file.
+func TestJobScheduleConfigFlag(t *testing.T) {
+	e := newJobEnv(t, newCLI(t))
+	e.profile("")
+	for _, args := range [][]string{
+		{"job", "--config", e.config, "schedule", "nightly", "--at", "02:30", "--dry-run"},
+		{"job", "schedule", "nightly", "--at", "02:30", "--dry-run", "--config", e.config},
+	} {
+		res := e.Run(args...)
+		if res.Code != 0 || !strings.Contains(res.Stdout, "job run nightly --config "+e.config) {
+			t.Errorf("%v: exit %d\n%s%s", args, res.Code, res.Stdout, res.Stderr)
+		}
+	}
+}
