@@ -21,10 +21,12 @@ func (j *run) hooks(ctx context.Context, kind string, lines []string) bool {
 		if err == nil {
 			continue
 		}
-		if j.p.HooksFatal {
-			j.fail(err, 1)
+		// An interrupted job stops here whatever hook-failure says; it exits 130.
+		if j.p.HooksFatal || ctx.Err() != nil {
+			j.fail(err, j.cfg.Code(err))
+			return false
 		}
-		return !j.p.HooksFatal
+		return true
 	}
 	return true
 }
@@ -47,8 +49,11 @@ func (j *run) hook(ctx context.Context, kind, line string) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		err = fmt.Errorf("timed out after %s", j.p.HookTimeout)
+	case ctx.Err() != nil:
+		err = fmt.Errorf("stopped: %w", ctx.Err())
 	}
 	if out := tail.String(); out != "" {
 		return fmt.Errorf("%s hook %q: %w; output: %s", kind, line, err, out)

@@ -95,6 +95,10 @@ func Run(ctx context.Context, cfg Config) *monitor.Run {
 	} else {
 		j.skip("backup", "forget", "prune", "verify")
 	}
+	if err := ctx.Err(); err != nil {
+		// Stopped (SIGTERM from systemd, Ctrl-C) where no step noticed: not a success.
+		j.fail(err, cfg.Code(err))
+	}
 	// After-hooks run even when the job was interrupted (each within its timeout).
 	after := context.WithoutCancel(ctx)
 	if j.out.ExitCode == 0 {

@@ -3,6 +3,7 @@ package job
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,6 +26,8 @@ func code(err error) int {
 		return 4
 	case errors.Is(err, ErrBusy):
 		return 11
+	case errors.Is(err, context.Canceled):
+		return 130
 	}
 	return 1
 }
@@ -112,19 +115,47 @@ func TestPruneWhenUnused(t *testing.T) {
 	}
 }
 
-// A rolling slice covers every slice in days consecutive days.
-func TestSliceCoversAll(t *testing.T) {
-	seen := map[uint64]bool{}
-	day := time.Date(2025, 12, 28, 23, 0, 0, 0, time.Local)
-	for i := 0; i < 7; i++ {
-		n, m := Slice(day.AddDate(0, 0, i), 7)
-		if m != 7 {
-			t.Fatal(m)
-		}
-		seen[n] = true
+// The rolling slice moves on only after a verify that read it: a failed verify (or a
+// missed night) reads the same slice next time, and every slice is read within
+// read-data-days runs that verified, whatever the dates.
+func TestVerifySliceRotates(t *testing.T) {
+	cfg, f := setup(t, "[n.verify]\nread-data-days = 4\n")
+	now := time.Date(2025, 3, 1, 2, 30, 0, 0, time.Local)
+	cfg.Now = func() time.Time { return now }
+	var read []uint64
+	run := func() *monitor.Run {
+		r := Run(context.Background(), cfg)
+		read = append(read, f.plan.SliceN)
+		now = now.AddDate(0, 0, 3) // nights missed between runs change nothing
+		return r
 	}
-	if len(seen) != 7 {
-		t.Errorf("7 days read slices %v", seen)
+	run()
+	f.fail["verify"] = errors.New("connection reset")
+	if r := run(); r.ExitCode != 1 || r.Verify != "failed" {
+		t.Fatalf("failed verify: %+v", r)
+	}
+	delete(f.fail, "verify")
+	f.fail["verify"] = errDamage // damage found: the slice was read, the next one follows
+	if r := run(); r.Verify != "damaged" {
+		t.Fatalf("damaged verify: %+v", r)
+	}
+	delete(f.fail, "verify")
+	run()
+	run()
+	if got := fmt.Sprint(read); got != "[1 2 2 3 4]" {
+		t.Errorf("slices read %s, want [1 2 2 3 4]", got)
+	}
+	if f.plan.SliceM != 4 {
+		t.Errorf("slice of %d, want 4", f.plan.SliceM)
+	}
+	if n, m, err := NextSlice(cfg.StateDir, "n", 4); n != 1 || m != 4 || err != nil {
+		t.Errorf("after slice 4/4 the next is %d/%d (%v), want 1/4", n, m, err)
+	}
+	// A new read-data-days starts its cycle at the first slice.
+	cfg.Profile.Verify.ReadDataDays = 7
+	run()
+	if f.plan.SliceN != 1 || f.plan.SliceM != 7 {
+		t.Errorf("after a policy change: slice %d/%d, want 1/7", f.plan.SliceN, f.plan.SliceM)
 	}
 }
 
@@ -183,6 +214,18 @@ func TestBackupFails(t *testing.T) {
 	cfg.Profile.Verify.SinceLast = true
 	if r := Run(context.Background(), cfg); r.ExitCode != 4 || r.Verify != "damaged" {
 		t.Errorf("damage: %+v", r)
+	}
+}
+
+// A job stopped where no step noticed (steps that ignore their context) is not a
+// success: it exits 130, and the after-failure and always hooks run.
+func TestInterruptedIsNoSuccess(t *testing.T) {
+	cfg, _ := setup(t, "[n.hooks]\nafter-success = [\"true\"]\nafter-failure = [\"true\"]\nalways = [\"true\"]\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r := Run(ctx, cfg)
+	if r.ExitCode != 130 || !strings.HasSuffix(steps(r), "after-failure-hook always-hook") {
+		t.Errorf("exit %d, steps %s", r.ExitCode, steps(r))
 	}
 }
 

@@ -56,27 +56,68 @@ type pruneState struct {
 	Last time.Time `json:"last_prune"`
 }
 
-func loadPruneState(path string) (pruneState, error) {
-	var st pruneState
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return st, nil
-	}
-	if err == nil {
-		err = json.Unmarshal(data, &st)
-	}
-	if err != nil {
-		return st, fmt.Errorf("prune state %s: %w", path, err)
-	}
-	return st, nil
+// LastPrune is when profile name last pruned, from its state in dir (zero: never).
+func LastPrune(dir, name string) (time.Time, error) {
+	st, err := loadPruneState(filepath.Join(dir, name+".prune.json"))
+	return st.Last, err
 }
 
-// savePruneState writes st atomically: a temp file, synced, renamed, the folder synced.
-func savePruneState(path string, st pruneState) error {
-	data, _ := json.Marshal(st)
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".prune-*.tmp")
+func loadPruneState(path string) (pruneState, error) {
+	var st pruneState
+	return st, loadState(path, "prune", &st)
+}
+
+// verifyState is where a profile's rolling verify stands: the slice the next verify
+// reads. It moves on only after a verify that read its slice, so a missed or failed
+// night reads the same slice again and every pack is read within Of runs.
+type verifyState struct {
+	Next uint64 `json:"next_slice"` // 1 … Of
+	Of   uint64 `json:"of"`
+}
+
+// NextSlice is the slice n of m the next verify of profile name reads, from its
+// state in dir, for a policy of days slices.
+func NextSlice(dir, name string, days int) (n, m uint64, err error) {
+	var st verifyState
+	err = loadState(verifyStatePath(dir, name), "verify", &st)
+	m = uint64(days)
+	if st.Next < 1 || st.Of != m {
+		// None yet, or read-data-days changed: start the new cycle at its first slice.
+		return 1, m, err
+	}
+	return st.Next, m, err
+}
+
+// advanceSlice records that slice n of m was read: the next verify reads n+1.
+func advanceSlice(dir, name string, n, m uint64) error {
+	return saveState(verifyStatePath(dir, name), "verify", verifyState{Next: n%m + 1, Of: m})
+}
+
+func verifyStatePath(dir, name string) string { return filepath.Join(dir, name+".verify.json") }
+
+// loadState reads the JSON state file at path into v; a missing file leaves v as it is.
+func loadState(path, what string, v any) error {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err == nil {
+		err = json.Unmarshal(data, v)
+	}
 	if err != nil {
-		return fmt.Errorf("save prune state: %w", err)
+		return fmt.Errorf("%s state %s: %w", what, path, err)
+	}
+	return nil
+}
+
+func savePruneState(path string, st pruneState) error { return saveState(path, "prune", st) }
+
+// saveState writes v atomically: a temp file, synced, renamed, the folder synced.
+func saveState(path, what string, v any) error {
+	data, _ := json.Marshal(v)
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+what+"-*.tmp")
+	if err != nil {
+		return fmt.Errorf("save %s state: %w", what, err)
 	}
 	defer os.Remove(tmp.Name())
 	_, err = tmp.Write(append(data, '\n'))
@@ -90,7 +131,7 @@ func savePruneState(path string, st pruneState) error {
 		err = os.Rename(tmp.Name(), path)
 	}
 	if err != nil {
-		return fmt.Errorf("save prune state: %w", err)
+		return fmt.Errorf("save %s state: %w", what, err)
 	}
 	if d, err := os.Open(filepath.Dir(path)); err == nil {
 		_ = d.Sync()

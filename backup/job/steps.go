@@ -104,7 +104,11 @@ func (j *run) verify(ctx context.Context, r Repository) func() error {
 		}
 		plan := VerifyPlan{SinceLast: v.SinceLast}
 		if v.ReadDataDays > 0 {
-			plan.SliceN, plan.SliceM = Slice(j.cfg.now(), v.ReadDataDays)
+			n, m, err := NextSlice(j.cfg.StateDir, j.p.Name, v.ReadDataDays)
+			if err != nil {
+				return err
+			}
+			plan.SliceN, plan.SliceM = n, m
 		}
 		err := r.Verify(ctx, plan)
 		switch {
@@ -114,17 +118,15 @@ func (j *run) verify(ctx context.Context, r Repository) func() error {
 			j.out.Verify = "damaged"
 		default:
 			j.out.Verify = "failed"
+			return err // the slice was not read through: the next run reads it again
+		}
+		if plan.SliceM > 0 {
+			if serr := advanceSlice(j.cfg.StateDir, j.p.Name, plan.SliceN, plan.SliceM); serr != nil && err == nil {
+				return serr
+			}
 		}
 		return err
 	}
-}
-
-// Slice is the slice of all packs that the verify of the day at now reads so that
-// every pack is read once every days days: slice n of days, by the local date.
-func Slice(now time.Time, days int) (n, m uint64) {
-	y, mo, d := now.Date()
-	day := time.Date(y, mo, d, 0, 0, 0, 0, time.UTC).Unix() / 86400
-	return uint64(day%int64(days)) + 1, uint64(days)
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -5,8 +5,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/cairn-backup/cairn/backup/job"
 	"github.com/cairn-backup/cairn/internal/monitor"
@@ -30,7 +32,7 @@ when to prune, the verify policy, S3 and TLS settings, priority and hooks. It is
 /etc/cairn/profiles.toml. See docs/profiles.example.toml.`,
 	}
 	cmd.PersistentFlags().StringVar(&jf.config, "config", "", "the profile file (default: $XDG_CONFIG_HOME/cairn/profiles.toml, then /etc/cairn/profiles.toml)")
-	cmd.AddCommand(newJobRunCmd(g, jf), newJobCheckCmd(g, jf), newJobStatusCmd(g), newJobScheduleCmd(g))
+	cmd.AddCommand(newJobRunCmd(g, jf), newJobCheckCmd(g, jf), newJobStatusCmd(g), newJobScheduleCmd(g, jf))
 	return cmd
 }
 
@@ -62,6 +64,7 @@ func (e *jobExit) Error() string { return e.msg }
 
 func newJobRunCmd(g *globals, jf *jobFlags) *cobra.Command {
 	var wait bool
+	var delay time.Duration
 	cmd := &cobra.Command{
 		Use:   "run NAME",
 		Short: "Run a profile's job: before-hooks, backup, forget, prune when due, verify, after-hooks",
@@ -72,9 +75,13 @@ of the profile holds its lock it exits 11, or with --wait waits for it.
 Exit codes: 0 ok, 3 snapshot made but some files were unreadable, 4 verify found
 damage, 1 any other failure (a failing hook too, unless the profile has
 hook-failure = "continue"; a failing before-hook means no backup), 10 no repository,
-11 another run holds the lock, 12 wrong password, 130 interrupted.`,
+11 another run holds the lock, 12 wrong password, 130 interrupted (SIGINT or SIGTERM:
+the after-failure and always hooks still run, and the failure is reported).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := randomDelay(cmd.Context(), delay); err != nil {
+				return err
+			}
 			run, err := runJob(cmd.Context(), g, jf, args[0], wait)
 			if err != nil {
 				return err
@@ -89,7 +96,23 @@ hook-failure = "continue"; a failing before-hook means no backup), 10 no reposit
 		},
 	}
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait for another run of the profile to end instead of exiting 11")
+	cmd.Flags().DurationVar(&delay, "random-delay", 0, "first wait a random time up to this (a crontab line's spread; systemd timers have RandomizedDelaySec)")
 	return cmd
+}
+
+// randomDelay waits a random time in [0, max), or until ctx ends.
+func randomDelay(ctx context.Context, max time.Duration) error {
+	if max <= 0 {
+		return nil
+	}
+	t := time.NewTimer(rand.N(max))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // runJob loads the profile and runs its job in this process.

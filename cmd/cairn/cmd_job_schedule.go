@@ -19,14 +19,14 @@ import (
 )
 
 type scheduleFlags struct {
-	at, config       string
+	at               string
 	cron, remove     bool
 	dryRun, noEnable bool
 	randomDelay      time.Duration
 	nice             int
 }
 
-func newJobScheduleCmd(g *globals) *cobra.Command {
+func newJobScheduleCmd(g *globals, jf *jobFlags) *cobra.Command {
 	var f scheduleFlags
 	cmd := &cobra.Command{
 		Use:   "schedule NAME --at HH:MM",
@@ -42,7 +42,7 @@ written and run.`,
 			if f.remove {
 				return s.remove(cmd.Context(), args[0])
 			}
-			spec, err := s.spec(args[0], f)
+			spec, err := s.spec(args[0], jf.config, f)
 			if err != nil {
 				return err
 			}
@@ -54,7 +54,6 @@ written and run.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.at, "at", "", "time of day to run, e.g. 02:30 (local time)")
-	fl.StringVar(&f.config, "config", "", "the profile file (default: the first found of $XDG_CONFIG_HOME/cairn/profiles.toml, /etc/cairn/profiles.toml)")
 	fl.BoolVar(&f.cron, "cron", false, "add a crontab line instead of systemd units")
 	fl.BoolVar(&f.remove, "remove", false, "remove the profile's timer and crontab line")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print what would be written and run, change nothing")
@@ -87,7 +86,7 @@ func newScheduler(out, errOut io.Writer, f scheduleFlags) *scheduler {
 }
 
 // spec gathers what the units or the line need; every path absolute.
-func (s *scheduler) spec(name string, f scheduleFlags) (schedule.Spec, error) {
+func (s *scheduler) spec(name, configFlag string, f scheduleFlags) (schedule.Spec, error) {
 	if f.at == "" {
 		return schedule.Spec{}, errors.New("give the time of day with --at, e.g. --at 02:30")
 	}
@@ -102,7 +101,7 @@ func (s *scheduler) spec(name string, f scheduleFlags) (schedule.Spec, error) {
 	if strings.Contains(bin, string(filepath.Separator)+"go-build") {
 		return schedule.Spec{}, fmt.Errorf("%s is a temporary build: schedule an installed cairn", bin)
 	}
-	config, err := s.findConfig(f.config)
+	config, err := s.findConfig(configFlag)
 	if err != nil {
 		return schedule.Spec{}, err
 	}

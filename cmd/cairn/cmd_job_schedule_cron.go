@@ -15,11 +15,13 @@ import (
 // installCron puts the profile's line into the user's crontab, in place of an
 // earlier one.
 func (s *scheduler) installCron(ctx context.Context, spec schedule.Spec) error {
+	entry := schedule.CronEntry(spec)
 	tab, err := s.crontab(ctx)
-	if err != nil {
+	if err != nil && s.dryRun { // still show the line; installing it would fail
+		fmt.Fprintf(s.errOut, "warning: %v\n", err)
+	} else if err != nil {
 		return err
 	}
-	entry := schedule.CronEntry(spec)
 	if s.dryRun {
 		fmt.Fprintf(s.out, "would add to the crontab:\n%s", entry)
 		return nil

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/cairn-backup/cairn/backup/job"
 	"github.com/cairn-backup/cairn/internal/monitor"
 	"github.com/cairn-backup/cairn/internal/profile"
 	"github.com/cairn-backup/cairn/internal/schedule"
@@ -254,7 +255,8 @@ func profileDue(cmd *cobra.Command) dueFunc {
 			due = append(due, d)
 		}
 		if p.Verify.ReadDataDays > 0 {
-			due = append(due, monitor.Due{Name: "verify slice", Note: fmt.Sprintf("1/%d of the data, all of it every %d days", p.Verify.ReadDataDays, p.Verify.ReadDataDays)})
+			n, m, _ := job.NextSlice(jobStateDir(), name, p.Verify.ReadDataDays)
+			due = append(due, monitor.Due{Name: "verify slice", Note: fmt.Sprintf("next %d/%d, all of the data every %d runs", n, m, m)})
 		}
 		return due, nil
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -71,6 +72,14 @@ func testFullJob(t *testing.T, e *jobEnv) {
 	}
 	if b, _ := os.ReadFile(filepath.Join(e.src, "done")); string(b) != "0\n" {
 		t.Errorf("after-success hook: %q", b)
+	}
+	// The first run read slice 1 of 3: status and check name the next one.
+	if out := e.OK("job", "--config", e.config, "status", "nightly"); !strings.Contains(out, "verify slice: every run, next 2/3") {
+		t.Errorf("status after one run:\n%s", out)
+	}
+	if out := e.OK("job", "--config", e.config, "check", "nightly"); !strings.Contains(out, "next slice 2/3") ||
+		!strings.Contains(out, "every 1d (next after") {
+		t.Errorf("check after one run:\n%s", out)
 	}
 	for i := 0; i < 2; i++ {
 		writeFiles(t, e.src, map[string]string{"d/b": fmt.Sprint("beta ", i)})
@@ -226,5 +235,41 @@ func TestJobBandwidthLimits(t *testing.T) {
 	e.profile("limit-upload = 100000\nlimit-download = 100000\n")
 	if r, res := e.job("run", "nightly"); r.ExitCode != 0 || r.SnapshotID == "" {
 		t.Fatalf("limited job: %+v\n%s", r, res.Stderr)
+	}
+}
+
+// --random-delay (what a crontab line uses for systemd's RandomizedDelaySec) waits at
+// most its time, then runs; a SIGTERM during the wait ends it with 130 and no run.
+func TestJobRunRandomDelay(t *testing.T) {
+	e := newJobEnv(t, newCLI(t))
+	e.profile("")
+	if r, _ := e.job("run", "nightly", "--random-delay", "50ms"); r.ExitCode != 0 || r.SnapshotID == "" {
+		t.Fatalf("run: %+v", r)
+	}
+	cmd := e.Cmd("job", "--config", e.config, "run", "nightly", "--random-delay", "1h")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Errorf("stopped while waiting: exit %d, want %d", code, exitInterrupted)
+	}
+}
+
+// job schedule takes the profile file from job's --config, before or after the
+// subcommand, as run and check do; the unit runs the job with that file.
+func TestJobScheduleConfigFlag(t *testing.T) {
+	e := newJobEnv(t, newCLI(t))
+	e.profile("")
+	for _, args := range [][]string{
+		{"job", "--config", e.config, "schedule", "nightly", "--at", "02:30", "--dry-run"},
+		{"job", "schedule", "nightly", "--at", "02:30", "--dry-run", "--config", e.config},
+	} {
+		res := e.Run(args...)
+		if res.Code != 0 || !strings.Contains(res.Stdout, "job run nightly --config "+e.config) {
+			t.Errorf("%v: exit %d\n%s%s", args, res.Code, res.Stdout, res.Stderr)
+		}
 	}
 }

@@ -10,7 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -114,5 +116,70 @@ func TestJobUnreachablePing(t *testing.T) {
 	}
 	if strings.Contains(res.Stderr, "secret-uuid") {
 		t.Errorf("the ping URL's secret is printed:\n%s", res.Stderr)
+	}
+}
+
+// job check reports a health check it cannot reach and a missing Prometheus folder
+// as warnings (the check passes: the backup would run), and sends the check no ping.
+func TestJobCheckWarnsUnreachablePing(t *testing.T) {
+	e := newJobEnv(t, newCLI(t))
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	prom := filepath.Join(e.dir, "absent", "cairn.prom")
+	e.profile(fmt.Sprintf("healthcheck-url = %q\nprometheus-file = %q\n", "http://"+addr+"/ping/secret-uuid", prom))
+	res := e.Run("job", "--config", e.config, "check", "nightly")
+	if res.Code != 0 || !strings.Contains(res.Stderr, "warning: health check http://"+addr+"/… unreachable") ||
+		!strings.Contains(res.Stderr, "warning: prometheus-file: folder") {
+		t.Errorf("exit %d, stderr:\n%s", res.Code, res.Stderr)
+	}
+	if strings.Contains(res.Stdout+res.Stderr, "secret-uuid") {
+		t.Errorf("check prints the ping URL's secret:\n%s%s", res.Stdout, res.Stderr)
+	}
+	p, url := newPings(t)
+	e.profile(fmt.Sprintf("healthcheck-url = %q\n", url))
+	if res := e.Run("job", "--config", e.config, "check", "nightly"); res.Code != 0 || strings.Contains(res.Stderr, "warning") || p.paths() != "" {
+		t.Errorf("reachable check: exit %d, pings %q, stderr:\n%s", res.Code, p.paths(), res.Stderr)
+	}
+}
+
+// A run stopped by SIGTERM (systemctl stop, a shutdown) exits 130, pings /fail and
+// still runs the always-hooks.
+func TestJobRunTerminated(t *testing.T) {
+	e := newJobEnv(t, newCLI(t))
+	p, url := newPings(t)
+	started := filepath.Join(e.dir, "started")
+	e.profile(fmt.Sprintf("healthcheck-url = %q\n[nightly.hooks]\nbefore = [\"touch %s; sleep 30\"]\nalways = [\"touch %s/always\"]\n",
+		url, started, e.dir))
+	cmd := e.Cmd("job", "--config", e.config, "--json", "run", "nightly")
+	var out strings.Builder
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(started); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the before-hook did not start")
+		}
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Fatalf("exit %d, want %d\n%s", code, exitInterrupted, out.String())
+	}
+	if got := p.paths(); got != "/ping/uuid-1/start /ping/uuid-1/fail" {
+		t.Errorf("pings %q, want start then fail", got)
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, "always")); err != nil {
+		t.Errorf("the always-hook did not run: %v", err)
+	}
+	if !strings.Contains(out.String(), `"exit_code":130`) {
+		t.Errorf("the run does not say 130:\n%s", out.String())
 	}
 }

@@ -60,7 +60,7 @@ var at0230 = scheduleFlags{at: "02:30", randomDelay: 10 * time.Minute, nice: 10}
 func TestScheduleUnits(t *testing.T) {
 	f := &fakeSystem{}
 	s, out, _ := testScheduler(t, f, false)
-	spec, err := s.spec("home", at0230)
+	spec, err := s.spec("home", "", at0230)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestScheduleUnitsAsRootNoEnable(t *testing.T) {
 	f := &fakeSystem{}
 	s, out, _ := testScheduler(t, f, true)
 	s.noEnable = true
-	spec, err := s.spec("home", at0230)
+	spec, err := s.spec("home", "", at0230)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestScheduleDryRunChangesNothing(t *testing.T) {
 	f := &fakeSystem{tab: []byte("0 * * * * date\n")}
 	s, out, _ := testScheduler(t, f, false)
 	s.dryRun = true
-	spec, err := s.spec("home", at0230)
+	spec, err := s.spec("home", "", at0230)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +153,7 @@ func TestScheduleDryRunChangesNothing(t *testing.T) {
 func TestScheduleCron(t *testing.T) {
 	f := &fakeSystem{} // no crontab yet
 	s, out, _ := testScheduler(t, f, false)
-	spec, err := s.spec("home", at0230)
+	spec, err := s.spec("home", "", at0230)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,6 +182,12 @@ func TestScheduleCron(t *testing.T) {
 	if err := s.installCron(ctx, spec); err == nil || !strings.Contains(err.Error(), "crontab is not installed") {
 		t.Errorf("without crontab: %v", err)
 	}
+	// --dry-run shows the line all the same, and says it could not be installed here.
+	s.dryRun = true
+	out.Reset()
+	if err := s.installCron(ctx, spec); err != nil || !strings.Contains(out.String(), schedule.CronEntry(spec)) {
+		t.Errorf("dry run without crontab: %v\n%s", err, out)
+	}
 }
 
 // Without a running systemd the units are still written, and the error says how to
@@ -189,7 +195,7 @@ func TestScheduleCron(t *testing.T) {
 func TestScheduleSystemctlFails(t *testing.T) {
 	f := &fakeSystem{failCtl: true}
 	s, _, _ := testScheduler(t, f, false)
-	spec, _ := s.spec("home", at0230)
+	spec, _ := s.spec("home", "", at0230)
 	err := s.installUnits(context.Background(), spec)
 	if err == nil || !strings.Contains(err.Error(), "the units are written; enable with: systemctl --user enable --now cairn-job-home.timer") ||
 		!strings.Contains(err.Error(), "Failed to connect to bus") {
@@ -202,14 +208,14 @@ func TestScheduleSystemctlFails(t *testing.T) {
 
 func TestScheduleRefuses(t *testing.T) {
 	s, _, _ := testScheduler(t, &fakeSystem{}, false)
-	if _, err := s.spec("home", scheduleFlags{nice: 10}); err == nil || !strings.Contains(err.Error(), "--at") {
+	if _, err := s.spec("home", "", scheduleFlags{nice: 10}); err == nil || !strings.Contains(err.Error(), "--at") {
 		t.Errorf("no --at: %v", err)
 	}
-	if _, err := s.spec("home", scheduleFlags{at: "25:00"}); err == nil {
+	if _, err := s.spec("home", "", scheduleFlags{at: "25:00"}); err == nil {
 		t.Error("--at 25:00 accepted")
 	}
 	s.binary = func() (string, error) { return "/tmp/go-build123/b001/exe/cairn", nil }
-	if _, err := s.spec("home", at0230); err == nil || !strings.Contains(err.Error(), "temporary build") {
+	if _, err := s.spec("home", "", at0230); err == nil || !strings.Contains(err.Error(), "temporary build") {
 		t.Errorf("go run binary: %v", err)
 	}
 }

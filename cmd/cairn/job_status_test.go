@@ -130,7 +130,9 @@ func TestJobCommandsWired(t *testing.T) {
 	}
 	g := &globals{}
 	job := &cobra.Command{Use: "job", SilenceUsage: true, SilenceErrors: true}
-	job.AddCommand(newJobStatusCmd(g), newJobScheduleCmd(g))
+	jf := &jobFlags{}
+	job.PersistentFlags().StringVar(&jf.config, "config", "", "")
+	job.AddCommand(newJobStatusCmd(g), newJobScheduleCmd(g, jf))
 	var out bytes.Buffer
 	job.SetOut(&out)
 	job.SetArgs([]string{"status", "home", "--last", "5"})

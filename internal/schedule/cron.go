@@ -31,6 +31,9 @@ func CronEntry(s Spec) string {
 	for _, a := range s.command() {
 		words = append(words, shellQuote(a))
 	}
+	if s.RandomDelay > 0 { // cron has no RandomizedDelaySec: the job waits itself
+		words = append(words, "--random-delay", s.RandomDelay.String())
+	}
 	// cron turns an unescaped % into a line break.
 	line := strings.ReplaceAll(strings.Join(words, " "), "%", `\%`)
 	return fmt.Sprintf("%s\n%d %d * * * %s\n", marker(s.Profile), s.Minute, s.Hour, line)

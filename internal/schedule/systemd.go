@@ -19,7 +19,7 @@ type Spec struct {
 	Hour, Minute int           // local time
 	Binary       string        // absolute path of cairn
 	Config       string        // absolute path of the profile file
-	RandomDelay  time.Duration // systemd: RandomizedDelaySec (cron has none)
+	RandomDelay  time.Duration // systemd: RandomizedDelaySec; cron: job run --random-delay
 	Nice         int           // 0 … 19
 	System       bool          // system units (as root) rather than user units
 	Home         string        // system units: HOME for the job (cache and state folders)
