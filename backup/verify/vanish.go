@@ -18,7 +18,7 @@ import (
 // judgeVanished records as damage the packs that were listed and gone when read, if a
 // snapshot that still stands uses them or the walk did not finish. A pack that only
 // snapshots forgotten since the listing used is a warning; one no snapshot used is
-// listed among the unused packs (it is neither).
+// listed among the unused packs, as before.
 func (v *run) judgeVanished(ctx context.Context, f *fetcher, walked bool) error {
 	suspects := f.vanishedUsed(walked)
 	if len(suspects) == 0 || !walked {
