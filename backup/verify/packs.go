@@ -76,20 +76,6 @@ func (t *packTable) markUsed(id digest.ID) {
 	t.mu.Unlock()
 }
 
-// judgeVanished records as damage the packs that were listed and gone when read, if a
-// snapshot uses them or the walk did not finish. A pack no snapshot uses was deleted
-// by a prune that ran meanwhile: verify reads marked packs too, and their grace period
-// may end while it reads (docs/prune.md). It is listed among the unused packs.
-func (f *fetcher) judgeVanished(walked bool) {
-	f.packs.mu.Lock()
-	defer f.packs.mu.Unlock()
-	for _, id := range f.vanished {
-		if !walked || f.packs.used[id] {
-			f.rec.problem(PackMissing, "pack "+id.Short(), fmt.Sprintf("pack %s vanished from the storage", id))
-		}
-	}
-}
-
 // unused returns the indexed packs no snapshot needs.
 func (t *packTable) unused() []Unreferenced {
 	t.mu.Lock()

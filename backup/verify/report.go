@@ -32,7 +32,7 @@ const (
 	Unreadable      Kind = "unreadable"       // an object the storage failed to return, twice
 
 	Fork      Kind = "fork"      // warning: two snapshots follow the same one (concurrent backups)
-	Forgotten Kind = "forgotten" // note: a chain starts after a snapshot forget removed
+	Forgotten Kind = "forgotten" // note: a chain starts after a snapshot forget removed, or a pack only such snapshots used was pruned during the run
 	NotSaved  Kind = "not-saved" // warning: what this run learned could not be recorded
 	Replaced  Kind = "replaced"  // note: a record tag replaced is still there (a tag that did not finish)
 )

@@ -104,13 +104,15 @@ func without(ids []digest.ID, drop []Unreferenced) []digest.ID {
 }
 
 // deleteOnRead deletes the object name of typ when it is first read, as a prune or a
-// forget does that runs between verify's listing and its read.
+// forget does that runs between verify's listing and its read; before, if set, runs
+// first (a forget that came before that prune).
 type deleteOnRead struct {
 	remote.Storage
-	typ  remote.Type
-	name string
-	mu   sync.Mutex
-	done bool
+	typ    remote.Type
+	name   string
+	before func(ctx context.Context) error
+	mu     sync.Mutex
+	done   bool
 }
 
 func (s *deleteOnRead) Get(ctx context.Context, h remote.Handle, offset, length int64) (io.ReadCloser, error) {
@@ -118,6 +120,11 @@ func (s *deleteOnRead) Get(ctx context.Context, h remote.Handle, offset, length 
 	first := h.Type == s.typ && h.Name == s.name && !s.done
 	s.done = s.done || first
 	s.mu.Unlock()
+	if first && s.before != nil {
+		if err := s.before(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if first {
 		if err := s.Storage.Delete(ctx, h); err != nil {
 			return nil, errors.Join(err, remote.ErrNotFound)

@@ -182,7 +182,9 @@ func (v *run) check(ctx context.Context) error {
 	if rd != nil {
 		v.whole = rd.whole // complete only now: the walk checks tree packs too
 	}
-	f.judgeVanished(!w.partial && len(v.snaps) > 0)
+	if err := v.judgeVanished(ctx, f, !w.partial && len(v.snaps) > 0); err != nil {
+		return err
+	}
 	v.rep.Trees, v.rep.Files, v.rep.BytesRead = w.trees, w.files, bytesRead.Load()
 	if !w.partial && len(v.snaps) > 0 {
 		v.rep.Unreferenced = append(v.rep.Unreferenced, v.packs.unused()...)
