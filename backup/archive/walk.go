@@ -21,6 +21,11 @@ func (b *run) pathEntry(ctx context.Context, path string, prev *prevRef) (manife
 		b.sourceError(path, err)
 		return manifest.Entry{}, errSkipped
 	}
+	// The excludes hold for the paths given too, as restic's do: a big file named on
+	// the command line with --exclude-larger-than is left out like one found inside.
+	if b.excl.excluded(path, filepath.Base(path), info) {
+		return manifest.Entry{}, errSkipped
+	}
 	if info.Kind == fsys.Dir {
 		return b.dir(ctx, path, info, prev, info.Dev)
 	}

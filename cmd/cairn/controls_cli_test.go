@@ -34,6 +34,11 @@ func TestBackupExcludeControls(t *testing.T) {
 			t.Errorf("%s backed up:\n%s", gone, out)
 		}
 	}
+	// A path named on the command line is excluded like one found inside, as restic.
+	c.OK("backup", "-q", "--exclude-larger-than", "2K", filepath.Join(src, "big.bin"), filepath.Join(src, "small.txt"))
+	if out := c.OK("ls", "latest"); strings.Contains(out, "big.bin") || !strings.Contains(out, "small.txt") {
+		t.Errorf("a big file named on the command line:\n%s", out)
+	}
 	if r := c.Run("backup", "--exclude-larger-than", "lots", src); r.Code != exitFatal || !strings.Contains(r.Stderr, "--exclude-larger-than") {
 		t.Errorf("bad size: exit %d, %s", r.Code, r.Stderr)
 	}
