@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,10 +13,11 @@ import (
 )
 
 // soakFaults are the S3 faults of the long run: every kind the proxy has, on every
-// verb it applies to (errors, resets, hangs, cut and flipped bodies, lying PUTs, empty
-// and short listings).
+// verb it applies to (errors, resets, hangs, cut, trickled, short-ranged and flipped
+// bodies, lying PUTs, short and stale listings, 404s).
 var soakFaults = []s3test.Kind{s3test.SlowDown, s3test.ServerError, s3test.Reset, s3test.Hang,
-	s3test.Truncate, s3test.Flip, s3test.LiePut, s3test.PrefixPut, s3test.ShortList, s3test.NotFound}
+	s3test.Truncate, s3test.Flip, s3test.LiePut, s3test.PrefixPut, s3test.ShortList, s3test.NotFound,
+	s3test.Trickle, s3test.ShortRange, s3test.StaleList}
 
 // s3Duration is how long TestS3FaultRun runs: CAIRN_SOAK_DURATION in the long tier
 // (default 30m, make soak's), 20 s in the short one.
@@ -32,7 +34,8 @@ func s3Duration(t *testing.T) time.Duration {
 
 // TestS3FaultRun backs up a changing tree through a fault proxy that breaks 10 % of
 // the requests with any fault, restoring through it now and then, for s3Duration.
-// Commands may fail (exit 1, or 3 for a restore that could not read some data); what
+// Commands may fail (exit 1, or 3 for a restore that could not read some data), never
+// with another code (a 404 is no "no repository"); what
 // one reports as saved must hold: at the end, read directly, verify --read-data is
 // clean and every snapshot a backup reported restores byte for byte.
 func TestS3FaultRun(t *testing.T) {
@@ -72,6 +75,11 @@ func TestS3FaultRun(t *testing.T) {
 	}
 	faults := int(proxy.Counts().Faults)
 	t.Logf("%d rounds, %d faults fired, exit codes %v", round, faults, codes)
+	for code, n := range codes {
+		if !strings.HasSuffix(code, " 0") && !strings.HasSuffix(code, " 1") && !strings.HasSuffix(code, " 3") {
+			t.Errorf("%d × %s: a fault is reported as something else than a failure (10: no repository, 12: wrong password)", n, code)
+		}
+	}
 	if faults == 0 || len(saved) == 0 {
 		t.Fatalf("%d faults, %d snapshots saved: the run proves nothing", faults, len(saved))
 	}
