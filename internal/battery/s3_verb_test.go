@@ -147,6 +147,7 @@ func TestS3FaultsOneVerbAtATime(t *testing.T) {
 				kinds = hostileOn(op)
 			}
 			t.Run(fmt.Sprintf("%s/hostile=%v", op, hostile), func(t *testing.T) {
+				t.Parallel() // each row has its own proxy and prefix; much of a row is waiting
 				v := newVerbRun(t, op, kinds, s)
 				v.hostile = hostile
 				v.rounds(s)
