@@ -1,6 +1,7 @@
 package battery
 
 import (
+	"encoding/json"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -139,8 +140,10 @@ func TestDeletedPackHealedByNextBackup(t *testing.T) {
 
 // TestOverlappingBackups starts two backups of the same host and paths at once, on a
 // new repository and then on one with a history, tier(2, 6) rounds in all: both exit
-// 0; verify exits 0 and calls what overlapped a fork (a warning, never damage: the
-// issue's chain-broken); every snapshot restores byte for byte.
+// 0; verify exits 0 (never damage: the issue's chain-broken), and warns of a fork
+// whenever the two snapshots name the same predecessor (or none: neither saw the
+// other); every snapshot restores byte for byte. Whether two runs overlap depends on
+// the machine's speed, so it is logged, not required.
 func TestOverlappingBackups(t *testing.T) {
 	t.Parallel()
 	c := clitest.New(t, cairnBin)
@@ -165,18 +168,35 @@ func TestOverlappingBackups(t *testing.T) {
 		if v.Code != exitOK {
 			t.Fatalf("round %d: verify after overlapping backups: exit %d\n%s", round, v.Code, v.Stdout)
 		}
-		if strings.Contains(v.Stdout, "fork") {
+		sa, sb := backupOf(t, ra.Stdout).Snapshot, backupOf(t, rb.Stdout).Snapshot
+		if prev := previousOf(t, c); prev[sa] == prev[sb] { // neither saw the other: a fork
 			forks++
+			if !strings.Contains(v.Stdout, "fork") {
+				t.Errorf("round %d: snapshots %s and %s both follow %q, and verify does not warn of a fork\n%s", round, sa[:8], sb[:8], prev[sa], v.Stdout)
+			}
 		}
-		for _, snap := range []string{backupOf(t, ra.Stdout).Snapshot, backupOf(t, rb.Stdout).Snapshot} {
+		for _, snap := range []string{sa, sb} {
 			target := t.TempDir()
 			c.OK("restore", snap+":"+src, "--target", target)
 			clitest.SameState(t, want, clitest.TreeState(t, target))
 			count(0, 0, 0, 1, 0)
 		}
 	}
-	t.Logf("verify warned of a fork after %d of %d rounds", forks, tier(2, 6))
-	if forks == 0 {
-		t.Errorf("no round's verify called the overlapping backups a fork: did they overlap?")
+	t.Logf("%d of %d rounds overlapped (both backups named the same predecessor) and verify warned of a fork", forks, tier(2, 6))
+}
+
+// previousOf maps each snapshot's id to the id of the predecessor it names.
+func previousOf(t *testing.T, c *clitest.CLI) map[string]string {
+	var snaps []struct {
+		ID       string `json:"id"`
+		Previous string `json:"previous"`
 	}
+	if err := json.Unmarshal([]byte(c.OK("snapshots", "--json")), &snaps); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, s := range snaps {
+		out[s.ID] = s.Previous
+	}
+	return out
 }

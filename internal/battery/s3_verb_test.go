@@ -88,7 +88,7 @@ func (v *verbRun) run(args ...string) clitest.Result {
 func (v *verbRun) rounds(s uint64) {
 	var latest map[string]string // the source at the last backup that exited 0
 	for i := range 2 {
-		clitest.BigRandomFiles(v.t, filepath.Join(v.src, fmt.Sprint(i)), 3, 300<<10, s+uint64(i))
+		clitest.BigRandomFiles(v.t, filepath.Join(v.src, fmt.Sprint(i)), 2, 200<<10, s+uint64(i))
 		if r := v.run("backup", "--json", "-q", v.src); r.Code == exitOK {
 			latest = clitest.TreeState(v.t, v.src)
 			v.saved[backupOf(v.t, r.Stdout).Snapshot] = latest
