@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/cairn-backup/cairn/backup/restore"
 	"github.com/cairn-backup/cairn/internal/repo"
+	"github.com/cairn-backup/cairn/remote"
 )
 
 // warnIndexDamage says which index segments (and pack headers) the index load had to
@@ -47,7 +50,7 @@ func pickRestore(ctx context.Context, r *repo.Repo, f *restoreFlags, ref string,
 	if err != nil {
 		return repo.Snapshot{}, err
 	}
-	snap, err := restore.Select(flt.Select(all), ref, at)
+	snap, all, bad, err := selectStored(ctx, r, flt.Select, all, bad, ref, at)
 	if err != nil {
 		return repo.Snapshot{}, err
 	}
@@ -59,4 +62,27 @@ func pickRestore(ctx context.Context, r *repo.Repo, f *restoreFlags, ref string,
 			snap.ID.Short(), snap.Time.Local().Format(time.RFC3339))
 	}
 	return snap, nil
+}
+
+// selectStored is restore.Select whose choice is also read from the storage itself:
+// snapshot records load through the cache, and a cached copy must not hide a stored
+// record that is damaged. A chosen record whose stored copy fails joins bad (said on
+// stderr) and the choice is made again among the others, so that CheckNewest then
+// sees it. One read per choice; at most len(all) choices.
+func selectStored(ctx context.Context, r *repo.Repo, keep func([]repo.Snapshot) []repo.Snapshot,
+	all []repo.Snapshot, bad []error, ref string, at *time.Time) (repo.Snapshot, []repo.Snapshot, []error, error) {
+	for range len(all) + 1 {
+		snap, err := restore.Select(keep(all), ref, at)
+		if err != nil {
+			return repo.Snapshot{}, all, bad, err
+		}
+		err = r.CheckStoredSnapshot(ctx, snap.ID)
+		if err == nil || ctx.Err() != nil || !repo.IsDamage(err) && !errors.Is(err, remote.ErrNotFound) {
+			return snap, all, bad, err
+		}
+		fmt.Fprintf(os.Stderr, "cairn: damaged snapshot: %v (the local cache held an intact copy)\n", err)
+		bad = append(bad, &repo.SnapshotError{ID: snap.ID, Err: err})
+		all = slices.DeleteFunc(slices.Clone(all), func(s repo.Snapshot) bool { return s.ID == snap.ID })
+	}
+	return repo.Snapshot{}, all, bad, errors.New("select snapshot: no choice held")
 }

@@ -17,6 +17,7 @@ import (
 // with a long grace period) and a run note (a backup stopped before its end).
 type damageBase struct {
 	home, src string
+	newest    string            // the newest snapshot's id: the record a snapshot row damages
 	want      map[string]string // the source at the newest snapshot
 }
 
@@ -33,8 +34,8 @@ func newDamageBase(t *testing.T) *damageBase {
 	c.OK("prune", "--grace", "24h") // marks the forgotten snapshot's packs
 	c.OK("verify")                  // writes its state record
 	c.OK("backup", "-q", src)       // the newest snapshot, and its run note below
-	b := &damageBase{home: filepath.Dir(c.Repo), src: src, want: clitest.TreeState(t, src)}
-	return b
+	ids := c.SnapshotIDs(t)
+	return &damageBase{home: filepath.Dir(c.Repo), src: src, newest: ids[len(ids)-1], want: clitest.TreeState(t, src)}
 }
 
 // objectDirs are the folders of each object kind in a local repository.
@@ -60,11 +61,15 @@ func (b *damageBase) clone(t *testing.T, cache bool) *clitest.CLI {
 
 // damage breaks one object of kind in c's repository: truncated to half, emptied, or
 // replaced by as many random bytes. It returns the object's path in the repository.
-func damage(t *testing.T, c *clitest.CLI, kind, how string, rng *rand.Rand) string {
+// A snapshot row damages the newest record (the one "restore latest" means).
+func (b *damageBase) damage(t *testing.T, c *clitest.CLI, kind, how string, rng *rand.Rand) string {
 	var names []string
-	if kind == "config" {
+	switch kind {
+	case "config":
 		names = []string{filepath.Join(c.Repo, "config")}
-	} else {
+	case "snapshot":
+		names = []string{filepath.Join(c.Repo, "snapshots", b.newest)}
+	default:
 		names, _ = filepath.Glob(filepath.Join(c.Repo, objectDirs[kind], "*"))
 	}
 	if len(names) == 0 {
@@ -96,7 +101,9 @@ func damage(t *testing.T, c *clitest.CLI, kind, how string, rng *rand.Rand) stri
 // and without the local cache, then restores the newest snapshot and verifies. Every
 // row: no panic; a restore that exits 0 restored the source byte for byte; one that
 // fails exits 1 or 3 and names the object or the damage; verify exits 4 (damage) for
-// every kind but a run note, which is a hint and not data. Kinds absent from a quiet
+// every kind but a run note, which is a hint and not data. A damaged newest snapshot
+// record stops "restore latest" (exit 1, the record and --skip-damaged named), even
+// when the cache holds an intact copy of it. Kinds absent from a quiet
 // repository (a mark record, when prune deleted at once; a run note after clean runs)
 // are logged and skipped.
 func TestDamagedObjects(t *testing.T) {
@@ -115,7 +122,7 @@ func TestDamagedObjects(t *testing.T) {
 
 func (b *damageBase) row(t *testing.T, kind, how string, cache bool, rng *rand.Rand) {
 	c := b.clone(t, cache)
-	rel := damage(t, c, kind, how, rng)
+	rel := b.damage(t, c, kind, how, rng)
 	if rel == "" {
 		t.Skipf("no %s object in this repository", kind)
 	}
@@ -128,6 +135,10 @@ func (b *damageBase) row(t *testing.T, kind, how string, cache bool, rng *rand.R
 		if strings.Contains(out, "panic:") || strings.Contains(out, "goroutine ") {
 			t.Fatalf("a panic:\n%s", out)
 		}
+	}
+	if kind == "snapshot" && (r.Code != exitFatal || !strings.Contains(r.Stderr, b.newest[:8]) || !strings.Contains(r.Stderr, "--skip-damaged")) {
+		t.Errorf("restore latest with the newest record damaged: exit %d, want %d naming %s and --skip-damaged\n%s",
+			r.Code, exitFatal, b.newest[:8], r.Stderr)
 	}
 	switch r.Code {
 	case exitOK:

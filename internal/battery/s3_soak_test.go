@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,13 +13,15 @@ import (
 )
 
 // soakFaults are the S3 faults of the long run: every kind the proxy has, on every
-// verb it applies to (errors, resets, hangs, cut and flipped bodies, lying PUTs, empty
-// and short listings).
+// verb it applies to (errors, resets, hangs, cut, trickled, short-ranged and flipped
+// bodies, lying PUTs, short and stale listings, 404s).
 var soakFaults = []s3test.Kind{s3test.SlowDown, s3test.ServerError, s3test.Reset, s3test.Hang,
-	s3test.Truncate, s3test.Flip, s3test.LiePut, s3test.PrefixPut, s3test.ShortList, s3test.NotFound}
+	s3test.Truncate, s3test.Flip, s3test.LiePut, s3test.PrefixPut, s3test.ShortList, s3test.NotFound,
+	s3test.Trickle, s3test.ShortRange, s3test.StaleList}
 
 // s3Duration is how long TestS3FaultRun runs: CAIRN_SOAK_DURATION in the long tier
-// (default 30m, make soak's), 20 s in the short one.
+// (default 30m, make soak's), 10 s in the short one (the per-verb rows fire every
+// kind there too).
 func s3Duration(t *testing.T) time.Duration {
 	if v := os.Getenv("CAIRN_SOAK_DURATION"); v != "" && longTier() {
 		d, err := time.ParseDuration(v)
@@ -27,12 +30,13 @@ func s3Duration(t *testing.T) time.Duration {
 		}
 		return d
 	}
-	return tier(20*time.Second, 30*time.Minute)
+	return tier(10*time.Second, 30*time.Minute)
 }
 
 // TestS3FaultRun backs up a changing tree through a fault proxy that breaks 10 % of
 // the requests with any fault, restoring through it now and then, for s3Duration.
-// Commands may fail (exit 1, or 3 for a restore that could not read some data); what
+// Commands may fail (exit 1, or 3 for a restore that could not read some data), never
+// with another code (a 404 is no "no repository"); what
 // one reports as saved must hold: at the end, read directly, verify --read-data is
 // clean and every snapshot a backup reported restores byte for byte.
 func TestS3FaultRun(t *testing.T) {
@@ -53,7 +57,8 @@ func TestS3FaultRun(t *testing.T) {
 	saved := map[string]map[string]string{}
 	deadline := time.Now().Add(s3Duration(t))
 	round, codes := 0, map[string]int{}
-	for ; round < 100_000 && time.Now().Before(deadline); round++ {
+	// Past the deadline, up to 10 rounds more while no backup has succeeded yet.
+	for ; round < 100_000 && (time.Now().Before(deadline) || len(saved) == 0 && round < 10); round++ {
 		clitest.BigRandomFiles(t, filepath.Join(src, fmt.Sprint(round%4)), 2, 200<<10, s+uint64(round))
 		r := c.Run("backup", "--json", "-q", "--retry-budget", "5s", src)
 		codes[fmt.Sprintf("backup %d", r.Code)]++
@@ -72,6 +77,11 @@ func TestS3FaultRun(t *testing.T) {
 	}
 	faults := int(proxy.Counts().Faults)
 	t.Logf("%d rounds, %d faults fired, exit codes %v", round, faults, codes)
+	for code, n := range codes {
+		if !strings.HasSuffix(code, " 0") && !strings.HasSuffix(code, " 1") && !strings.HasSuffix(code, " 3") {
+			t.Errorf("%d × %s: a fault is reported as something else than a failure (10: no repository, 12: wrong password)", n, code)
+		}
+	}
 	if faults == 0 || len(saved) == 0 {
 		t.Fatalf("%d faults, %d snapshots saved: the run proves nothing", faults, len(saved))
 	}

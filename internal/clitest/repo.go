@@ -15,7 +15,8 @@ import (
 )
 
 // Store opens the user's repository storage directly (no retries, no proxy faults
-// when the location points at a proxy: the direct location is used).
+// when the location points at a proxy: the direct location is used). Only an S3 user
+// sets the process's AWS_ variables (so a parallel test may open a local one).
 func (c *CLI) Store(t testing.TB) remote.Storage {
 	t.Helper()
 	loc := c.Repo
@@ -23,7 +24,7 @@ func (c *CLI) Store(t testing.TB) remote.Storage {
 		loc = c.Direct
 	}
 	for _, kv := range c.Env {
-		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "AWS_") {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "AWS_") && c.Direct != "" {
 			t.Setenv(k, v)
 		}
 	}

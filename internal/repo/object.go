@@ -85,6 +85,24 @@ func (r *Repo) loadObject(ctx context.Context, t remote.Type, id digest.ID, limi
 	return plain, nil
 }
 
+// CheckStoredSnapshot reads the snapshot record id from the storage itself, never from
+// the cache, and opens it: the storage is the truth, and a cached copy must not hide
+// that the stored record is damaged or gone (a new machine, without the cache, could
+// not read it). A record that fails is dropped from the cache too.
+func (r *Repo) CheckStoredSnapshot(ctx context.Context, id digest.ID) error {
+	h := remote.Handle{Type: remote.Snapshot, Name: id.String()}
+	sealed, err := remote.ReadAll(ctx, r.store, h, 0, 0, maxSnapshotSize+crypto.Overhead)
+	if err == nil {
+		_, err = r.openObject(remote.Snapshot, id, sealed)
+	} else {
+		err = fmt.Errorf("read %s: %w", h, err)
+	}
+	if err != nil && ctx.Err() == nil {
+		r.cache.remove(string(remote.Snapshot), id.String())
+	}
+	return err
+}
+
 // listIDs lists the objects of type t. Names that are not ids are reported as
 // damage, not skipped: a stranger in the repository is worth knowing about.
 func (r *Repo) listIDs(ctx context.Context, t remote.Type) ([]digest.ID, error) {

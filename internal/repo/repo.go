@@ -123,17 +123,9 @@ func Init(ctx context.Context, store remote.Storage, opts Options) (*Repo, error
 // Open reads the config, finds the key file the password opens, and checks the
 // repository against what this client pinned.
 func Open(ctx context.Context, store remote.Storage, opts Options) (*Repo, error) {
-	data, err := remote.ReadAll(ctx, store, remote.Handle{Type: remote.Config}, 0, 0, maxConfigSize)
-	if errors.Is(err, remote.ErrNoBucket) {
-		// Not "run init": a mistyped bucket name would get a second repository.
-		return nil, fmt.Errorf("%w: %w (check the repository location; 'cairn init' would create the bucket and a new, empty repository in it)",
-			ErrNoRepository, err)
-	}
-	if errors.Is(err, remote.ErrNotFound) {
-		return nil, fmt.Errorf("%w at %s (run 'cairn init' first)", ErrNoRepository, store.Location())
-	}
+	data, err := readConfig(ctx, store)
 	if err != nil {
-		return nil, fmt.Errorf("read config: %w", err)
+		return nil, err
 	}
 	h, err := readConfigHeader(data)
 	if err != nil {

@@ -160,3 +160,43 @@ func TestProxyFaultsReachTheStore(t *testing.T) {
 		t.Errorf("stat after 3 faults: got %v, want ErrSlowDown once minio-go's retries are spent", err)
 	}
 }
+
+// The slow and subtle kinds: a trickled body arrives whole; a ranged GET answered
+// with half the range (a consistent 206) is caught by the store; a stale listing
+// leaves out what was just written; Ops keeps random faults to the verbs named.
+func TestProxySlowAndSubtleFaults(t *testing.T) {
+	p, st := proxied(t, s3test.Config{Seed: 5, Rate: 1, Ops: []s3test.Op{s3test.OpDelete},
+		Kinds: []s3test.Kind{s3test.ServerError}, Trickle: time.Millisecond, Stale: time.Hour})
+	rng := rand.New(rand.NewPCG(5, 5))
+	h, data := pack(rng, 64<<10)
+	if err := st.Put(t.Context(), h, remote.Bytes(data)); err != nil {
+		t.Fatalf("put with faults on DELETE only: %v", err)
+	}
+	if _, err := st.Stat(t.Context(), h); err != nil || p.Counts().Faults != 0 {
+		t.Fatalf("stat with faults on DELETE only: %v, %d faults", err, p.Counts().Faults)
+	}
+	p.Script(s3test.OpGet, s3test.Trickle)
+	start := time.Now()
+	got, err := remote.ReadAll(t.Context(), st, h, 0, 0, 1<<20)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("trickled body: %d bytes, %v", len(got), err)
+	}
+	if d := time.Since(start); d < 16*time.Millisecond {
+		t.Errorf("64 KiB trickled in %v: not slowed", d)
+	}
+	p.Script(s3test.OpGet, s3test.ShortRange)
+	if got, err := remote.ReadAll(t.Context(), st, h, 100, 1000, 1<<20); err == nil {
+		t.Errorf("a 206 with half the range asked: %d bytes, no error", len(got))
+	}
+	if p.Fired(s3test.ShortRange) != 1 {
+		t.Errorf("short range fired %d times", p.Fired(s3test.ShortRange))
+	}
+	p.ScriptList("", s3test.StaleList, 1)
+	n := 0
+	if err := st.List(t.Context(), remote.Data, func(remote.Info) error { n++; return nil }); err != nil || n != 0 {
+		t.Errorf("stale listing: %d objects, %v; want the one just written left out", n, err)
+	}
+	if err := st.List(t.Context(), remote.Data, func(remote.Info) error { n++; return nil }); err != nil || n != 1 {
+		t.Errorf("listing after the stale one: %d objects, %v", n, err)
+	}
+}

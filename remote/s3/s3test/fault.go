@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -38,10 +39,13 @@ const (
 	EmptyList               // LIST: no objects, and "not truncated"
 	ShortList               // LIST: half the objects, and "not truncated"
 	NotFound                // 404 NoSuchKey
+	Trickle                 // GET: the body sent a piece at a time, Config.Trickle apart
+	ShortRange              // ranged GET: a 206 for the first half of the range, headers to match
+	StaleList               // LIST: objects newer than Config.Stale left out, "not truncated"
 )
 
 var kindNames = [...]string{"SlowDown", "ServerError", "Reset", "Hang", "Truncate", "Flip",
-	"LiePut", "PrefixPut", "EmptyList", "ShortList", "NotFound"}
+	"LiePut", "PrefixPut", "EmptyList", "ShortList", "NotFound", "Trickle", "ShortRange", "StaleList"}
 
 func (k Kind) String() string {
 	if k < 0 || int(k) >= len(kindNames) {
@@ -57,11 +61,11 @@ var Transient = []Kind{SlowDown, ServerError, Reset, Hang, Truncate, LiePut, Pre
 // applies reports whether k can act on a request of op.
 func (k Kind) applies(op Op) bool {
 	switch k {
-	case Truncate, Flip:
+	case Truncate, Flip, Trickle, ShortRange:
 		return op == OpGet
 	case LiePut, PrefixPut:
 		return op == OpPut
-	case EmptyList, ShortList:
+	case EmptyList, ShortList, StaleList:
 		return op == OpList
 	default:
 		return true
@@ -78,12 +82,21 @@ type Config struct {
 	Seed  uint64  // seeds the choice of faults, positions and lengths
 	Rate  float64 // chance that a request gets a random fault
 	Kinds []Kind  // drawn among those that apply; empty means Transient
+	// Ops are the requests random faults hit; empty means every kind of request.
+	// Scripted faults are not limited by it.
+	Ops []Op
 	// MaxFaults bounds the random faults (default 1000); scripted ones always fire.
 	MaxFaults int
 	// Hang is how long a Hang stalls before the reset (default 1s, at most 10s).
 	Hang time.Duration
 	// RetryAfter is the seconds a SlowDown asks the client to wait (default 1).
 	RetryAfter int
+	// Trickle is the pause between the 4 KiB pieces of a Trickle body (default 2ms,
+	// at most 100ms): about 2 MB/s, a slow link rather than a stalled one.
+	Trickle time.Duration
+	// Stale is how new an object is that a StaleList leaves out (default 2s, at most
+	// a minute): a listing that does not show recent writes yet.
+	Stale time.Duration
 	// CountOnly makes a proxy that never breaks a request (Script panics) and so
 	// streams bodies in large buffers without a flush per write: a benchmark's counting
 	// proxy should cost the tools it measures as little as it can.
@@ -124,6 +137,14 @@ func newPicker(cfg Config) *picker {
 	if cfg.RetryAfter <= 0 {
 		cfg.RetryAfter = 1
 	}
+	if cfg.Trickle <= 0 {
+		cfg.Trickle = 2 * time.Millisecond
+	}
+	cfg.Trickle = min(cfg.Trickle, 100*time.Millisecond)
+	if cfg.Stale <= 0 {
+		cfg.Stale = 2 * time.Second
+	}
+	cfg.Stale = min(cfg.Stale, time.Minute)
 	return &picker{
 		rng:      rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
 		cfg:      cfg,
@@ -139,24 +160,26 @@ func (p *picker) script(op Op, k Kind) {
 	p.scripted[op] = append(p.scripted[op], k)
 }
 
-// listFault is a fault for the next listings of keys under a prefix.
+// listFault is a fault for the next requests of op on keys under a prefix (for a
+// listing: the prefix listed).
 type listFault struct {
+	op    Op
 	under string
 	k     Kind
 	left  int
 }
 
-// scriptList queues k for the next n listings under prefix under.
-func (p *picker) scriptList(under string, k Kind, n int) {
+// scriptList queues k for the next n requests of op under prefix under.
+func (p *picker) scriptList(op Op, under string, k Kind, n int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.lists = append(p.lists, listFault{under: under, k: k, left: n})
+	p.lists = append(p.lists, listFault{op: op, under: under, k: k, left: n})
 }
 
-// listed returns the fault scripted for a listing under prefix, if any.
-func (p *picker) listed(prefix string) (Kind, bool) {
+// listed returns the fault scripted for a request of op on key (or prefix), if any.
+func (p *picker) listed(op Op, key string) (Kind, bool) {
 	for i := range p.lists {
-		if f := &p.lists[i]; f.left > 0 && strings.HasPrefix(prefix, f.under) {
+		if f := &p.lists[i]; f.op == op && f.left > 0 && strings.HasPrefix(key, f.under) {
 			f.left--
 			return p.fire(f.k), true
 		}
@@ -170,21 +193,24 @@ func (p *picker) pick(op Op, r *http.Request) (k Kind, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.count(op)
-	if op == OpList {
-		if k, ok := p.listed(r.URL.Query().Get("prefix")); ok {
-			return k, true
-		}
+	key := r.URL.Query().Get("prefix")
+	if op != OpList {
+		_, key, _ = strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	}
+	if k, ok := p.listed(op, key); ok {
+		return k, true
 	}
 	if q := p.scripted[op]; len(q) > 0 {
 		p.scripted[op] = q[1:]
 		return p.fire(q[0]), true
 	}
-	if p.random >= p.cfg.MaxFaults || p.rng.Float64() >= p.cfg.Rate {
+	if !p.hits(op) || p.random >= p.cfg.MaxFaults || p.rng.Float64() >= p.cfg.Rate {
 		return 0, false
 	}
+	ranged := r.Header.Get("Range") != ""
 	var usable []Kind
 	for _, k := range p.cfg.Kinds {
-		if k.applies(op) && (k != PrefixPut || p.cfg.AccessKey != "") {
+		if k.applies(op) && (k != PrefixPut || p.cfg.AccessKey != "") && (k != ShortRange || ranged) {
 			usable = append(usable, k)
 		}
 	}
@@ -193,6 +219,11 @@ func (p *picker) pick(op Op, r *http.Request) (k Kind, ok bool) {
 	}
 	p.random++
 	return p.fire(usable[p.rng.IntN(len(usable))]), true
+}
+
+// hits reports whether random faults may hit a request of op (Config.Ops).
+func (p *picker) hits(op Op) bool {
+	return len(p.cfg.Ops) == 0 || slices.Contains(p.cfg.Ops, op)
 }
 
 func (p *picker) fire(k Kind) Kind {

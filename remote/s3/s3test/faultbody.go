@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -31,13 +32,21 @@ func (p *FaultProxy) modify(resp *http.Response) error {
 	switch {
 	case (k == Truncate || k == Flip) && ok2xx && resp.ContentLength > 0:
 		resp.Body = &faultBody{rc: resp.Body, at: p.pick.intn(resp.ContentLength), cut: k == Truncate}
-	case (k == EmptyList || k == ShortList) && resp.StatusCode == http.StatusOK:
+	case k == Trickle && ok2xx && resp.ContentLength > 0:
+		resp.Body = &trickleBody{rc: resp.Body, pause: p.pick.cfg.Trickle, stop: p.stop}
+	case k == ShortRange && resp.StatusCode == http.StatusPartialContent && resp.ContentLength > 1:
+		return shortRange(resp)
+	case (k == EmptyList || k == ShortList || k == StaleList) && resp.StatusCode == http.StatusOK:
 		body, err := io.ReadAll(io.LimitReader(resp.Body, maxFaultBody))
 		resp.Body.Close()
 		if err != nil {
 			return err
 		}
-		body = cutListing(body, k == EmptyList)
+		if k == StaleList {
+			body = staleListing(body, time.Now().Add(-p.pick.cfg.Stale))
+		} else {
+			body = cutListing(body, k == EmptyList)
+		}
 		resp.Body = io.NopCloser(bytes.NewReader(body))
 		resp.ContentLength = int64(len(body))
 		resp.Header.Set("Content-Length", strconv.Itoa(len(body)))

@@ -87,10 +87,20 @@ func (p *FaultProxy) ScriptList(under string, k Kind, n int) {
 	if p.pick.cfg.CountOnly {
 		panic("s3test: ScriptList on a CountOnly proxy")
 	}
-	p.pick.scriptList(under, k, n)
+	p.pick.scriptList(OpList, under, k, n)
 }
 
-// EndScripts drops the scripted listing faults that have not fired yet.
+// ScriptKey makes the next n requests of op (a GET, PUT, HEAD or DELETE) on keys under
+// the prefix under (such as "repo/config" or "repo/data/") fail with k, ahead of any
+// other fault.
+func (p *FaultProxy) ScriptKey(op Op, under string, k Kind, n int) {
+	if p.pick.cfg.CountOnly {
+		panic("s3test: ScriptKey on a CountOnly proxy")
+	}
+	p.pick.scriptList(op, under, k, n)
+}
+
+// EndScripts drops the faults scripted by ScriptList and ScriptKey that have not fired yet.
 func (p *FaultProxy) EndScripts() {
 	p.pick.mu.Lock()
 	defer p.pick.mu.Unlock()

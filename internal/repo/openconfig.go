@@ -1,0 +1,62 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/cairn-backup/cairn/remote"
+)
+
+// errStop ends a listing at its first object.
+var errStop = errors.New("stop listing")
+
+// readConfig reads the config object. A location without one holds no repository
+// (ErrNoRepository, exit 10) only when it also holds no key file: a config that is
+// absent beside key files is a repository whose config is lost or was answered "not
+// found" by a faulty server, so it is read once more, and if it is still absent that
+// is damage (ErrCorrupt), not "no repository".
+func readConfig(ctx context.Context, store remote.Storage) ([]byte, error) {
+	h := remote.Handle{Type: remote.Config}
+	data, err := remote.ReadAll(ctx, store, h, 0, 0, maxConfigSize)
+	if errors.Is(err, remote.ErrNoBucket) {
+		// Not "run init": a mistyped bucket name would get a second repository.
+		return nil, fmt.Errorf("%w: %w (check the repository location; 'cairn init' would create the bucket and a new, empty repository in it)",
+			ErrNoRepository, err)
+	}
+	if !errors.Is(err, remote.ErrNotFound) {
+		if err != nil {
+			return nil, fmt.Errorf("read config: %w", err)
+		}
+		return data, nil
+	}
+	keys, lerr := hasKeys(ctx, store)
+	if lerr != nil {
+		return nil, fmt.Errorf("read config: %w; and listing the key files: %w", err, lerr)
+	}
+	if !keys {
+		return nil, fmt.Errorf("%w at %s (run 'cairn init' first)", ErrNoRepository, store.Location())
+	}
+	data, err = remote.ReadAll(ctx, store, h, 0, 0, maxConfigSize)
+	if errors.Is(err, remote.ErrNotFound) {
+		return nil, fmt.Errorf("%w: the config of the repository at %s is not found, though its key files are there (read twice): the repository is damaged or the storage is failing",
+			ErrCorrupt, store.Location())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return data, nil
+}
+
+// hasKeys reports whether the store holds at least one key file.
+func hasKeys(ctx context.Context, store remote.Storage) (bool, error) {
+	found := false
+	err := store.List(ctx, remote.Key, func(remote.Info) error {
+		found = true
+		return errStop
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return false, fmt.Errorf("list keys: %w", err)
+	}
+	return found, nil
+}
