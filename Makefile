@@ -1,5 +1,5 @@
 # Every target is one line calling into scripts/; see README.md.
-.PHONY: build test lint bench demo fuzz
+.PHONY: build test lint bench demo fuzz scale
 
 build:
 	scripts/build
@@ -18,3 +18,6 @@ demo:
 
 fuzz:
 	scripts/fuzz 60s
+
+scale:
+	scripts/scale
