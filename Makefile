@@ -1,5 +1,5 @@
 # Every target is one line calling into scripts/; see README.md.
-.PHONY: build test lint bench demo fuzz soak
+.PHONY: build test lint bench demo fuzz soak scale
 
 build:
 	scripts/build
@@ -21,3 +21,6 @@ fuzz:
 
 soak:
 	scripts/soak
+
+scale:
+	scripts/scale

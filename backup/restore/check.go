@@ -80,7 +80,7 @@ func (e *run) dirInTheWay(dfd int, d *dirNode, name, path string) action {
 }
 
 func (e *run) checkFile(f *fileNode) action {
-	return e.existing(f.dir, f.name, f.path, func(dfd int, st *unix.Stat_t) action { return e.sameFile(dfd, f, st) })
+	return e.existing(f.dir, f.name, f.path(), func(dfd int, st *unix.Stat_t) action { return e.sameFile(dfd, f, st) })
 }
 
 // sameFile: a regular file of the snapshot's size, mtime and content is left in place,
@@ -94,9 +94,9 @@ func (e *run) sameFile(dfd int, f *fileNode, st *unix.Stat_t) action {
 		return actWrite
 	}
 	if err := e.fixMeta(dfd, f, st); err != nil {
-		e.problem(f.path, err)
+		e.problem(f.path(), err)
 	}
-	e.count("unchanged", f.path, &e.res.Unchanged)
+	e.count("unchanged", f.path(), &e.res.Unchanged)
 	e.prog.Files.Add(1)
 	e.prog.Bytes.Add(f.size)
 	return actUnchanged

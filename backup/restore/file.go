@@ -15,11 +15,11 @@ const maxOpenFiles = 256
 // fileWrite is the state of a file written under a temporary name in its directory.
 type fileWrite struct {
 	mu      sync.Mutex
-	pending int // blob uses not yet written
-	fd      int
+	pending int32 // blob uses not yet written
 	open    bool
+	anon    bool // created unnamed (O_TMPFILE): linked to its name when complete
+	fd      int
 	tmp     string // the temporary name, once created
-	anon    bool   // created unnamed (O_TMPFILE): linked to its name when complete
 	err     error  // the first failure: the file is not put in place
 }
 

@@ -9,61 +9,98 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// blobJob is one blob to fetch and every file and offset it is written to: a chunk
-// shared by many files is fetched and opened once.
-type blobJob struct {
-	b    repo.Blob
-	uses []blobUse
-}
+// batchUses bounds the chunk uses one batch of files fetches: fill plans and reads the
+// files in batches of about this many, so that what it holds for the blobs to fetch
+// (about 150 bytes each) is bounded, not the size of the restore. A batch still spans
+// several packs of small files, so reads keep their parallelism; a blob shared by
+// files of different batches is fetched once per batch.
+var batchUses = 1 << 14 // a variable for tests
 
+// blobUse is one place a fetched blob is written to.
 type blobUse struct {
 	f   *fileNode
 	off int64
 }
 
 // fetchList is the blobs to fetch, in the order the files come (ReadBlobs groups them
-// by pack in that order, so that files complete early and few are open at a time).
+// by pack in that order, so that files complete early and few are open at a time),
+// and every file and offset each is written to: a chunk shared by many files is
+// fetched and opened once. It holds no pointer per blob: order[i]'s first use is
+// first[i], any others are in more[i].
 type fetchList struct {
 	order []repo.Blob
-	jobs  map[digest.ID]*blobJob
+	at    map[digest.ID]int32 // index in order
+	first []blobUse
+	more  map[int32][]blobUse
 }
 
-// jobs lists the chunks of the files to write. Files with nothing to fetch (empty,
-// all holes, or lacking a chunk) are returned apart.
-func (e *run) jobs(p *plan) (fl fetchList, direct []*fileNode) {
-	fl.jobs = map[digest.ID]*blobJob{}
-	zeros := map[uint32]digest.ID{}
-	for _, f := range p.files {
+// uses calls fn for every use of the blob at index i of order.
+func (fl *fetchList) uses(i int32, fn func(blobUse)) {
+	fn(fl.first[i])
+	for _, u := range fl.more[i] {
+		fn(u)
+	}
+}
+
+// nextBatch returns the end of the batch of files that starts at files[start]: at
+// least one file, and no more once batchUses chunk uses are reached.
+func nextBatch(files []*fileNode, start int) int {
+	n, end := 0, start
+	for end < len(files) && (end == start || n+len(files[end].chunks) <= batchUses) {
+		n += len(files[end].chunks)
+		end++
+	}
+	return end
+}
+
+// jobs lists the chunks of a batch of files to write. Files with nothing to fetch
+// (empty, all holes, or lacking a chunk) are returned apart.
+func (e *run) jobs(files []*fileNode, zeros map[uint32]digest.ID) (fl fetchList, direct []*fileNode) {
+	n := 0
+	for _, f := range files {
+		if f.act == actWrite {
+			n += len(f.chunks)
+		}
+	}
+	fl = fetchList{order: make([]repo.Blob, 0, n), at: make(map[digest.ID]int32, n),
+		first: make([]blobUse, 0, n), more: map[int32][]blobUse{}}
+	for _, f := range files {
 		if f.act != actWrite {
 			continue
 		}
-		var off int64
-		for _, c := range f.chunks {
-			use := blobUse{f: f, off: off}
-			off += int64(c.Size)
-			if f.sparse && c.ID == zeroID(zeros, c.Size) {
-				e.prog.Bytes.Add(int64(c.Size)) // a hole: nothing to write
-				continue
-			}
-			j := fl.jobs[c.ID]
-			if j == nil {
-				b, ok := e.r.Lookup(repo.DataBlob, c.ID)
-				if !ok {
-					f.w.err = fmt.Errorf("chunk %s at offset %d: %w", c.ID.Short(), use.off, repo.ErrBlobNotFound)
-					break
-				}
-				j = &blobJob{b: b}
-				fl.jobs[c.ID] = j
-				fl.order = append(fl.order, b)
-			}
-			j.uses = append(j.uses, use)
-			f.w.pending++
-		}
+		e.fileJobs(&fl, f, zeros)
 		if f.w.pending == 0 {
 			direct = append(direct, f)
 		}
 	}
 	return fl, direct
+}
+
+// fileJobs adds the chunks of one file to fl.
+func (e *run) fileJobs(fl *fetchList, f *fileNode, zeros map[uint32]digest.ID) {
+	var off int64
+	for _, c := range f.chunks {
+		use := blobUse{f: f, off: off}
+		off += int64(c.Size)
+		if f.sparse && c.ID == zeroID(zeros, c.Size) {
+			e.prog.Bytes.Add(int64(c.Size)) // a hole: nothing to write
+			continue
+		}
+		if i, ok := fl.at[c.ID]; ok {
+			fl.more[i] = append(fl.more[i], use)
+			f.w.pending++
+			continue
+		}
+		b, ok := e.r.Lookup(repo.DataBlob, c.ID)
+		if !ok {
+			f.w.err = fmt.Errorf("chunk %s at offset %d: %w", c.ID.Short(), use.off, repo.ErrBlobNotFound)
+			return
+		}
+		fl.at[c.ID] = int32(len(fl.order))
+		fl.order = append(fl.order, b)
+		fl.first = append(fl.first, use)
+		f.w.pending++
+	}
 }
 
 // zeroID returns the id of a chunk of size zero bytes: a sparse file's chunks with
@@ -80,10 +117,15 @@ func zeroID(cache map[uint32]digest.ID, size uint32) digest.ID {
 // fill writes every file, link and other entry. Pack readers (Workers of them) stream
 // sealed blobs; writers (more of them, as creating files is slow) open each blob on
 // their own core and write it wherever it is used. Memory holds at most one blob per
-// reader and per writer.
+// reader and per writer, and the fetch list of one batch of files.
 func (e *run) fill(ctx context.Context, p *plan) error {
-	fl, direct := e.jobs(p)
 	if e.opts.DryRun {
+		zeros := map[uint32]digest.ID{}
+		for start := 0; start < len(p.files); {
+			end := nextBatch(p.files, start)
+			e.jobs(p.files[start:end], zeros) // finds the files lacking a chunk
+			start = end
+		}
 		e.dryFill(p)
 		return nil
 	}
@@ -91,8 +133,8 @@ func (e *run) fill(ctx context.Context, p *plan) error {
 	w, wctx := errgroup.WithContext(ctx)
 	w.SetLimit(e.opts.writers())
 	var feed errgroup.Group
-	feed.Go(func() error { return e.fetch(wctx, w, fl) })
-	e.dispatch(wctx, w, p, direct)
+	feed.Go(func() error { return e.fetchAll(wctx, w, p.files) })
+	e.dispatch(wctx, w, p)
 	err := feed.Wait()
 	if werr := w.Wait(); err == nil {
 		err = werr
@@ -103,20 +145,36 @@ func (e *run) fill(ctx context.Context, p *plan) error {
 	return err
 }
 
-// dispatch hands the writers everything that needs no data: empty files, links of
-// files left in place, symlinks, FIFOs and devices.
-func (e *run) dispatch(ctx context.Context, w *errgroup.Group, p *plan, direct []*fileNode) {
+// fetchAll fetches the files' blobs batch by batch, and hands the writers each file
+// with nothing to fetch.
+func (e *run) fetchAll(wctx context.Context, w *errgroup.Group, files []*fileNode) error {
+	zeros := map[uint32]digest.ID{}
+	for start := 0; start < len(files); {
+		end := nextBatch(files, start)
+		fl, direct := e.jobs(files[start:end], zeros)
+		for _, f := range direct {
+			if wctx.Err() != nil {
+				return nil // the writers' error is the one reported
+			}
+			w.Go(func() error { e.finishFile(f); return nil })
+		}
+		if err := e.fetch(wctx, w, &fl); err != nil {
+			return err
+		}
+		start = end
+	}
+	return nil
+}
+
+// dispatch hands the writers what needs no data and no file written by this run: links
+// of files left in place, symlinks, FIFOs and devices.
+func (e *run) dispatch(ctx context.Context, w *errgroup.Group, p *plan) {
 	do := func(fn func()) bool {
 		if ctx.Err() != nil {
 			return false
 		}
 		w.Go(func() error { fn(); return nil })
 		return true
-	}
-	for _, f := range direct {
-		if !do(func() { e.finishFile(f) }) {
-			return
-		}
 	}
 	for _, o := range p.others {
 		if !do(func() { e.makeOther(o) }) {
@@ -125,7 +183,7 @@ func (e *run) dispatch(ctx context.Context, w *errgroup.Group, p *plan, direct [
 	}
 	for _, f := range p.files {
 		switch {
-		case len(f.links) == 0:
+		case f.links == nil:
 		case f.act == actUnchanged || f.act == actKeep:
 			if !do(func() { e.linkAll(f) }) {
 				return
@@ -149,11 +207,11 @@ func (e *run) abandon(p *plan) {
 
 // fetch reads the blobs (Workers packs at once) and hands each to a writer. Writers
 // run under wctx, which outlives the reads.
-func (e *run) fetch(wctx context.Context, w *errgroup.Group, fl fetchList) error {
+func (e *run) fetch(wctx context.Context, w *errgroup.Group, fl *fetchList) error {
 	opts := repo.ReadOptions{Workers: e.opts.workers(), Alloc: alloc}
 	return e.r.ReadBlobs(wctx, fl.order, opts, func(b repo.Blob, sealed []byte, err error) error {
-		j := fl.jobs[b.ID]
-		if j == nil {
+		i, ok := fl.at[b.ID]
+		if !ok {
 			return nil // ReadBlobs hands back only what it was given
 		}
 		w.Go(func() error {
@@ -162,9 +220,7 @@ func (e *run) fetch(wctx context.Context, w *errgroup.Group, fl fetchList) error
 				return wctx.Err() // the file stays incomplete and is discarded
 			}
 			o := e.open(wctx, b, sealed, err)
-			for _, u := range j.uses {
-				e.write(u.f, u.off, o.plain, o.err)
-			}
+			fl.uses(i, func(u blobUse) { e.write(u.f, u.off, o.plain, o.err) })
 			o.release()
 			return nil
 		})
@@ -229,10 +285,10 @@ func (e *run) dryFill(p *plan) {
 	for _, f := range p.files {
 		switch {
 		case f.act == actWrite && f.w.err != nil:
-			e.problem(f.path, f.w.err)
+			e.problem(f.path(), f.w.err)
 			continue
 		case f.act == actWrite:
-			e.count("restore", f.path, &e.res.Files)
+			e.count("restore", f.path(), &e.res.Files)
 			e.mu.Lock()
 			e.res.Bytes += f.size
 			e.mu.Unlock()

@@ -28,11 +28,11 @@ func (e *run) finishFile(f *fileNode) {
 	e.closeTemp(f)
 	if err != nil {
 		e.discard(f)
-		e.problem(f.path, err)
+		e.problem(f.path(), err)
 		e.lostLinks(f)
 		return
 	}
-	e.count("restore", f.path, &e.res.Files)
+	e.count("restore", f.path(), &e.res.Files)
 	e.prog.Files.Add(1)
 	f.chunks = nil
 	e.linkAll(f)
@@ -162,16 +162,16 @@ func (e *run) discard(f *fileNode) {
 
 // lostLinks reports the other names of a file that was not restored.
 func (e *run) lostLinks(f *fileNode) {
-	for _, l := range f.links {
+	for l := f.links; l != nil; l = l.next {
 		if !l.dir.failed {
-			e.problem(l.path, fmt.Errorf("hard link to %s, which was not restored", f.path))
+			e.problem(l.path, fmt.Errorf("hard link to %s, which was not restored", f.path()))
 		}
 	}
 }
 
 // linkAll makes f's other hard-link names once f is in place.
 func (e *run) linkAll(f *fileNode) {
-	for _, l := range f.links {
+	for l := f.links; l != nil; l = l.next {
 		if l.dir.failed {
 			continue
 		}
@@ -200,7 +200,7 @@ func (e *run) link(f *fileNode, l *linkName) error {
 	defer lrelease()
 	pst, err := lstatAt(pfd, f.name)
 	if err != nil {
-		return fmt.Errorf("hard link to %s: %w", f.path, err)
+		return fmt.Errorf("hard link to %s: %w", f.path(), err)
 	}
 	st, err := lstatAt(lfd, l.name)
 	switch {
@@ -219,7 +219,7 @@ func (e *run) link(f *fileNode, l *linkName) error {
 	}
 	tmp := tempName()
 	if err := unix.Linkat(pfd, f.name, lfd, tmp, 0); err != nil {
-		return fmt.Errorf("hard link to %s: %w", f.path, err)
+		return fmt.Errorf("hard link to %s: %w", f.path(), err)
 	}
 	if err := unix.Renameat(lfd, tmp, lfd, l.name); err != nil {
 		_ = unix.Unlinkat(lfd, tmp, 0)

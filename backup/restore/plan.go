@@ -48,24 +48,38 @@ type dirNode struct {
 }
 
 // fileNode is a regular file, with the other names it is hard-linked under.
+// A restore holds one for every file it writes, so it is kept small: its path is
+// made when needed.
 type fileNode struct {
 	dir     *dirNode
 	name    string
-	path    string
 	meta    meta
 	size    int64
 	content digest.ID
 	chunks  []manifest.Chunk
+	links   *linkName // the other names, a list
 	sparse  bool
-	links   []*linkName
 	act     action
 
 	w fileWrite // the state of its temporary file while it is written
 }
 
+// path is the file's path as backed up.
+func (f *fileNode) path() string { return f.dir.path + "/" + f.name }
+
 type linkName struct {
 	dir        *dirNode
 	name, path string
+	next       *linkName
+}
+
+// addLink appends another name of f to its list.
+func (f *fileNode) addLink(l *linkName) {
+	at := &f.links
+	for *at != nil {
+		at = &(*at).next
+	}
+	*at = l
 }
 
 // otherNode is a symlink, FIFO or device.
@@ -248,7 +262,7 @@ func (pl *planner) file(ctx context.Context, d *dirNode, ce *manifest.Entry, pat
 	key := [2]uint64{ce.Dev, ce.Inode}
 	if ce.Nlink > 1 {
 		if f := pl.links[key]; f != nil && f.content == ce.Content && f.size == int64(ce.Size) {
-			f.links = append(f.links, &linkName{dir: d, name: ce.Name, path: path})
+			f.addLink(&linkName{dir: d, name: ce.Name, path: path})
 			return
 		}
 	}
@@ -257,7 +271,7 @@ func (pl *planner) file(ctx context.Context, d *dirNode, ce *manifest.Entry, pat
 		pl.e.problem(path, err)
 		return
 	}
-	f := &fileNode{dir: d, name: ce.Name, path: path, meta: metaOf(ce), size: int64(ce.Size),
+	f := &fileNode{dir: d, name: ce.Name, meta: metaOf(ce), size: int64(ce.Size),
 		content: ce.Content, chunks: chunks}
 	switch pl.e.opts.Sparse {
 	case SparseAlways:

@@ -6,8 +6,9 @@
 // nothing is ever written outside the target.
 //
 // A run plans first (it walks the manifest and lists every entry and every chunk),
-// prepares the directories, then fetches each needed pack once, with one ranged read
-// per run of needed blobs, and writes every blob to every file and offset that uses it.
+// prepares the directories, then fetches the files' blobs in batches of files, each
+// needed pack once per batch, with one ranged read per run of needed blobs, and writes
+// every blob to every file and offset of the batch that uses it.
 // Files are written under a temporary name and renamed into place once complete, so a
 // killed restore leaves only temporary files, which the next run removes.
 package restore

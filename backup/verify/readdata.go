@@ -73,6 +73,7 @@ func (rd *reader) run(ctx context.Context, ids []digest.ID, workers int) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(workers)
 	bufs := &bufStack{size: rd.bufferSize(ids)}
+	defer bufs.free()
 	for _, id := range ids {
 		info, _ := rd.f.packs.get(id)
 		weight := min(max(info.listed, 1), packBudget)
@@ -113,10 +114,12 @@ func (rd *reader) bufferSize(ids []digest.ID) int64 {
 
 // bufStack keeps the buffers of finished reads for the next ones, last in first out:
 // the budget lets only a few reads run at once, so only that many buffers are made.
+// They are made outside the heap (newPackBuffer) and freed together at the end.
 type bufStack struct {
 	mu   sync.Mutex
 	size int64
 	bufs [][]byte
+	made [][]byte
 }
 
 // get returns a buffer with room for n bytes.
@@ -128,7 +131,22 @@ func (s *bufStack) get(n int64) []byte {
 		s.bufs = s.bufs[:k-1]
 		return b
 	}
-	return make([]byte, 0, max(n, s.size))
+	if n > s.size {
+		return make([]byte, 0, n) // an outsized pack: not kept
+	}
+	b := newPackBuffer(s.size)
+	s.made = append(s.made, b)
+	return b
+}
+
+// free gives back every buffer made, once no read uses any.
+func (s *bufStack) free() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, b := range s.made {
+		freePackBuffer(b)
+	}
+	s.bufs, s.made = nil, nil
 }
 
 // put keeps b for a later pack, unless it was made for an outsized one.

@@ -92,7 +92,9 @@ func runRestore(cmd *cobra.Command, g *globals, f *restoreFlags, args []string) 
 		return progress.Sample{Done: prog.Bytes.Load(), Total: prog.TotalBytes.Load(),
 			Detail: fmt.Sprintf("%d of %d files", prog.Files.Load(), prog.TotalFiles.Load())}
 	})
+	undoGC := lowerGC() // the plan of every file is live for the whole run
 	res, err := restore.Run(ctx, r, snap, opts)
+	undoGC()
 	bar.Stop()
 	warnIndexDamage(os.Stderr, r)
 	if res == nil {

@@ -99,6 +99,9 @@ func runVerify(cmd *cobra.Command, g *globals, f *verifyFlags) error {
 		return progress.Sample{Done: p.BytesRead.Load(), Total: p.BytesTotal.Load(),
 			Detail: fmt.Sprintf("%d/%d packs", p.PacksDone.Load(), p.PacksTotal.Load())}
 	})
+	if opts.ReadData {
+		defer lowerGC()() // the index and the walk's sets are live for the whole run
+	}
 	rep, err := verify.Run(ctx, r, opts)
 	bar.Stop()
 	if rep == nil {

@@ -1,0 +1,67 @@
+package restore
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/cairn-backup/cairn/manifest"
+)
+
+func TestNextBatchBoundsChunkUses(t *testing.T) {
+	defer func(n int) { batchUses = n }(batchUses)
+	batchUses = 4
+	files := func(chunks ...int) []*fileNode {
+		fs := make([]*fileNode, len(chunks))
+		for i, n := range chunks {
+			fs[i] = &fileNode{chunks: make([]manifest.Chunk, n)}
+		}
+		return fs
+	}
+	for _, c := range []struct {
+		chunks []int
+		want   []int // the end of each batch
+	}{
+		{nil, nil},
+		{[]int{1, 1, 1, 1, 1}, []int{4, 5}},
+		{[]int{0, 0, 0, 0, 0, 0}, []int{6}},
+		{[]int{9, 1, 2, 2}, []int{1, 3, 4}},       // a file over the bound is a batch of its own
+		{[]int{3, 2, 2, 1, 4}, []int{1, 3, 4, 5}}, // never more than the bound otherwise
+	} {
+		fs := files(c.chunks...)
+		var got []int
+		for start := 0; start < len(fs); start = got[len(got)-1] {
+			got = append(got, nextBatch(fs, start))
+		}
+		if fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("chunks %v: batches end at %v, want %v", c.chunks, got, c.want)
+		}
+	}
+}
+
+// TestRestoreInSmallBatches restores with batches of two chunk uses: files of many
+// chunks, hard links, holes, and one content in files of different batches (fetched
+// once per batch) all come back as they were.
+func TestRestoreInSmallBatches(t *testing.T) {
+	defer func(n int) { batchUses = n }(batchUses)
+	batchUses = 2
+	e := newEnv(t)
+	src := filepath.Join(t.TempDir(), "src")
+	fixture(t, src, 5)
+	shared := bytes.Repeat([]byte("same content in many files "), 100)
+	for i := range 7 {
+		writeFile(t, filepath.Join(src, "same", fmt.Sprintf("s%d", i)), shared, 0o644)
+	}
+	id := e.backup(time.Time{}, src)
+	target := t.TempDir()
+	special := os.Geteuid() == 0
+	res := e.mustRestore(id, Options{Target: target, Owner: special, Special: special})
+	sameTree(t, src, under(target, src))
+	checkLinksAndHoles(t, under(target, src))
+	if res.Links != 2 || len(res.Problems) != 0 {
+		t.Errorf("result %+v", res)
+	}
+}
