@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -71,23 +70,11 @@ func (s *Store) Retention(ctx context.Context, h remote.Handle) (remote.Retentio
 	if err := s.check(ctx, h); err != nil {
 		return remote.Retention{}, fmt.Errorf("retention %s: %w", h, err)
 	}
-	ctx, hn := withHint(ctx)
-	mode, until, err := s.client.GetObjectRetention(ctx, s.ep.bucket, s.key(h), "")
+	version, err := s.hiddenVersion(ctx, h)
 	if err != nil {
-		var resp minio.ErrorResponse
-		if errors.As(err, &resp) && resp.Code == "NoSuchObjectLockConfiguration" {
-			return remote.Retention{}, nil // an object written without a lock
-		}
-		return remote.Retention{}, fmt.Errorf("retention %s: %w", h, s.translate(ctx, err, hn))
+		return remote.Retention{}, fmt.Errorf("retention %s: %w", h, err)
 	}
-	var r remote.Retention
-	if mode != nil {
-		r.Mode = remote.LockMode(strings.ToLower(string(*mode)))
-	}
-	if until != nil {
-		r.Until = *until
-	}
-	return r, nil
+	return s.retention(ctx, h, version) // none: an object written without a lock
 }
 
 // Retain sets the object's lock (PutObjectRetention).
