@@ -35,6 +35,10 @@ const (
 	Forgotten Kind = "forgotten" // note: a chain starts after a snapshot forget removed
 	NotSaved  Kind = "not-saved" // warning: what this run learned could not be recorded
 	Replaced  Kind = "replaced"  // note: a record tag replaced is still there (a tag that did not finish)
+	// Hidden, a warning: a locked object behind delete markers or forged bytes, which
+	// cairn never makes; its locked version was read, so nothing is lost, but someone
+	// with the storage's keys tried to delete or replace it ('cairn repair markers').
+	Hidden Kind = "hidden"
 )
 
 // Problem is one finding.

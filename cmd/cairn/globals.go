@@ -36,6 +36,9 @@ type globals struct {
 	clientCert  string
 	s3Region    string
 	retryBudget time.Duration
+	// seeThrough: the command reads locked versions under delete markers and reports
+	// them (restore, verify, repair; see remote.Unhider).
+	seeThrough bool
 }
 
 func (g *globals) register(root *cobra.Command) {
@@ -67,7 +70,7 @@ func (g *globals) storeWith(ctx context.Context, create, objectLock bool) (remot
 		return nil, fmt.Errorf("%w: no repository given (use --repo or CAIRN_REPO)", repo.ErrNoRepository)
 	}
 	opts := location.StoreOptions{CACerts: g.caCerts, ClientCert: g.clientCert, Region: g.s3Region,
-		RetryBudget: g.retryBudget, ObjectLock: objectLock}
+		RetryBudget: g.retryBudget, ObjectLock: objectLock, SeeThrough: g.seeThrough}
 	st, err := location.OpenStore(ctx, g.repo, opts, create)
 	if !create && errors.Is(err, remote.ErrNotFound) {
 		where := g.repo

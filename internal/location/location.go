@@ -24,6 +24,7 @@ type StoreOptions struct {
 	Region      string        // --s3-region
 	RetryBudget time.Duration // --retry-budget: 0 retries nothing beyond the S3 client
 	ObjectLock  bool          // init --object-lock: a bucket with Object Lock; a directory is refused
+	SeeThrough  bool          // read locked versions under delete markers (restore, verify, repair)
 }
 
 // IsS3 reports whether location names an S3 bucket.
@@ -62,7 +63,8 @@ func OpenStore(ctx context.Context, location string, opts StoreOptions, create b
 
 // openS3 opens a bucket and wraps it in retries; a local disk needs none.
 func openS3(ctx context.Context, location string, opts StoreOptions, create bool) (remote.Storage, error) {
-	so := s3.Options{CACerts: opts.CACerts, ClientCert: opts.ClientCert, Region: opts.Region, ObjectLock: opts.ObjectLock}
+	so := s3.Options{CACerts: opts.CACerts, ClientCert: opts.ClientCert, Region: opts.Region, ObjectLock: opts.ObjectLock,
+		SeeThrough: opts.SeeThrough}
 	if create {
 		st, err := s3.Create(ctx, location, so)
 		if err != nil {

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/cairn-backup/cairn/backup/verify"
+	"github.com/cairn-backup/cairn/remote/s3/s3test"
+)
+
+// attacker holds the bucket's full S3 keys (not the password) and speaks S3 directly.
+type attacker struct {
+	c              *minio.Client
+	bucket, prefix string
+}
+
+func newAttacker(t *testing.T, srv *s3test.Server, c *cli) attacker {
+	t.Helper()
+	u, err := url.Parse(strings.TrimPrefix(c.direct, "s3:"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc, err := minio.New(u.Host, &minio.Options{Creds: credentials.NewStaticV4(srv.AccessKey, srv.SecretKey, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bucket, prefix, _ := strings.Cut(strings.TrimPrefix(u.Path, "/"), "/")
+	return attacker{c: mc, bucket: bucket, prefix: prefix + "/"}
+}
+
+// versions lists every version of every key of the repository.
+func (a attacker) versions(t *testing.T) []minio.ObjectInfo {
+	t.Helper()
+	var out []minio.ObjectInfo
+	opts := minio.ListObjectsOptions{Prefix: a.prefix, Recursive: true, WithVersions: true}
+	for o := range a.c.ListObjects(context.Background(), a.bucket, opts) {
+		if o.Err != nil {
+			t.Fatal(o.Err)
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+// lockedKey: the keys of the object types a snapshot needs, which cairn locks.
+func lockedKey(a attacker, key string) bool {
+	rel := strings.TrimPrefix(key, a.prefix)
+	for _, p := range []string{"keys/", "snapshots/", "index/", "data/"} {
+		if strings.HasPrefix(rel, p) {
+			return true
+		}
+	}
+	return rel == "config"
+}
+
+// TestDeleteMarkersAttack: an attacker with the bucket's full keys cannot delete the
+// locked version of any object a snapshot needs, and what he writes over them is a
+// new version that leaves the locked one intact; his plain DELETEs on every object
+// hide them behind delete markers. restore and verify read the locked versions (the
+// forged bytes are never read) and report every hidden object; repair markers
+// removes markers and forged versions, and the repository is plain again.
+func TestDeleteMarkersAttack(t *testing.T) {
+	srv := s3test.Need(t)
+	c := newLockCLI(t, srv)
+	c.ok("init", "--object-lock", "--lock-for", "1h")
+	src := filepath.Join(t.TempDir(), "src")
+	writeFiles(t, src, map[string]string{"a": strings.Repeat("alpha", 2000), "d/b": "beta"})
+	c.ok("backup", src)
+
+	a := newAttacker(t, srv, c)
+	ctx := context.Background()
+	locked := 0
+	for _, o := range a.versions(t) {
+		if !lockedKey(a, o.Key) {
+			continue
+		}
+		locked++
+		if err := a.c.RemoveObject(ctx, a.bucket, o.Key, minio.RemoveObjectOptions{VersionID: o.VersionID}); err == nil {
+			t.Fatalf("the attacker deleted the locked version of %s", o.Key)
+		}
+		forged := []byte("forged bytes")
+		if _, err := a.c.PutObject(ctx, a.bucket, o.Key, bytes.NewReader(forged), int64(len(forged)), minio.PutObjectOptions{}); err != nil {
+			t.Fatalf("overwrite %s: %v", o.Key, err)
+		}
+	}
+	for _, o := range a.versions(t) {
+		if o.IsLatest && !o.IsDeleteMarker {
+			if err := a.c.RemoveObject(ctx, a.bucket, o.Key, minio.RemoveObjectOptions{}); err != nil {
+				t.Fatalf("plain delete of %s: %v", o.Key, err)
+			}
+		}
+	}
+	if r := c.run("snapshots"); r.code != 10 {
+		t.Fatalf("snapshots (which does not see through markers): exit %d, want 10\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	target := filepath.Join(t.TempDir(), "target")
+	r := c.run("--no-cache", "restore", "latest", "--target", target)
+	if r.code != 0 || !strings.Contains(r.stderr, "objects were behind delete markers or forged versions") {
+		t.Fatalf("restore under markers: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	sameState(t, treeState(t, src), treeState(t, filepath.Join(target, src)))
+
+	r = c.run("--no-cache", "verify", "--read-data")
+	if r.code != 0 || !strings.Contains(r.stdout, "WARNING: ") {
+		t.Fatalf("verify under markers: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	var rep verify.Report
+	out := c.ok("--no-cache", "verify", "--json")
+	if err := json.Unmarshal([]byte(lastLine(out)), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	hidden := 0
+	for _, w := range rep.Warnings {
+		if w.Kind == verify.Hidden {
+			hidden++
+		}
+	}
+	if hidden != locked || len(rep.Problems) != 0 {
+		t.Fatalf("verify --json: %d hidden objects reported, want %d; problems %+v", hidden, locked, rep.Problems)
+	}
+
+	out = c.ok("repair", "markers", "--dry-run")
+	if !strings.Contains(out, "would make") {
+		t.Fatalf("repair markers --dry-run:\n%s", out)
+	}
+	out = c.ok("repair", "markers")
+	if !strings.Contains(out, "visible again") {
+		t.Fatalf("repair markers:\n%s", out)
+	}
+	if out := c.ok("repair", "markers"); !strings.Contains(out, "no hidden objects") {
+		t.Fatalf("repair markers after repair:\n%s", out)
+	}
+	if r := c.run("--no-cache", "verify", "--read-data"); r.code != 0 || strings.Contains(r.stdout, "WARNING") {
+		t.Fatalf("verify after repair: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	checkContent(t, c, src) // a plain store reads the locked versions again
+}
