@@ -39,6 +39,12 @@ const (
 	// cairn never makes; its locked version was read, so nothing is lost, but someone
 	// with the storage's keys tried to delete or replace it ('cairn repair markers').
 	Hidden Kind = "hidden"
+	// LockShort, a warning: an object a snapshot needs whose lock ends before the
+	// snapshot's time plus lock-for (shortened under governance, or never extended).
+	LockShort Kind = "lock-short"
+	// LockUnchecked, a warning: the locks could not be read (keys without
+	// s3:GetObjectRetention, or a store that cannot lock).
+	LockUnchecked Kind = "lock-unchecked"
 )
 
 // Problem is one finding.
@@ -93,6 +99,7 @@ type Report struct {
 	Unreferenced []Unreferenced `json:"unreferenced_packs"`
 	Leftovers    Leftovers      `json:"leftovers"`   // what interrupted writes left: information
 	StateSaved   bool           `json:"state_saved"` // the packs read were recorded for --since-last
+	Locks        []LockCover    `json:"locks,omitempty"` // per snapshot, with object locks only
 }
 
 // Damaged reports whether any problem is damage.

@@ -66,6 +66,9 @@ func Run(ctx context.Context, r *repo.Repo, opts Options) (*Report, error) {
 	if err := v.check(ctx); err != nil {
 		return nil, err
 	}
+	if err := v.coverage(ctx); err != nil {
+		return nil, err
+	}
 	v.rec.fill(v.rep)
 	v.reportHidden()
 	v.finish(ctx)

@@ -122,6 +122,7 @@ func printReport(w io.Writer, rep *verify.Report) {
 	}
 	printProblems(w, "warnings", rep.Warnings)
 	printHiddenWarning(w, rep.Warnings)
+	printLocks(w, rep)
 	if len(rep.Unreferenced) > 0 {
 		fmt.Fprintf(w, "\nunreferenced packs (information, not damage):\n")
 		for _, u := range rep.Unreferenced {

@@ -121,3 +121,26 @@ func printRepairMarkers(w io.Writer, out *repairMarkersJSON, failed []error) {
 		fmt.Fprintf(w, "made %s visible again\n", count(out.Removed, "object", "objects"))
 	}
 }
+
+// printLocks sums up verify's lock coverage in one line.
+func printLocks(w io.Writer, rep *verify.Report) {
+	if len(rep.Locks) == 0 {
+		return
+	}
+	var first verify.LockCover
+	short := 0
+	for i, c := range rep.Locks {
+		if i == 0 || c.Until.Before(first.Until) {
+			first = c
+		}
+		if c.Short > 0 {
+			short++
+		}
+	}
+	if short > 0 {
+		fmt.Fprintf(w, "\nWARNING: object locks end too early for %s (lock-short above)\n", count(short, "snapshot", "snapshots"))
+		return
+	}
+	fmt.Fprintf(w, "\nobject locks: the earliest ends %s (%s, needed by snapshot %s)\n",
+		first.Until.Local().Format("2006-01-02 15:04:05"), first.Object, first.Snapshot.Short())
+}

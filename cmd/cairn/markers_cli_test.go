@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -143,4 +144,61 @@ func TestDeleteMarkersAttack(t *testing.T) {
 		t.Fatalf("verify after repair: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	checkContent(t, c, src) // a plain store reads the locked versions again
+}
+
+// verifyJSON runs verify --json and decodes its report.
+func verifyJSON(t *testing.T, c *cli) verify.Report {
+	t.Helper()
+	var rep verify.Report
+	out := c.ok("--no-cache", "verify", "--json")
+	if err := json.Unmarshal([]byte(lastLine(out)), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	return rep
+}
+
+// TestVerifyLockCoverage: verify reports, per snapshot, the earliest lock among the
+// objects it needs; a pack whose lock was shortened (governance, bypassed with the
+// bucket's keys) is named as locked too briefly.
+func TestVerifyLockCoverage(t *testing.T) {
+	srv := s3test.Need(t)
+	c := newLockCLI(t, srv)
+	c.ok("init", "--object-lock", "--lock-for", "1h")
+	src := filepath.Join(t.TempDir(), "src")
+	writeFiles(t, src, map[string]string{"a": "alpha"})
+	start := time.Now()
+	c.ok("backup", src)
+	rep := verifyJSON(t, c)
+	if len(rep.Locks) != 1 || rep.Locks[0].Until.Before(start.Add(time.Hour)) || rep.Locks[0].Short != 0 {
+		t.Fatalf("lock coverage of a fresh backup: %+v", rep.Locks)
+	}
+	a := newAttacker(t, srv, c)
+	var pack string
+	for _, o := range a.versions(t) {
+		if strings.Contains(o.Key, "/data/") {
+			pack = o.Key
+			mode := minio.Governance
+			until := time.Now().Add(10 * time.Minute).UTC().Truncate(time.Second)
+			err := a.c.PutObjectRetention(context.Background(), a.bucket, o.Key, minio.PutObjectRetentionOptions{
+				GovernanceBypass: true, Mode: &mode, RetainUntilDate: &until, VersionID: o.VersionID})
+			if err != nil {
+				t.Fatalf("shorten the lock of %s: %v", o.Key, err)
+			}
+			break
+		}
+	}
+	rep = verifyJSON(t, c)
+	var short []verify.Problem
+	for _, w := range rep.Warnings {
+		if w.Kind == verify.LockShort {
+			short = append(short, w)
+		}
+	}
+	name := pack[strings.LastIndex(pack, "/")+1:]
+	if len(short) != 1 || short[0].Object != "data/"+name || len(rep.Locks) != 1 || rep.Locks[0].Short != 1 {
+		t.Fatalf("after shortening the lock of pack %s: warnings %+v, locks %+v", name, rep.Warnings, rep.Locks)
+	}
+	if r := c.run("--no-cache", "verify"); r.code != 0 || !strings.Contains(r.stdout, "WARNING: object locks end too early for 1 snapshot") {
+		t.Fatalf("verify after shortening a lock: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 }
