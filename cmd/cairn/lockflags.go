@@ -51,6 +51,17 @@ func parseLockFor(s string) (time.Duration, error) {
 	return d, nil
 }
 
+// keptSnapshots counts the snapshot records locks kept.
+func keptSnapshots(kept []repo.KeptByLock) int {
+	n := 0
+	for _, k := range kept {
+		if k.Type == remote.Snapshot {
+			n++
+		}
+	}
+	return n
+}
+
 // printKeptByLocks says what object locks kept from being deleted, and until when.
 func printKeptByLocks(w io.Writer, kept []repo.KeptByLock) {
 	if len(kept) == 0 {
