@@ -97,8 +97,8 @@ type Report struct {
 	BadBlobs     []BadBlob      `json:"bad_blobs"`
 	Affected     []Affected     `json:"affected"`
 	Unreferenced []Unreferenced `json:"unreferenced_packs"`
-	Leftovers    Leftovers      `json:"leftovers"`   // what interrupted writes left: information
-	StateSaved   bool           `json:"state_saved"` // the packs read were recorded for --since-last
+	Leftovers    Leftovers      `json:"leftovers"`       // what interrupted writes left: information
+	StateSaved   bool           `json:"state_saved"`     // the packs read were recorded for --since-last
 	Locks        []LockCover    `json:"locks,omitempty"` // per snapshot, with object locks only
 }
 
