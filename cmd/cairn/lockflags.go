@@ -80,3 +80,14 @@ func printKeptByLocks(w io.Writer, kept []repo.KeptByLock) {
 	fmt.Fprintf(w, "kept by object locks: %s, locked until %s at the latest; a later run after that date removes them\n",
 		strings.Join(parts, ", "), kept[len(kept)-1].Until.Local().Format(time.DateTime))
 }
+
+// printKeyKept says that a removed key file stays, locked, and still opens the
+// repository until its lock ends.
+func printKeyKept(w io.Writer, kept []repo.KeptByLock) {
+	for _, k := range kept {
+		if k.Type == remote.Key {
+			fmt.Fprintf(w, "key %s is locked until %s: until then it stays, and its password still opens the repository (remove it again after that date)\n",
+				k.Name[:min(8, len(k.Name))], k.Until.Local().Format(time.DateTime))
+		}
+	}
+}

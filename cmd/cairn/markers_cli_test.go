@@ -202,3 +202,21 @@ func TestVerifyLockCoverage(t *testing.T) {
 		t.Fatalf("verify after shortening a lock: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestKeyPasswdLocked: on a bucket with Object Lock, key passwd leaves the old key
+// file (locked) in place and says so, instead of hiding it behind a delete marker
+// that verify would report as an attack.
+func TestKeyPasswdLocked(t *testing.T) {
+	srv := s3test.Need(t)
+	c := newLockCLI(t, srv)
+	c.ok("init", "--object-lock", "--lock-for", "1h")
+	c.env = append(c.env, "CAIRN_NEW_PASSWORD=second")
+	out := c.ok("key", "passwd")
+	if !strings.Contains(out, "is locked until") {
+		t.Fatalf("key passwd on a locked repository:\n%s", out)
+	}
+	c.env = append(c.env, "CAIRN_PASSWORD=second")
+	if r := c.run("--no-cache", "verify"); r.code != 0 || strings.Contains(r.stdout, "WARNING") {
+		t.Fatalf("verify after key passwd: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
