@@ -220,3 +220,37 @@ func TestKeyPasswdLocked(t *testing.T) {
 		t.Fatalf("verify after key passwd: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestLockExtendedElsewhere: a backup extends a lock with one request, and when the
+// storage refuses because another host extended it further, it reads the lock and
+// goes on.
+func TestLockExtendedElsewhere(t *testing.T) {
+	srv := s3test.Need(t)
+	c := newLockCLI(t, srv)
+	c.ok("init", "--object-lock", "--lock-for", "20s") // period: 2s
+	src := filepath.Join(t.TempDir(), "src")
+	writeFiles(t, src, map[string]string{"a": "alpha"})
+	c.ok("backup", src)
+	a := newAttacker(t, srv, c)
+	for _, o := range a.versions(t) {
+		if strings.Contains(o.Key, "/data/") {
+			mode := minio.Governance
+			until := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+			err := a.c.PutObjectRetention(context.Background(), a.bucket, o.Key, minio.PutObjectRetentionOptions{
+				Mode: &mode, RetainUntilDate: &until, VersionID: o.VersionID})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	time.Sleep(3 * time.Second) // past the period: every lock is due
+	var sum backupSummary
+	out := c.ok("backup", "--json", src)
+	if err := json.Unmarshal([]byte(lastLine(out)), &sum); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if sum.LocksRead == 0 || sum.LocksExtended == 0 || sum.LocksRead+sum.LocksExtended != sum.LocksNeeded {
+		t.Fatalf("backup after another host extended the packs' locks: %d needed, %d read, %d extended",
+			sum.LocksNeeded, sum.LocksRead, sum.LocksExtended)
+	}
+}

@@ -88,6 +88,12 @@ func (s *Store) Retain(ctx context.Context, h remote.Handle, r remote.Retention)
 	err := s.client.PutObjectRetention(ctx, s.ep.bucket, s.key(h), minio.PutObjectRetentionOptions{
 		Mode: &mode, RetainUntilDate: &until,
 	})
+	var resp minio.ErrorResponse
+	if errors.As(err, &resp) && resp.StatusCode == 400 && resp.Code == "InvalidRequest" {
+		// The answer to a lock that would shorten the current one, or weaken compliance
+		// (MinIO: "Object is WORM protected"): no retry changes it.
+		return fmt.Errorf("retain %s until %s: %w: %v", h, until.Format(time.RFC3339), remote.ErrLocked, err)
+	}
 	if err != nil {
 		return fmt.Errorf("retain %s until %s: %w", h, until.Format(time.RFC3339), s.translate(ctx, err, hn))
 	}
