@@ -49,6 +49,6 @@ type Locker interface {
 	// Retention returns the lock of the object's current version (a zero Until: none).
 	Retention(ctx context.Context, h Handle) (Retention, error)
 	// Retain sets the object's lock to r. A store refuses to shorten a lock, and under
-	// compliance to change its mode.
+	// compliance to change its mode, with an error wrapping ErrLocked (or ErrPermission).
 	Retain(ctx context.Context, h Handle, r Retention) error
 }

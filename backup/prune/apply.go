@@ -70,7 +70,7 @@ func (p *run) apply(ctx context.Context, plan *Plan, in Input) error {
 // note younger than the grace period is listed after the mark was written, and no
 // snapshot appeared since the prune listed them (docs/prune.md, "Deleting at once").
 func (p *run) atOnce(ctx context.Context) (bool, error) {
-	notes, err := p.r.RunNotes(ctx)
+	notes, err := p.r.RunningNotes(ctx)
 	if err != nil {
 		return false, err
 	}

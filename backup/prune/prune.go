@@ -46,6 +46,11 @@ type Result struct {
 // stops the prune on a failed or doubtful listing, before anything is deleted.
 func Run(ctx context.Context, r *repo.Repo, opts Options) (*Result, error) {
 	opts = opts.withDefaults()
+	if !opts.DryRun {
+		if err := r.CheckDelete(ctx); err != nil {
+			return nil, err // keys that may not delete: before any pack is written
+		}
+	}
 	note, err := r.StartRun(ctx, "prune")
 	if err != nil {
 		return nil, err

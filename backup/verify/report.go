@@ -35,6 +35,16 @@ const (
 	Forgotten Kind = "forgotten" // note: a chain starts after a snapshot forget removed, or a pack only such snapshots used was pruned during the run
 	NotSaved  Kind = "not-saved" // warning: what this run learned could not be recorded
 	Replaced  Kind = "replaced"  // note: a record tag replaced is still there (a tag that did not finish)
+	// Hidden, a warning: a locked object behind delete markers or forged bytes, which
+	// cairn never makes; its locked version was read, so nothing is lost, but someone
+	// with the storage's keys tried to delete or replace it ('cairn repair markers').
+	Hidden Kind = "hidden"
+	// LockShort, a warning: an object a snapshot needs whose lock ends before the
+	// snapshot's time plus lock-for (shortened under governance, or never extended).
+	LockShort Kind = "lock-short"
+	// LockUnchecked, a warning: the locks could not be read (keys without
+	// s3:GetObjectRetention, or a store that cannot lock).
+	LockUnchecked Kind = "lock-unchecked"
 )
 
 // Problem is one finding.
@@ -87,8 +97,9 @@ type Report struct {
 	BadBlobs     []BadBlob      `json:"bad_blobs"`
 	Affected     []Affected     `json:"affected"`
 	Unreferenced []Unreferenced `json:"unreferenced_packs"`
-	Leftovers    Leftovers      `json:"leftovers"`   // what interrupted writes left: information
-	StateSaved   bool           `json:"state_saved"` // the packs read were recorded for --since-last
+	Leftovers    Leftovers      `json:"leftovers"`       // what interrupted writes left: information
+	StateSaved   bool           `json:"state_saved"`     // the packs read were recorded for --since-last
+	Locks        []LockCover    `json:"locks,omitempty"` // per snapshot, with object locks only
 }
 
 // Damaged reports whether any problem is damage.

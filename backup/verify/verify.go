@@ -66,7 +66,11 @@ func Run(ctx context.Context, r *repo.Repo, opts Options) (*Report, error) {
 	if err := v.check(ctx); err != nil {
 		return nil, err
 	}
+	if err := v.coverage(ctx); err != nil {
+		return nil, err
+	}
 	v.rec.fill(v.rep)
+	v.reportHidden()
 	v.finish(ctx)
 	// Empty lists, not null, for readers of the JSON report.
 	v.rep.Affected = nonNil(v.rep.Affected)
@@ -225,6 +229,15 @@ func (v *run) readData(ctx context.Context, rd *reader) error {
 	err := rd.run(ctx, v.read, workers)
 	v.rep.PacksRead = len(v.read)
 	return err
+}
+
+// reportHidden warns of every object read through delete markers or forged bytes.
+func (v *run) reportHidden() {
+	for _, h := range v.r.Hidden() {
+		detail := fmt.Sprintf("hidden by %d delete markers and %d forged versions; the version locked until %s was read",
+			len(h.Markers), len(h.Forged), h.Until.UTC().Format(time.RFC3339))
+		v.rep.Warnings = append(v.rep.Warnings, Problem{Kind: Hidden, Object: h.Handle.String(), Detail: detail})
+	}
 }
 
 // finish records, after a clean run, the snapshots seen and the packs read whole.

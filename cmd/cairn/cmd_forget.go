@@ -100,7 +100,7 @@ A nightly retention, as restic users write it:
 			}
 			res, err := forget.Run(cmd.Context(), r, opts)
 			if res != nil {
-				if perr := printForget(cmd, g, res); perr != nil && err == nil {
+				if perr := printForget(cmd, g, res, keptSnapshots(r.KeptByLocks())); perr != nil && err == nil {
 					err = perr
 				}
 			}

@@ -108,6 +108,7 @@ func keyAdd(cmd *cobra.Command, g *globals, newPwFile string, replace bool) erro
 	return g.print(cmd, map[string]string{"id": name}, func() {
 		if replace {
 			fmt.Fprintf(cmd.OutOrStdout(), "password changed: key %s replaces the old one\n", name[:8])
+			printKeyKept(cmd.OutOrStdout(), r.KeptByLocks())
 		} else {
 			fmt.Fprintf(cmd.OutOrStdout(), "added key %s\n", name[:8])
 		}
@@ -128,6 +129,10 @@ func keyRemove(cmd *cobra.Command, g *globals, prefix string) error {
 		return err
 	}
 	return g.print(cmd, map[string]string{"removed": name}, func() {
+		if kept := r.KeptByLocks(); len(kept) > 0 {
+			printKeyKept(cmd.OutOrStdout(), kept)
+			return
+		}
 		fmt.Fprintf(cmd.OutOrStdout(), "removed key %s\n", name[:8])
 	})
 }

@@ -14,9 +14,10 @@ func newRepairCmd(g *globals) *cobra.Command {
 		Short: "Mend a repository that lost or damaged objects",
 		Long: `Mend a repository after verify reported damage. Run 'repair index' first, then
 'repair snapshots'; both accept --dry-run, and both can be killed and run again.
-Do not run them while a prune runs.`,
+Do not run them while a prune runs. 'repair markers' removes the delete markers that
+hide locked objects (a bucket with Object Lock).`,
 	}
-	cmd.AddCommand(newRepairIndexCmd(g), newRepairSnapshotsCmd(g))
+	cmd.AddCommand(newRepairIndexCmd(g), newRepairSnapshotsCmd(g), newRepairMarkersCmd(g))
 	return cmd
 }
 
@@ -48,6 +49,7 @@ The new segments are written before the old ones are deleted, so a run killed at
 moment leaves duplicate entries, never missing ones; run it again to finish.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			g.seeThrough = true
 			r, err := g.open(cmd.Context())
 			if err != nil {
 				return err
@@ -124,6 +126,7 @@ and takes the old one's place in the snapshot chain (recorded as a replacement, 
 'tag' does). Run 'repair index' first. Killed, it can be run again.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			g.seeThrough = true
 			r, snaps, err := g.openSnapshots(cmd.Context(), &filter)
 			if err != nil {
 				return err

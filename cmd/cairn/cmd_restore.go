@@ -69,6 +69,7 @@ Exit codes: 0 ok, 3 finished but some entries (each listed) were not restored,
 
 func runRestore(cmd *cobra.Command, g *globals, f *restoreFlags, args []string) error {
 	ctx := cmd.Context()
+	g.seeThrough = true // a restore reads the locked versions under delete markers
 	arg := ""
 	if len(args) == 1 {
 		arg = args[0]
@@ -97,6 +98,7 @@ func runRestore(cmd *cobra.Command, g *globals, f *restoreFlags, args []string) 
 	undoGC()
 	bar.Stop()
 	warnIndexDamage(os.Stderr, r)
+	warnHidden(os.Stderr, r.Hidden())
 	if res == nil {
 		return err
 	}

@@ -72,6 +72,7 @@ failing, or another error). See docs/verify.md.`,
 
 func runVerify(cmd *cobra.Command, g *globals, f *verifyFlags) error {
 	ctx := cmd.Context()
+	g.seeThrough = true // verify reads the locked versions under delete markers, and reports them
 	opts := verify.Options{ReadData: f.readData, SinceLast: f.sinceLast, AcceptHistory: f.acceptHistory, Progress: &verify.Progress{}}
 	if f.subset != "" {
 		seed := f.seed
@@ -124,6 +125,8 @@ func printReport(w io.Writer, rep *verify.Report) {
 		fmt.Fprintf(w, "%d reads failed once and succeeded when repeated (not damage)\n", rep.Retried)
 	}
 	printProblems(w, "warnings", rep.Warnings)
+	printHiddenWarning(w, rep.Warnings)
+	printLocks(w, rep)
 	if len(rep.Unreferenced) > 0 {
 		fmt.Fprintf(w, "\nunreferenced packs (information, not damage):\n")
 		for _, u := range rep.Unreferenced {

@@ -56,7 +56,9 @@ func toSnapshotsJSON(snaps []repo.Snapshot) []snapshotJSON {
 	return out
 }
 
-func printForget(cmd *cobra.Command, g *globals, res *forget.Result) error {
+// printForget prints what forget decided and did; locked is how many of the snapshots
+// it removed object locks kept (printKeptByLocks says until when).
+func printForget(cmd *cobra.Command, g *globals, res *forget.Result, locked int) error {
 	return g.print(cmd, forgetJSON(res), func() {
 		w := cmd.OutOrStdout()
 		if !g.quiet {
@@ -74,6 +76,9 @@ func printForget(cmd *cobra.Command, g *globals, res *forget.Result) error {
 			fmt.Fprintln(w, "no snapshots to remove")
 		case res.DryRun:
 			fmt.Fprintf(w, "would remove %s (dry run; nothing removed)\n", n)
+		case locked > 0:
+			fmt.Fprintf(w, "removed %s (their data stays until a prune); %d kept by object locks\n",
+				count(len(res.Removed)-locked, "snapshot", "snapshots"), locked)
 		default:
 			fmt.Fprintf(w, "removed %s (their data stays until a prune)\n", n)
 		}

@@ -42,6 +42,9 @@ type globals struct {
 	retryBudget time.Duration
 
 	limitUpload, limitDownload int64 // KiB/s; 0: no limit
+	// seeThrough: the command reads locked versions under delete markers and reports
+	// them (restore, verify, repair; see remote.Unhider).
+	seeThrough bool
 }
 
 // retryMu keeps retry lines whole on stderr, which every repository of the process shares
@@ -89,7 +92,7 @@ func (g *globals) storeWith(ctx context.Context, create, objectLock bool) (remot
 	}
 	opts := location.StoreOptions{CACerts: g.caCerts, ClientCert: g.clientCert, Region: g.s3Region, RetryBudget: g.retryBudget,
 		LimitUpload: g.limitUpload * 1024, LimitDownload: g.limitDownload * 1024,
-		StorageClass: g.s3Class, InsecureTLS: g.insecureTLS, ObjectLock: objectLock, OnRetry: g.reportRetry}
+		StorageClass: g.s3Class, InsecureTLS: g.insecureTLS, ObjectLock: objectLock, OnRetry: g.reportRetry, SeeThrough: g.seeThrough}
 	if g.insecureTLS && location.IsS3(g.repo) {
 		fmt.Fprintln(os.Stderr, "cairn: warning: --insecure-tls: the server's certificate is not verified; anyone on the path can read and change what is sent")
 	}

@@ -51,6 +51,17 @@ func parseLockFor(s string) (time.Duration, error) {
 	return d, nil
 }
 
+// keptSnapshots counts the snapshot records locks kept.
+func keptSnapshots(kept []repo.KeptByLock) int {
+	n := 0
+	for _, k := range kept {
+		if k.Type == remote.Snapshot {
+			n++
+		}
+	}
+	return n
+}
+
 // printKeptByLocks says what object locks kept from being deleted, and until when.
 func printKeptByLocks(w io.Writer, kept []repo.KeptByLock) {
 	if len(kept) == 0 {
@@ -68,4 +79,15 @@ func printKeptByLocks(w io.Writer, kept []repo.KeptByLock) {
 	}
 	fmt.Fprintf(w, "kept by object locks: %s, locked until %s at the latest; a later run after that date removes them\n",
 		strings.Join(parts, ", "), kept[len(kept)-1].Until.Local().Format(time.DateTime))
+}
+
+// printKeyKept says that a removed key file stays, locked, and still opens the
+// repository until its lock ends.
+func printKeyKept(w io.Writer, kept []repo.KeptByLock) {
+	for _, k := range kept {
+		if k.Type == remote.Key {
+			fmt.Fprintf(w, "key %s is locked until %s: until then it stays, and its password still opens the repository (remove it again after that date)\n",
+				k.Name[:min(8, len(k.Name))], k.Until.Local().Format(time.DateTime))
+		}
+	}
 }

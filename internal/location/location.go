@@ -32,6 +32,7 @@ type StoreOptions struct {
 	LimitUpload, LimitDownload int64
 	ObjectLock                 bool                // init --object-lock: a bucket with Object Lock; a directory is refused
 	OnRetry                    func(retry.Attempt) // told of each retried failure (see retry.Options.Notify)
+	SeeThrough                 bool                // read locked versions under delete markers (restore, verify, repair)
 }
 
 // IsS3 reports whether location names an S3 bucket.
@@ -79,7 +80,7 @@ func openStore(ctx context.Context, location string, opts StoreOptions, create b
 // openS3 opens a bucket and wraps it in retries; a local disk needs none.
 func openS3(ctx context.Context, location string, opts StoreOptions, create bool) (remote.Storage, error) {
 	so := s3.Options{CACerts: opts.CACerts, ClientCert: opts.ClientCert, Region: opts.Region, ObjectLock: opts.ObjectLock,
-		StorageClass: opts.StorageClass, InsecureTLS: opts.InsecureTLS}
+		StorageClass: opts.StorageClass, InsecureTLS: opts.InsecureTLS, SeeThrough: opts.SeeThrough}
 	if create {
 		st, err := s3.Create(ctx, location, so)
 		if err != nil {

@@ -15,7 +15,7 @@ import (
 // LockStats counts what ExtendLocks did.
 type LockStats struct {
 	Needed   int // locked objects the snapshot needs
-	Read     int // locks read from the storage (neither a listing nor the record knew them)
+	Read     int // locks read from the storage (an extension was refused: the lock already lasts longer)
 	Extended int // locks extended
 }
 
@@ -58,24 +58,19 @@ func (r *Repo) ExtendLocks(ctx context.Context, snap Snapshot) (LockStats, error
 			continue
 		}
 		g.Go(func() error {
-			ret, err := l.Retention(gctx, h)
+			got, extended, read, err := extendLock(gctx, l, h, remote.Retention{Mode: lc.Mode, Until: until}, need)
 			if err != nil {
 				return err
 			}
-			extend := ret.Until.Before(need)
-			if extend {
-				if err := l.Retain(gctx, h, remote.Retention{Mode: lc.Mode, Until: until}); err != nil {
-					return err
-				}
-				ret.Until = until
-			}
 			mu.Lock()
 			defer mu.Unlock()
-			st.Read++
-			if extend {
+			if read {
+				st.Read++
+			}
+			if extended {
 				st.Extended++
 			}
-			rec[h.String()] = ret.Until.Unix()
+			rec[h.String()] = got.Unix()
 			return nil
 		})
 	}
@@ -85,6 +80,28 @@ func (r *Repo) ExtendLocks(ctx context.Context, snap Snapshot) (LockStats, error
 		return st, fmt.Errorf("extend locks: %w", err)
 	}
 	return st, nil
+}
+
+// extendLock sets h's lock to want with one request. The store refuses to shorten a
+// lock (another host may have extended it further): then the lock is read, and it is
+// enough if it lasts until need. It returns the lock's end, whether it was extended,
+// and whether it was read.
+func extendLock(ctx context.Context, l remote.Locker, h remote.Handle, want remote.Retention, need time.Time) (time.Time, bool, bool, error) {
+	rerr := l.Retain(ctx, h, want)
+	if rerr == nil {
+		return want.Until, true, false, nil
+	}
+	if ctx.Err() != nil {
+		return time.Time{}, false, false, rerr
+	}
+	ret, err := l.Retention(ctx, h)
+	if err != nil {
+		return time.Time{}, false, true, fmt.Errorf("%w (and reading its lock: %w)", rerr, err)
+	}
+	if ret.Until.Before(need) {
+		return time.Time{}, false, true, rerr
+	}
+	return ret.Until, false, true, nil
 }
 
 // neededLocks returns the locked objects snap needs, each with the earliest its lock

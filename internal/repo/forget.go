@@ -22,6 +22,9 @@ func (r *Repo) ForgetSnapshots(ctx context.Context, ids []digest.ID) error {
 	if err != nil || len(ids) == 0 {
 		return err
 	}
+	if err := r.CheckDelete(ctx); err != nil {
+		return err // before the forgotten record: keys that may not delete change nothing
+	}
 	if err := r.RecordForgotten(ctx, ids); err != nil {
 		return err
 	}

@@ -123,12 +123,13 @@ func (r *Repo) ResolveKey(ctx context.Context, prefix string) (string, error) {
 }
 
 // RemoveKey deletes a key file. The key in use cannot be removed: that would lock this
-// client out halfway through.
+// client out halfway through. A key file still locked stays until its lock ends
+// (KeptByLocks): until then its password still opens the repository.
 func (r *Repo) RemoveKey(ctx context.Context, name string) error {
 	if name == r.keyName {
 		return errors.New("refusing to remove the key in use (use 'cairn key passwd' to replace it)")
 	}
-	return r.store.Delete(ctx, remote.Handle{Type: remote.Key, Name: name})
+	return r.deleteUnlessLocked(ctx, remote.Handle{Type: remote.Key, Name: name})
 }
 
 // ChangePassword adds a key for the new password, then removes the current one.
@@ -139,7 +140,7 @@ func (r *Repo) ChangePassword(ctx context.Context, password []byte) (string, err
 	}
 	old := r.keyName
 	r.keyName = name
-	if err := r.store.Delete(ctx, remote.Handle{Type: remote.Key, Name: old}); err != nil {
+	if err := r.deleteUnlessLocked(ctx, remote.Handle{Type: remote.Key, Name: old}); err != nil {
 		return name, fmt.Errorf("new key %s added, but removing the old one failed: %w", shortName(name), err)
 	}
 	return name, pinStore{r.opts.StateDir}.save(&pin{

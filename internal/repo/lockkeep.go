@@ -87,6 +87,17 @@ func (r *Repo) keep(h remote.Handle, until time.Time) {
 	r.locked.kept = append(r.locked.kept, KeptByLock{Handle: h, Until: until})
 }
 
+// deleteUnlessLocked deletes h, unless its lock still binds: then it is kept and
+// reported by KeptByLocks (a plain delete would only hide it behind a delete marker,
+// which restore and verify report as an attack).
+func (r *Repo) deleteUnlessLocked(ctx context.Context, h remote.Handle) error {
+	free, err := r.unlocked(ctx, h.Type, []string{h.Name})
+	if err != nil || len(free) == 0 {
+		return err
+	}
+	return r.store.Delete(ctx, h)
+}
+
 // unlockedIDs is unlocked for ids.
 func (r *Repo) unlockedIDs(ctx context.Context, t remote.Type, ids []digest.ID) ([]digest.ID, error) {
 	names := make([]string, len(ids))

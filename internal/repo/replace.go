@@ -177,7 +177,7 @@ func (r *Repo) ReplaceSnapshots(ctx context.Context, rewrites []Rewrite) ([]Repl
 	var errs []error
 	for _, p := range pairs {
 		h := remote.Handle{Type: remote.Snapshot, Name: p.Old.String()}
-		if err := r.store.Delete(ctx, h); err != nil && !errors.Is(err, remote.ErrNotFound) {
+		if err := r.deleteUnlessLocked(ctx, h); err != nil && !errors.Is(err, remote.ErrNotFound) {
 			errs = append(errs, fmt.Errorf("delete replaced %s: %w", h, err))
 		}
 		r.cache.remove(string(remote.Snapshot), h.Name)

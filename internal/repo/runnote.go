@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/cairn-backup/cairn/internal/crypto"
@@ -62,10 +64,25 @@ func (n *RunNote) StorageTime(ctx context.Context) (time.Time, error) {
 // Name is the note's object name.
 func (n *RunNote) Name() string { return n.h.Name }
 
-// End removes the note. A note left behind by a crash only delays a prune's
-// deleting at once until it is older than the grace period.
+// endSuffix names the note that says a run whose keys may not delete has ended:
+// locks/<id>-end beside locks/<id>.
+const endSuffix = "-end"
+
+// End removes the note. Keys that may not delete (a put-only backup host) write an
+// end note beside it instead, which counts as the note's removal (RunningNotes); prune
+// removes both once they are older than the grace period. A note left behind by a
+// crash only delays a prune's deleting at once until it is older than the grace period.
 func (n *RunNote) End(ctx context.Context) error {
-	if err := n.r.store.Delete(ctx, n.h); err != nil {
+	err := n.r.store.Delete(ctx, n.h)
+	if errors.Is(err, remote.ErrPermission) {
+		h := remote.Handle{Type: remote.Lock, Name: n.h.Name + endSuffix}
+		sealed := n.r.key.Seal(nil, []byte("{}"), crypto.AD(n.r.cfg.ID, string(remote.Lock), []byte(h.Name)))
+		if perr := n.r.store.Put(ctx, h, remote.Bytes(sealed)); perr != nil {
+			return fmt.Errorf("end run note (its delete was refused: %w): %w", err, perr)
+		}
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("remove run note: %w", err)
 	}
 	return nil
@@ -83,6 +100,54 @@ func (r *Repo) RunNotes(ctx context.Context) ([]remote.Info, error) {
 		return nil, fmt.Errorf("list run notes: %w", err)
 	}
 	return out, nil
+}
+
+// RunningNotes lists the run notes of runs that may still be going: every note
+// without an end note beside it (End).
+func (r *Repo) RunningNotes(ctx context.Context) ([]remote.Info, error) {
+	notes, err := r.RunNotes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ended := map[string]bool{}
+	for _, n := range notes {
+		if name, ok := strings.CutSuffix(n.Name, endSuffix); ok {
+			ended[name] = true
+		}
+	}
+	out := notes[:0]
+	for _, n := range notes {
+		if !ended[n.Name] && !strings.HasSuffix(n.Name, endSuffix) && !strings.HasSuffix(n.Name, probeSuffix) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// probeSuffix names the object CheckDelete writes and deletes: locks/<id>-probe.
+const probeSuffix = "-probe"
+
+// CheckDelete fails wrapping remote.ErrPermission when the storage's keys may not
+// delete (a put-only backup host), before forget or prune write anything: it writes a
+// small object and deletes it (two requests). A probe whose delete was refused stays
+// in locks/ until a prune with keys that may delete removes it with the old notes.
+func (r *Repo) CheckDelete(ctx context.Context) error {
+	var id digest.ID
+	if _, err := rand.Read(id[:]); err != nil {
+		return err
+	}
+	h := remote.Handle{Type: remote.Lock, Name: id.String() + probeSuffix}
+	sealed := r.key.Seal(nil, []byte("{}"), crypto.AD(r.cfg.ID, string(remote.Lock), []byte(h.Name)))
+	if err := r.store.Put(ctx, h, remote.Bytes(sealed)); err != nil {
+		return fmt.Errorf("check that these keys may delete: %w", err)
+	}
+	if err := r.store.Delete(ctx, h); err != nil {
+		if errors.Is(err, remote.ErrPermission) {
+			return fmt.Errorf("these storage keys may not delete (s3:DeleteObject), so forget and prune cannot run here; nothing was changed: %w", err)
+		}
+		return fmt.Errorf("check that these keys may delete: %w", err)
+	}
+	return nil
 }
 
 // DeleteRunNote removes a stale note of another run.

@@ -58,3 +58,22 @@ func (s *Store) Retain(ctx context.Context, h remote.Handle, r remote.Retention)
 	}
 	return s.do(ctx, "lock "+h.String(), func(ctx context.Context) error { return l.Retain(ctx, h, r) })
 }
+
+var _ remote.Unhider = (*Store)(nil)
+
+// Hidden returns what the inner store has seen through (none if it cannot).
+func (s *Store) Hidden() []remote.Hidden {
+	if u, ok := s.Storage.(remote.Unhider); ok {
+		return u.Hidden()
+	}
+	return nil
+}
+
+// Unhide removes the markers over h, retrying (a marker already gone is no error).
+func (s *Store) Unhide(ctx context.Context, h remote.Hidden) error {
+	u, ok := s.Storage.(remote.Unhider)
+	if !ok {
+		return fmt.Errorf("%s has no delete markers to remove", s.Location())
+	}
+	return s.do(ctx, "remove markers over "+h.Handle.String(), func(ctx context.Context) error { return u.Unhide(ctx, h) })
+}

@@ -97,7 +97,7 @@ func (s *Store) Limit() int { return s.lim.current() }
 
 // permanent are the errors no retry can cure.
 var permanent = []error{remote.ErrNotFound, remote.ErrInvalidRange, remote.ErrInvalidHandle,
-	remote.ErrPermission, remote.ErrNoBucket, remote.ErrFull, remote.ErrTLS}
+	remote.ErrPermission, remote.ErrNoBucket, remote.ErrFull, remote.ErrTLS, remote.ErrLocked}
 
 // Permanent reports whether err is one that retrying cannot cure.
 func Permanent(err error) bool {

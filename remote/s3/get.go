@@ -30,8 +30,12 @@ func (s *Store) Get(ctx context.Context, h remote.Handle, offset, length int64) 
 }
 
 func (s *Store) get(ctx context.Context, h remote.Handle, offset, length int64) (io.ReadCloser, error) {
+	version, err := s.hiddenVersion(ctx, h)
+	if err != nil {
+		return nil, err
+	}
 	ctx, hn := withHint(ctx)
-	var opts minio.GetObjectOptions
+	opts := minio.GetObjectOptions{VersionID: version}
 	ranged := length > 0 || offset > 0
 	if length > 0 {
 		opts.Set("Range", fmt.Sprintf("bytes=%d-%d", offset, offset+length-1))
@@ -151,8 +155,12 @@ func (s *Store) Stat(ctx context.Context, h remote.Handle) (remote.Info, error) 
 	if err := s.check(ctx, h); err != nil {
 		return remote.Info{}, fmt.Errorf("stat %s: %w", h, err)
 	}
+	version, err := s.hiddenVersion(ctx, h)
+	if err != nil {
+		return remote.Info{}, fmt.Errorf("stat %s: %w", h, err)
+	}
 	ctx, hn := withHint(ctx)
-	info, err := s.client.StatObject(ctx, s.ep.bucket, s.key(h), minio.StatObjectOptions{})
+	info, err := s.client.StatObject(ctx, s.ep.bucket, s.key(h), minio.StatObjectOptions{VersionID: version})
 	if err != nil {
 		return remote.Info{}, fmt.Errorf("stat %s: %w", h, s.translate(ctx, err, hn))
 	}

@@ -22,6 +22,9 @@ func (s *Store) List(ctx context.Context, t remote.Type, fn func(remote.Info) er
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("list %s: %w", t, err)
 	}
+	if s.seeThrough {
+		return s.listVersions(ctx, t, fn)
+	}
 	if t == remote.Config {
 		return s.listConfig(ctx, fn)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -71,23 +70,11 @@ func (s *Store) Retention(ctx context.Context, h remote.Handle) (remote.Retentio
 	if err := s.check(ctx, h); err != nil {
 		return remote.Retention{}, fmt.Errorf("retention %s: %w", h, err)
 	}
-	ctx, hn := withHint(ctx)
-	mode, until, err := s.client.GetObjectRetention(ctx, s.ep.bucket, s.key(h), "")
+	version, err := s.hiddenVersion(ctx, h)
 	if err != nil {
-		var resp minio.ErrorResponse
-		if errors.As(err, &resp) && resp.Code == "NoSuchObjectLockConfiguration" {
-			return remote.Retention{}, nil // an object written without a lock
-		}
-		return remote.Retention{}, fmt.Errorf("retention %s: %w", h, s.translate(ctx, err, hn))
+		return remote.Retention{}, fmt.Errorf("retention %s: %w", h, err)
 	}
-	var r remote.Retention
-	if mode != nil {
-		r.Mode = remote.LockMode(strings.ToLower(string(*mode)))
-	}
-	if until != nil {
-		r.Until = *until
-	}
-	return r, nil
+	return s.retention(ctx, h, version) // none: an object written without a lock
 }
 
 // Retain sets the object's lock (PutObjectRetention).
@@ -101,6 +88,12 @@ func (s *Store) Retain(ctx context.Context, h remote.Handle, r remote.Retention)
 	err := s.client.PutObjectRetention(ctx, s.ep.bucket, s.key(h), minio.PutObjectRetentionOptions{
 		Mode: &mode, RetainUntilDate: &until,
 	})
+	var resp minio.ErrorResponse
+	if errors.As(err, &resp) && resp.StatusCode == 400 && resp.Code == "InvalidRequest" {
+		// The answer to a lock that would shorten the current one, or weaken compliance
+		// (MinIO: "Object is WORM protected"): no retry changes it.
+		return fmt.Errorf("retain %s until %s: %w: %v", h, until.Format(time.RFC3339), remote.ErrLocked, err)
+	}
 	if err != nil {
 		return fmt.Errorf("retain %s until %s: %w", h, until.Format(time.RFC3339), s.translate(ctx, err, hn))
 	}

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minio/minio-go/v7"
+
 	"github.com/cairn-backup/cairn/remote"
 	"github.com/cairn-backup/cairn/remote/s3"
 	"github.com/cairn-backup/cairn/remote/s3/s3test"
@@ -45,8 +47,10 @@ func TestObjectLock(t *testing.T) {
 	if r, err := st.Retention(ctx, locked); err != nil || !r.Until.Equal(later) {
 		t.Fatalf("after extension: %+v, %v; want until %s", r, err, later)
 	}
-	if err := st.Retain(ctx, locked, remote.Retention{Mode: remote.Governance, Until: until}); err == nil {
-		t.Error("a lock was shortened without bypassing governance")
+	if err := st.Retain(ctx, locked, remote.Retention{Mode: remote.Governance, Until: until}); !errors.Is(err, remote.ErrLocked) {
+		var resp minio.ErrorResponse
+		errors.As(err, &resp)
+		t.Errorf("shortening a lock without bypassing governance: %v (%q %d), want ErrLocked", err, resp.Code, resp.StatusCode)
 	}
 }
 

@@ -47,6 +47,11 @@ type Options struct {
 	// ObjectLock makes Create make the bucket with Object Lock (and versioning) enabled,
 	// or refuse an existing bucket that lacks it (init --object-lock).
 	ObjectLock bool
+	// SeeThrough makes listings and reads see through delete markers and overwrites
+	// to the locked version below them, and remember what they found (see
+	// remote.Unhider): for restore, verify and repair. It lists every version of a
+	// type once before its first read.
+	SeeThrough bool
 }
 
 // Store is an S3-backed remote.Storage, safe for concurrent use.
@@ -62,6 +67,8 @@ type Store struct {
 	locks      writeLock
 	creds      *credProvider
 	class      string // storage class of uploads; empty: the bucket's default
+	seeThrough bool
+	seen       seen
 }
 
 var _ remote.Storage = (*Store)(nil)
@@ -78,7 +85,8 @@ func New(location string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("s3 %s: %w", ep, err)
 	}
 	s := &Store{transport: tr, ep: ep, region: ep.region(opts.Region), clientCert: opts.ClientCert, listPage: listPage,
-		objectLock: opts.ObjectLock, class: opts.StorageClass}
+		objectLock: opts.ObjectLock, class: opts.StorageClass, seeThrough: opts.SeeThrough,
+		seen: seen{listed: map[remote.Type]bool{}, hidden: map[remote.Handle]remote.Hidden{}}}
 	// Path-style for other servers, which rarely have DNS per bucket; for AWS minio-go
 	// picks virtual-host style, except where TLS forbids it (bucket names with dots).
 	lookup := minio.BucketLookupPath
