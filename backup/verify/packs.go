@@ -29,8 +29,9 @@ type packTable struct {
 	used map[digest.ID]bool
 }
 
-// listPacks compares one listing of data/ with the index: indexed packs missing or of
-// another size are damage, packs the index does not name are information.
+// listPacks compares one listing of data/ with the index: indexed packs of another
+// size are damage, packs the index does not name are information; indexed packs
+// missing are left to judgeMissing.
 func listPacks(ctx context.Context, r *repo.Repo, rec *recorder, a ages) (*packTable, []Unreferenced, error) {
 	infos, strangers, err := r.ListPackInfos(ctx)
 	if err != nil {
@@ -49,7 +50,7 @@ func listPacks(ctx context.Context, r *repo.Repo, rec *recorder, a ages) (*packT
 		t.info[id] = packInfo{indexed: int64(size), listed: listed}
 		switch {
 		case !ok:
-			rec.problem(PackMissing, "pack "+id.Short(), fmt.Sprintf("pack %s (%d bytes) is indexed but not in the storage", id, size))
+			// judged by judgeMissing: damage, or stored again elsewhere
 		case listed != int64(size):
 			rec.problem(PackSize, "pack "+id.Short(), fmt.Sprintf("pack %s has %d bytes, the index says %d", id, listed, size))
 		}
@@ -87,6 +88,24 @@ func (t *packTable) unused() []Unreferenced {
 		}
 	}
 	return out
+}
+
+// missing returns the ids of the indexed packs the listing lacks, sorted.
+func (t *packTable) missing() []digest.ID {
+	var ids []digest.ID
+	for id, p := range t.info {
+		if p.missing() {
+			ids = append(ids, id)
+		}
+	}
+	slices.SortFunc(ids, func(a, b digest.ID) int { return bytes.Compare(a[:], b[:]) })
+	return ids
+}
+
+// listed reports whether the listing of data/ named pack id.
+func (t *packTable) listed(id digest.ID) bool {
+	p, ok := t.info[id]
+	return ok && p.listed >= 0
 }
 
 // indexed returns the ids of the packs the index names, sorted.

@@ -15,7 +15,7 @@ type Kind string
 
 // The problems verify reports. All are damage (stored bytes wrong or missing, history
 // cut) except Unreadable (the storage kept failing: nothing could be concluded) and
-// the warnings Fork, Forgotten, NotSaved and Replaced.
+// the warnings Fork, Forgotten, NotSaved, Replaced and PackGone.
 const (
 	SnapshotDamaged Kind = "snapshot-damaged" // a record that does not open or decode
 	ChainBroken     Kind = "chain-broken"     // a snapshot's predecessor is missing or wrong
@@ -35,6 +35,7 @@ const (
 	Forgotten Kind = "forgotten" // note: a chain starts after a snapshot forget removed, or a pack only such snapshots used was pruned during the run
 	NotSaved  Kind = "not-saved" // warning: what this run learned could not be recorded
 	Replaced  Kind = "replaced"  // note: a record tag replaced is still there (a tag that did not finish)
+	PackGone  Kind = "pack-gone" // warning: an indexed pack the storage lacks, every blob of which is stored again elsewhere
 	// Hidden, a warning: a locked object behind delete markers or forged bytes, which
 	// cairn never makes; its locked version was read, so nothing is lost, but someone
 	// with the storage's keys tried to delete or replace it ('cairn repair markers').

@@ -126,6 +126,9 @@ func (v *run) prepare(ctx context.Context) error {
 	if err := a.temp(ctx, v.r); err != nil {
 		return err
 	}
+	if err := v.judgeMissing(ctx); err != nil {
+		return err
+	}
 	v.rep.Unreferenced = unindexed
 	v.read, v.rep.Selection = v.selectPacks()
 	v.rep.Packs = len(v.packs.indexed())

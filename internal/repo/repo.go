@@ -67,7 +67,8 @@ type Repo struct {
 	indexErr    error
 	idx         *index.Index
 	damageMu    sync.Mutex
-	indexDamage []error // segments LoadIndex skipped (degrade.go)
+	indexDamage []error     // segments LoadIndex skipped (degrade.go)
+	segments    []digest.ID // the segments LoadIndexReport loaded (prefer.go)
 
 	writersMu sync.Mutex
 	stored    *stored   // set by StoredPacksOnly

@@ -170,6 +170,7 @@ func (r *Repo) loadIndexLenient(ctx context.Context) ([]error, error) {
 	var (
 		mu      sync.Mutex
 		damaged []error
+		loaded  []digest.ID
 		idx     = index.New()
 		g, gctx = errgroup.WithContext(ctx)
 	)
@@ -180,19 +181,23 @@ func (r *Repo) loadIndexLenient(ctx context.Context) ([]error, error) {
 	for _, id := range ids {
 		g.Go(func() error {
 			err := r.addSegment(gctx, idx, id)
-			if err == nil || !isIndexDamage(err) {
+			if err != nil && !isIndexDamage(err) {
 				return err
 			}
 			mu.Lock()
-			damaged = append(damaged, err)
-			mu.Unlock()
+			defer mu.Unlock()
+			if err != nil {
+				damaged = append(damaged, err)
+			} else {
+				loaded = append(loaded, id)
+			}
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	r.idx = idx
+	r.idx, r.segments = idx, loaded
 	return damaged, nil
 }
 
