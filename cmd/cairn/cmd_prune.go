@@ -69,7 +69,9 @@ func runPrune(cmd *cobra.Command, g *globals, r *repo.Repo, opts prune.Options) 
 	if err != nil {
 		return err
 	}
-	return g.print(cmd, pruneJSONOf(res, opts.DryRun), func() {
+	out := pruneJSONOf(res, opts.DryRun)
+	out.KeptByLocks = keptJSONOf(r.KeptByLocks())
+	return g.print(cmd, out, func() {
 		printPrune(cmd.OutOrStdout(), res, opts.DryRun)
 		printKeptByLocks(cmd.OutOrStdout(), r.KeptByLocks())
 	})
@@ -135,6 +137,23 @@ type pruneJSON struct {
 	IndexRewritten int   `json:"index_segments_rewritten"`
 	TempRemoved    int   `json:"temp_files_removed"`
 	TempFreed      int64 `json:"temp_bytes_freed"`
+	// KeptByLocks are the objects this run (forget's, with forget --prune) could not
+	// delete because an object lock holds them; a later run after Until removes them.
+	KeptByLocks []keptJSON `json:"kept_by_locks,omitempty"`
+}
+
+type keptJSON struct {
+	Type  string    `json:"type"`
+	Name  string    `json:"name"`
+	Until time.Time `json:"locked_until"`
+}
+
+func keptJSONOf(kept []repo.KeptByLock) []keptJSON {
+	out := make([]keptJSON, 0, len(kept))
+	for _, k := range kept {
+		out = append(out, keptJSON{Type: string(k.Type), Name: k.Name, Until: k.Until})
+	}
+	return out
 }
 
 func pruneJSONOf(res *prune.Result, dry bool) pruneJSON {

@@ -167,6 +167,18 @@ func TestPruneRespectsLocks(t *testing.T) {
 	if n := countObjects(t, c, remote.Snapshot); n != 2 {
 		t.Fatalf("%d snapshot records after a forget of a locked one, want 2", n)
 	}
+	// Under --json, prune's object says what the locks kept (forget's, in one process).
+	var pj struct {
+		KeptByLocks []struct {
+			Type  string    `json:"type"`
+			Until time.Time `json:"locked_until"`
+		} `json:"kept_by_locks"`
+	}
+	out = c.OK("--json", "forget", "--keep-last", "1", "--prune")
+	if err := json.Unmarshal([]byte(lastLine(out)), &pj); err != nil || len(pj.KeptByLocks) == 0 ||
+		pj.KeptByLocks[0].Type != string(remote.Snapshot) || pj.KeptByLocks[0].Until.Before(time.Now()) {
+		t.Fatalf("prune --json does not say what the locks kept: %v\n%s", err, out)
+	}
 	time.Sleep(6 * time.Second) // past lock-for + period
 	out = c.OK("forget", "--keep-last", "1", "--prune")
 	if strings.Contains(out, "kept by object locks") {
