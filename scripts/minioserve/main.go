@@ -24,8 +24,8 @@ import (
 func main() {
 	mode := flag.String("mode", "plain", "plain, tls, mtls or erasure (plain over four drives)")
 	dir := flag.String("dir", "", "folder for the data and the env file")
-	count := flag.Bool("count", false, "plain only: put a counting proxy in front (CAIRN_TEST_S3_PROXY) and keep its request counts in DIR/counts.json")
-	delay := flag.Duration("delay", 0, "with -count: the proxy holds every request this long (a distant bucket's round trip) and logs each request's span in DIR/requests.log")
+	count := flag.Bool("count", false, "plain only: put a counting proxy in front (CAIRN_TEST_S3_PROXY), keep its request counts in DIR/counts.json and each request's span in DIR/requests.log")
+	delay := flag.Duration("delay", 0, "with -count: the proxy holds every request this long (a distant bucket's round trip)")
 	flag.Parse()
 	if err := run(s3test.Mode(*mode), *dir, *count, *delay); err != nil {
 		fmt.Fprintln(os.Stderr, "minioserve:", err)
@@ -46,19 +46,11 @@ func run(mode s3test.Mode, dir string, count bool, delay time.Duration) error {
 	envFile := filepath.Join(dir, string(mode)+".env")
 	env := append(srv.Env(), fmt.Sprintf("CAIRN_TEST_S3_HELPER_PID=%d", os.Getpid()))
 	if count && mode == s3test.Plain {
-		cfg := s3test.Config{Upstream: srv.Endpoint, CountOnly: true, Delay: delay}
-		if delay > 0 {
-			log, err := os.Create(filepath.Join(dir, "requests.log"))
-			if err != nil {
-				return errors.Join(err, srv.Stop())
-			}
-			defer log.Close()
-			cfg.Trace = traceTo(log)
-		}
-		proxy, err := s3test.StartFaultProxy(ctx, cfg)
+		proxy, log, err := startProxy(ctx, srv.Endpoint, dir, delay)
 		if err != nil {
 			return errors.Join(err, srv.Stop())
 		}
+		defer log.Close()
 		defer proxy.Close()
 		env = append(env, "CAIRN_TEST_S3_PROXY="+proxy.URL)
 		var g errgroup.Group
@@ -72,13 +64,29 @@ func run(mode s3test.Mode, dir string, count bool, delay time.Duration) error {
 	return errors.Join(os.Remove(envFile), srv.Stop())
 }
 
-// traceTo returns a Trace that appends "START_NS END_NS OP" lines to f, one a request.
-func traceTo(f *os.File) func(op s3test.Op, start, end time.Time) {
+// startProxy starts the counting proxy in front of endpoint, each request's span
+// logged to DIR/requests.log (the caller closes the log after the proxy).
+func startProxy(ctx context.Context, endpoint, dir string, delay time.Duration) (*s3test.FaultProxy, *os.File, error) {
+	log, err := os.Create(filepath.Join(dir, "requests.log"))
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg := s3test.Config{Upstream: endpoint, CountOnly: true, Delay: delay, Trace: traceTo(log)}
+	proxy, err := s3test.StartFaultProxy(ctx, cfg)
+	if err != nil {
+		return nil, nil, errors.Join(err, log.Close())
+	}
+	return proxy, log, nil
+}
+
+// traceTo returns a Trace that appends "START_NS END_NS OP TARGET" lines to f, one a
+// request.
+func traceTo(f *os.File) func(op s3test.Op, target string, start, end time.Time) {
 	var mu sync.Mutex
-	return func(op s3test.Op, start, end time.Time) {
+	return func(op s3test.Op, target string, start, end time.Time) {
 		mu.Lock()
 		defer mu.Unlock()
-		fmt.Fprintf(f, "%d %d %s\n", start.UnixNano(), end.UnixNano(), op)
+		fmt.Fprintf(f, "%d %d %s %s\n", start.UnixNano(), end.UnixNano(), op, target)
 	}
 }
 

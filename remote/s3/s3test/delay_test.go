@@ -18,16 +18,17 @@ func TestDelayAndTrace(t *testing.T) {
 	defer up.Close()
 	type span struct {
 		op         Op
+		target     string
 		start, end time.Time
 	}
 	var mu sync.Mutex
 	var spans []span
 	const delay = 30 * time.Millisecond
 	p, err := StartFaultProxy(context.Background(), Config{Upstream: up.URL, CountOnly: true, Delay: delay,
-		Trace: func(op Op, start, end time.Time) {
+		Trace: func(op Op, target string, start, end time.Time) {
 			mu.Lock()
 			defer mu.Unlock()
-			spans = append(spans, span{op, start, end})
+			spans = append(spans, span{op, target, start, end})
 		}})
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +47,7 @@ func TestDelayAndTrace(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(spans) != 2 || spans[0].op != OpGet || spans[1].op != OpList {
+	if len(spans) != 2 || spans[0].op != OpGet || spans[1].op != OpList || spans[0].target != "/bucket/key" {
 		t.Fatalf("traced %+v, want a get then a list", spans)
 	}
 	for _, s := range spans {

@@ -92,10 +92,11 @@ type Config struct {
 	// of a distant bucket, for benchmarks (a request's delays do not add up: each
 	// request waits once, and requests in flight together wait together).
 	Delay time.Duration
-	// Trace, when set, is called as each request ends with its kind and when the proxy
-	// received it and answered it, so a benchmark can find the longest chain of
-	// requests one after another. Calls may come from many goroutines at once.
-	Trace func(op Op, start, end time.Time)
+	// Trace, when set, is called as each request ends with its kind, its path and
+	// query, and when the proxy received it and answered it, so a benchmark can find
+	// the longest chain of requests one after another. Calls may come from many
+	// goroutines at once.
+	Trace func(op Op, target string, start, end time.Time)
 }
 
 const maxHang = 10 * time.Second

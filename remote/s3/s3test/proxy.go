@@ -139,7 +139,7 @@ func (p *FaultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if cfg.Trace != nil {
-			defer func() { cfg.Trace(op, start, time.Now()) }()
+			defer func() { cfg.Trace(op, r.URL.RequestURI(), start, time.Now()) }()
 		}
 	}
 	k, ok := p.pick.pick(op, r)
