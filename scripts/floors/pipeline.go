@@ -27,12 +27,18 @@ type sealer struct {
 	w     *pack.Writer
 	ch    *chunker.Chunker
 	buf   []byte
+	out   counter // where the sealed packs go
 }
+
+// counter counts the bytes written to it and keeps none.
+type counter struct{ n int64 }
+
+func (c *counter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
 
 // pipeline reads every regular file under roots and does to its bytes what an initial
 // backup must: cut them with cairn's chunk bounds (files under the minimum whole),
 // hash every chunk, and compress and seal each new one into packs of the default
-// size, in memory, with pack.Writer (cairn's own code), on every core.
+// size, streamed and discarded, with pack.Writer (cairn's own code), on every core.
 func pipeline(ctx context.Context, roots []string, level string) ([]string, error) {
 	c, err := repo.ParseCompression(level)
 	if err != nil {
@@ -139,8 +145,8 @@ func (s *sealer) add(data []byte, seen *sync.Map, stored *atomic.Int64) error {
 	if _, dup := seen.LoadOrStore(id, struct{}{}); dup {
 		return nil
 	}
-	if s.w == nil {
-		s.w = pack.NewWriter(s.key, digest.ID{}, s.level)
+	if s.w == nil { // streamed, as cairn streams a pack to its temporary file: sealed and hashed, not kept
+		s.w = pack.NewStreamWriter(s.key, digest.ID{}, s.level, &s.out)
 	}
 	if _, err := s.w.Add(pack.Data, id, data); err != nil {
 		return err
@@ -156,8 +162,9 @@ func (s *sealer) seal(stored *atomic.Int64) error {
 	if s.w == nil {
 		return nil
 	}
-	data, _, _, err := s.w.Finish()
+	_, _, _, err := s.w.Finish()
 	s.w = nil
-	stored.Add(int64(len(data)))
+	stored.Add(s.out.n)
+	s.out.n = 0
 	return err
 }
