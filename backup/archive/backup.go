@@ -18,6 +18,7 @@ import (
 	"github.com/cairn-backup/cairn/internal/fsys"
 	"github.com/cairn-backup/cairn/internal/repo"
 	"github.com/cairn-backup/cairn/manifest"
+	"golang.org/x/sync/errgroup"
 )
 
 // Options select what to back up and how.
@@ -81,6 +82,20 @@ type Result struct {
 	Locks repo.LockStats
 }
 
+// loadBoth lists the snapshots (for the parent) and loads the index (every backup
+// needs it, if only to find its unchanged trees stored) at once: on a distant bucket
+// the index's listings then wait on no snapshot listing.
+func loadBoth(ctx context.Context, r *repo.Repo) ([]repo.Snapshot, error) {
+	var snaps []repo.Snapshot
+	var g errgroup.Group // not WithContext: LoadIndex runs once, and its context must outlive this call
+	g.Go(func() (err error) { snaps, _, err = r.LoadSnapshots(ctx); return err })
+	g.Go(func() error { return r.LoadIndex(ctx) })
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return snaps, nil
+}
+
 // ErrNoPaths is returned when there is nothing to back up.
 var ErrNoPaths = errors.New("no paths to back up")
 
@@ -108,7 +123,7 @@ func Run(ctx context.Context, r *repo.Repo, opts Options) (*Result, error) {
 		}
 		defer note.End(context.WithoutCancel(ctx)) //nolint:errcheck // a note left behind only ages
 	}
-	snaps, _, err := r.LoadSnapshots(ctx)
+	snaps, err := loadBoth(ctx, r)
 	if err != nil {
 		return nil, err
 	}

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"sync"
 	"time"
 
@@ -124,7 +123,16 @@ func Init(ctx context.Context, store remote.Storage, opts Options) (*Repo, error
 // Open reads the config, finds the key file the password opens, and checks the
 // repository against what this client pinned.
 func Open(ctx context.Context, store remote.Storage, opts Options) (*Repo, error) {
-	data, err := readConfig(ctx, store)
+	pn, err := pinStore{opts.StateDir}.load(store.Location())
+	if err != nil {
+		return nil, err
+	}
+	hint := ""
+	if pn != nil {
+		hint = pn.KeyName
+	}
+	r := &Repo{store: store, opts: opts}
+	data, pinned, err := r.readConfig(ctx, hint)
 	if err != nil {
 		return nil, err
 	}
@@ -132,20 +140,10 @@ func Open(ctx context.Context, store remote.Storage, opts Options) (*Repo, error
 	if err != nil {
 		return nil, err
 	}
-	pins := pinStore{opts.StateDir}
-	pn, err := pins.load(store.Location())
-	if err != nil {
-		return nil, err
-	}
 	if pn != nil && pn.ID != h.ID {
 		return nil, pn.check(h.ID, digest.ID{}, h.Version)
 	}
-	r := &Repo{store: store, opts: opts}
-	hint := ""
-	if pn != nil {
-		hint = pn.KeyName
-	}
-	if err := r.unlock(ctx, data, h, hint); err != nil {
+	if err := r.unlock(ctx, data, h, hint, pinned); err != nil {
 		return nil, err
 	}
 	if err := r.finishOpen(ctx, pn); err != nil {
@@ -155,56 +153,6 @@ func Open(ctx context.Context, store remote.Storage, opts Options) (*Repo, error
 		return nil, err
 	}
 	return r, nil
-}
-
-// unlock tries each key file (the pinned one first) until the password opens one whose
-// master key also opens the config.
-func (r *Repo) unlock(ctx context.Context, config []byte, h configHeader, hint string) error {
-	id := h.ID
-	names, err := r.keyNames(ctx)
-	if err != nil {
-		return err
-	}
-	sort.SliceStable(names, func(i, j int) bool { return names[i] == hint && names[j] != hint })
-	var damaged []error
-	foreign := 0
-	for _, name := range names {
-		kf, err := r.loadKeyFile(ctx, name)
-		if err != nil {
-			damaged = append(damaged, err)
-			continue
-		}
-		if kf.Repo != id {
-			foreign++ // a key file of another repository
-			continue
-		}
-		key, err := kf.Unwrap(r.opts.Password, h.Cipher)
-		if err != nil {
-			continue
-		}
-		cfg, err := decodeConfig(config, key)
-		if errors.Is(err, crypto.ErrAuth) {
-			damaged = append(damaged, fmt.Errorf("key %s opens but does not open the config: %w", shortName(name), err))
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		r.key, r.cfg, r.keyName = key, cfg, name
-		return nil
-	}
-	if len(names) > 0 && foreign+len(damaged) == len(names) {
-		err := fmt.Errorf("%w: none of the %d key files belongs to repository %s (%d of another repository, %d damaged)",
-			ErrCorrupt, len(names), id.Short(), foreign, len(damaged))
-		return errors.Join(append([]error{err}, damaged...)...)
-	}
-	if len(damaged) > 0 {
-		return fmt.Errorf("%w (and: %w)", crypto.ErrWrongPassword, errors.Join(damaged...))
-	}
-	if len(names) == 0 {
-		return fmt.Errorf("%w: the repository has no key files", ErrCorrupt)
-	}
-	return crypto.ErrWrongPassword
 }
 
 func (r *Repo) finishOpen(ctx context.Context, pn *pin) error {

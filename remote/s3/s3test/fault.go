@@ -101,6 +101,15 @@ type Config struct {
 	// streams bodies in large buffers without a flush per write: a benchmark's counting
 	// proxy should cost the tools it measures as little as it can.
 	CountOnly bool
+	// Delay holds every request this long before the proxy acts on it: the round trip
+	// of a distant bucket, for benchmarks (a request's delays do not add up: each
+	// request waits once, and requests in flight together wait together).
+	Delay time.Duration
+	// Trace, when set, is called as each request ends with its kind, its path and
+	// query, and when the proxy received it and answered it, so a benchmark can find
+	// the longest chain of requests one after another. Calls may come from many
+	// goroutines at once.
+	Trace func(op Op, target string, start, end time.Time)
 }
 
 const maxHang = 10 * time.Second

@@ -142,6 +142,16 @@ func (p *FaultProxy) Close() error {
 // ServeHTTP applies the request's fault, if any, or forwards it.
 func (p *FaultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op := classify(r)
+	if cfg := &p.pick.cfg; cfg.Delay > 0 || cfg.Trace != nil {
+		start := time.Now()
+		if cfg.Delay > 0 && !p.wait(r.Context(), cfg.Delay) {
+			reset(w)
+			return
+		}
+		if cfg.Trace != nil {
+			defer func() { cfg.Trace(op, r.URL.RequestURI(), start, time.Now()) }()
+		}
+	}
 	k, ok := p.pick.pick(op, r)
 	if !ok {
 		p.fwd.ServeHTTP(w, r)
@@ -172,6 +182,19 @@ func (p *FaultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default: // body and listing faults act on the upstream's answer
 		p.fwd.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), faultKey{}, k)))
 	}
+}
+
+// wait sleeps for d; false means the client or the proxy quit first.
+func (p *FaultProxy) wait(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+	case <-p.stop:
+	}
+	return false
 }
 
 // hang waits out the configured stall, or less if the client or the proxy quits.
