@@ -66,28 +66,7 @@ func (b *run) countEntry(ctx context.Context, path string, info fsys.Info, rootD
 }
 
 // countChildren lists a directory's entries the backup would walk, as children does,
-// without reporting what it cannot read.
+// without reporting what it cannot read (the walk itself reports it).
 func (b *run) countChildren(path string) ([]child, error) {
-	d, err := fsys.OpenDirectory(path)
-	if err != nil {
-		return nil, err
-	}
-	defer d.Close()
-	names, err := d.Names()
-	if err != nil {
-		return nil, err
-	}
-	cacheTagged := b.excl.caches && isCacheDir(path, names)
-	kids := make([]child, 0, len(names))
-	for _, name := range names {
-		if cacheTagged && name != cacheTagName {
-			continue
-		}
-		p := childPath(path, name)
-		info, err := d.Lstat(name)
-		if err == nil && !b.excl.excluded(p, name, info) {
-			kids = append(kids, child{name, p, info})
-		}
-	}
-	return kids, nil
+	return b.listChildren(path, func(string, error) {})
 }

@@ -108,6 +108,12 @@ type child struct {
 // reports those it cannot. Each is described relative to the open directory, which
 // is closed before any is walked: a deep tree holds no descriptor per level.
 func (b *run) children(path string) ([]child, error) {
+	return b.listChildren(path, b.sourceError)
+}
+
+// listChildren lists the entries of the directory path that are not excluded, and
+// passes those it cannot describe to unreadable.
+func (b *run) listChildren(path string, unreadable func(string, error)) ([]child, error) {
 	d, err := fsys.OpenDirectory(path)
 	if err != nil {
 		return nil, err
@@ -126,7 +132,7 @@ func (b *run) children(path string) ([]child, error) {
 		p := childPath(path, name)
 		info, err := d.Lstat(name)
 		if err != nil {
-			b.sourceError(p, err)
+			unreadable(p, err)
 			continue
 		}
 		if !b.excl.excluded(p, name, info) {

@@ -96,14 +96,8 @@ func (g *globals) snapshotsQuietly(ctx context.Context) ([]repo.Snapshot, error)
 	if err != nil {
 		return nil, err
 	}
-	opts, err := g.options(pw)
+	r, err := g.openWith(ctx, st, pw)
 	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	r, err := repo.Open(ctx, st, opts)
-	if err != nil {
-		st.Close()
 		return nil, err
 	}
 	defer r.Close()

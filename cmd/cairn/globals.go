@@ -161,6 +161,11 @@ func (g *globals) open(ctx context.Context) (*repo.Repo, error) {
 		st.Close()
 		return nil, err
 	}
+	return g.openWith(ctx, st, pw)
+}
+
+// openWith opens the repository in st with pw; st is closed when that fails.
+func (g *globals) openWith(ctx context.Context, st remote.Storage, pw []byte) (*repo.Repo, error) {
 	opts, err := g.options(pw)
 	if err != nil {
 		st.Close()
