@@ -59,9 +59,13 @@ func (s *Writer) takeSent() ([]sentPack, []sentSegment) {
 	return packs, segs
 }
 
-// settle confirms what waits, writes the index segment of every checked pack, and
-// confirms that segment too: afterwards a snapshot may name any saved blob.
+// settle confirms what waits, writes the index segment of every checked pack (and
+// again those found stored short), and confirms them too: afterwards a snapshot may
+// name any saved blob.
 func (s *Writer) settle(ctx context.Context) error {
+	if err := s.storeShortAgain(ctx); err != nil {
+		return err
+	}
 	packs, segs := s.takeSent()
 	if err := s.confirm(ctx, packs, segs); err != nil {
 		return err

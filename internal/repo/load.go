@@ -38,10 +38,11 @@ func (r *Repo) loadIndex(ctx context.Context) error {
 
 func (r *Repo) loadIndexOnce(ctx context.Context) error {
 	var ids []digest.ID
+	var sizes map[digest.ID]int64
 	var listErr error
 	g0, g0ctx := errgroup.WithContext(ctx)
 	g0.Go(func() error {
-		ids, listErr = r.listIDs(g0ctx, remote.Index)
+		ids, sizes, listErr = r.listSized(g0ctx, remote.Index)
 		if listErr != nil && (ids == nil || !errors.Is(listErr, ErrCorrupt)) {
 			return listErr
 		}
@@ -66,7 +67,7 @@ func (r *Repo) loadIndexOnce(ctx context.Context) error {
 	segs := make(chan *index.Segment, segmentLoaders)
 	g.Go(func() error {
 		defer close(segs)
-		return r.decodeSegments(gctx, ids, segs)
+		return r.decodeSegments(gctx, ids, sizes, segs)
 	})
 	g.Go(func() error { return addBatches(idx, segs, r.stored.filter) })
 	if err := g.Wait(); err != nil {
@@ -91,12 +92,16 @@ const batchBlobs = 1 << 18
 // decodeSegments reads, opens and decodes the segments ids in parallel into out. A
 // damaged segment is skipped and recorded (IndexDamage): one bad object must not
 // block every restore and backup (its blobs are looked for in the packs' headers).
-func (r *Repo) decodeSegments(ctx context.Context, ids []digest.ID, out chan<- *index.Segment) error {
+func (r *Repo) decodeSegments(ctx context.Context, ids []digest.ID, sizes map[digest.ID]int64, out chan<- *index.Segment) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(segmentLoaders)
 	for _, id := range ids {
 		g.Go(func() error {
-			seg, err := r.loadSegment(gctx, id)
+			size, ok := sizes[id]
+			if !ok {
+				size = -1
+			}
+			seg, err := r.loadListedSegment(gctx, id, size)
 			if isIndexDamage(err) {
 				r.skipSegment(id, err)
 				return nil

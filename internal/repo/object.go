@@ -106,7 +106,14 @@ func (r *Repo) CheckStoredSnapshot(ctx context.Context, id digest.ID) error {
 // listIDs lists the objects of type t. Names that are not ids are reported as
 // damage, not skipped: a stranger in the repository is worth knowing about.
 func (r *Repo) listIDs(ctx context.Context, t remote.Type) ([]digest.ID, error) {
+	ids, _, err := r.listSized(ctx, t)
+	return ids, err
+}
+
+// listSized is listIDs with the size the storage lists for each object.
+func (r *Repo) listSized(ctx context.Context, t remote.Type) ([]digest.ID, map[digest.ID]int64, error) {
 	var ids []digest.ID
+	sizes := map[digest.ID]int64{}
 	var bad []error
 	err := r.store.List(ctx, t, func(i remote.Info) error {
 		id, err := digest.Parse(i.Name)
@@ -115,13 +122,14 @@ func (r *Repo) listIDs(ctx context.Context, t remote.Type) ([]digest.ID, error) 
 			return nil
 		}
 		ids = append(ids, id)
+		sizes[id] = i.Size
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", t, err)
+		return nil, nil, fmt.Errorf("list %s: %w", t, err)
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i].String() < ids[j].String() })
-	return ids, errors.Join(bad...)
+	return ids, sizes, errors.Join(bad...)
 }
 
 // SaveSnapshot stores a snapshot record. Call it only after the writers' Flush: the

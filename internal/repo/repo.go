@@ -66,8 +66,9 @@ type Repo struct {
 	indexErr    error
 	idx         *index.Index
 	damageMu    sync.Mutex
-	indexDamage []error     // segments LoadIndex skipped (degrade.go)
-	segments    []digest.ID // the segments LoadIndexReport loaded (prefer.go)
+	indexDamage []error        // segments LoadIndex skipped (degrade.go)
+	short       []shortSegment // segments found stored short, to store again (short.go)
+	segments    []digest.ID    // the segments LoadIndexReport loaded (prefer.go)
 
 	writersMu sync.Mutex
 	stored    *stored   // set by StoredPacksOnly
