@@ -146,7 +146,11 @@ func printReport(w io.Writer, rep *verify.Report) {
 	case rep.Damaged():
 		fmt.Fprintf(w, "\nDAMAGE: %s, %s of %s affected\n", count(len(rep.Problems), "problem", "problems"),
 			count(len(rep.Affected), "file or directory", "files or directories"), count(countSnapshots(rep.Affected), "snapshot", "snapshots"))
-		fmt.Fprintf(w, "to repair: 'cairn repair index', then 'cairn repair snapshots' (each with --dry-run first to see what it would do)\n")
+		if len(rep.Affected) == 0 { // every file restores: only the index needs rebuilding
+			fmt.Fprintf(w, "to repair: 'cairn repair index' (with --dry-run first to see what it would do)\n")
+		} else {
+			fmt.Fprintf(w, "to repair: 'cairn repair index', then 'cairn repair snapshots' (each with --dry-run first to see what it would do)\n")
+		}
 	case len(rep.Problems) > 0:
 		fmt.Fprintf(w, "\nno damage found, but %d objects could not be read\n", len(rep.Problems))
 	default:

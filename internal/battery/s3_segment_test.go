@@ -10,6 +10,36 @@ import (
 	"github.com/cairn-backup/cairn/remote/s3/s3test"
 )
 
+// shortSegmentRepo is an S3 repository whose one backup failed because every upload
+// of its index segments was stored as a prefix, reached directly and through the proxy
+// (faults ended), with the source that backup read and one directory more.
+func shortSegmentRepo(t *testing.T) (direct, via *clitest.CLI, src string, proxy *s3test.FaultProxy) {
+	srv := s3test.Need(t)
+	proxy, err := s3test.StartFaultProxy(t.Context(), s3test.Config{
+		Upstream: srv.Endpoint, AccessKey: srv.AccessKey, SecretKey: srv.SecretKey,
+		Seed: seed(t, "short segment"), Rate: 0,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct = clitest.NewS3(t, cairnBin, srv, srv.Endpoint)
+	direct.OK("init", "--pack-size", "1")
+	via = direct.Through(srv.Endpoint, proxy.URL)
+	src = filepath.Join(t.TempDir(), "src")
+	clitest.BigRandomFiles(t, filepath.Join(src, "0"), 3, 300<<10, 1)
+	_, key, _ := strings.Cut(strings.TrimPrefix(direct.Repo, "s3:"+srv.Endpoint+"/"), "/")
+	proxy.ScriptKey(s3test.OpPut, key+"/index/", s3test.PrefixPut, 1000)
+	r := via.Run("backup", "--json", "-q", "--retry-budget", "5s", src)
+	proxy.EndScripts()
+	if r.Code != exitFatal || proxy.Fired(s3test.PrefixPut) == 0 {
+		t.Fatalf("backup while every segment is stored short: exit %d after %d short PUTs, want %d\n%s%s",
+			r.Code, proxy.Fired(s3test.PrefixPut), exitFatal, r.Stdout, r.Stderr)
+	}
+	count(1, proxy.Fired(s3test.PrefixPut), 0, 0, 0)
+	clitest.BigRandomFiles(t, filepath.Join(src, "1"), 1, 100<<10, 2)
+	return direct, via, src, proxy
+}
+
 // TestShortSegmentHealedByNextBackup: a lying server stores every upload of the first
 // backup's index segments as a prefix (and acknowledges it), so that backup fails its
 // check of them (exit 1, no snapshot) and leaves a short segment behind, while its
@@ -20,32 +50,8 @@ import (
 // segment stored as 25 bytes.)
 func TestShortSegmentHealedByNextBackup(t *testing.T) {
 	t.Parallel()
-	srv := s3test.Need(t)
-	proxy, err := s3test.StartFaultProxy(t.Context(), s3test.Config{
-		Upstream: srv.Endpoint, AccessKey: srv.AccessKey, SecretKey: srv.SecretKey,
-		Seed: seed(t, "short segment"), Rate: 0,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	direct, via, src, proxy := shortSegmentRepo(t)
 	defer proxy.Close()
-	direct := clitest.NewS3(t, cairnBin, srv, srv.Endpoint)
-	direct.OK("init", "--pack-size", "1")
-	via := direct.Through(srv.Endpoint, proxy.URL)
-	src := filepath.Join(t.TempDir(), "src")
-	clitest.BigRandomFiles(t, filepath.Join(src, "0"), 3, 300<<10, 1)
-
-	_, key, _ := strings.Cut(strings.TrimPrefix(direct.Repo, "s3:"+srv.Endpoint+"/"), "/")
-	proxy.ScriptKey(s3test.OpPut, key+"/index/", s3test.PrefixPut, 1000)
-	r := via.Run("backup", "--json", "-q", "--retry-budget", "5s", src)
-	proxy.EndScripts()
-	if r.Code != exitFatal || proxy.Fired(s3test.PrefixPut) == 0 {
-		t.Fatalf("backup while every segment is stored short: exit %d after %d short PUTs, want %d\n%s%s",
-			r.Code, proxy.Fired(s3test.PrefixPut), exitFatal, r.Stdout, r.Stderr)
-	}
-	count(1, proxy.Fired(s3test.PrefixPut), 0, 0, 0)
-
-	clitest.BigRandomFiles(t, filepath.Join(src, "1"), 1, 100<<10, 2)
 	want := clitest.TreeState(t, src)
 	sum := backupOf(t, via.OK("backup", "--json", "-q", src))
 	if v := direct.Run("verify", "--read-data"); v.Code != exitOK {
@@ -79,4 +85,29 @@ func TestShortLocalSegmentHealed(t *testing.T) {
 		t.Errorf("verify --read-data after the next backup: exit %d, want %d\n%s", v.Code, exitOK, v.Stdout)
 	}
 	count(1, 1, 0, 0, 0)
+}
+
+// TestShortSegmentOnNewMachine: the segment stored short as above, then a backup on a
+// new machine (no cache): it skips the damaged segment, finds the blobs it listed in
+// the packs' own headers and reuses them. verify --read-data reports the damaged
+// segment (exit 4) but, finding those blobs where the restore does, no snapshot as
+// affected; after 'repair index' it is clean, and the snapshot restores byte for byte.
+func TestShortSegmentOnNewMachine(t *testing.T) {
+	t.Parallel()
+	direct, via, src, proxy := shortSegmentRepo(t)
+	defer proxy.Close()
+	want := clitest.TreeState(t, src)
+	sum := backupOf(t, via.OK("backup", "--json", "-q", "--no-cache", src))
+	v := direct.Run("verify", "--read-data", "--no-cache")
+	if v.Code != exitDamage || !strings.Contains(v.Stdout, "index-damaged") || strings.Contains(v.Stdout, "cannot be restored") ||
+		strings.Contains(v.Stdout, "repair snapshots") {
+		t.Errorf("verify --read-data: exit %d, want %d naming the damaged segment and no snapshot affected\n%s",
+			v.Code, exitDamage, v.Stdout)
+	}
+	direct.OK("repair", "index", "--no-cache")
+	direct.OK("verify", "--read-data", "--no-cache")
+	target := t.TempDir()
+	direct.OK("restore", sum.Snapshot+":"+src, "--target", target, "--no-cache")
+	clitest.SameState(t, want, clitest.TreeState(t, target))
+	count(0, 0, 0, 1, 0)
 }

@@ -197,6 +197,13 @@ func (r *Repo) loadIndexLenient(ctx context.Context) ([]error, error) {
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	if len(damaged) > 0 { // find their blobs where a restore would: in the packs' headers
+		n := len(r.indexDamage)
+		if err := r.scanUnindexed(ctx, idx); err != nil {
+			return nil, err
+		}
+		damaged = append(damaged, r.indexDamage[n:]...)
+	}
 	r.idx, r.segments = idx, loaded
 	return damaged, nil
 }
