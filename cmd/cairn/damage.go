@@ -15,10 +15,14 @@ import (
 )
 
 // warnIndexDamage says which index segments (and pack headers) the index load had to
-// skip: the command went on without them, and `cairn repair index` rebuilds them.
+// skip: the command went on without them, and `cairn repair index` rebuilds them; and
+// which it found stored damaged and stored again.
 func warnIndexDamage(w io.Writer, r *repo.Repo) {
 	for _, err := range r.IndexDamage() {
 		fmt.Fprintf(w, "cairn: %v; run 'cairn repair index'\n", err)
+	}
+	for _, h := range r.Healed() {
+		fmt.Fprintf(w, "warning: %s\n", h)
 	}
 }
 

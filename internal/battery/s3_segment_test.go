@@ -53,7 +53,11 @@ func TestShortSegmentHealedByNextBackup(t *testing.T) {
 	direct, via, src, proxy := shortSegmentRepo(t)
 	defer proxy.Close()
 	want := clitest.TreeState(t, src)
-	sum := backupOf(t, via.OK("backup", "--json", "-q", src))
+	r := via.Run("backup", "--json", "-q", src)
+	if r.Code != exitOK || !strings.Contains(r.Stderr, "stored again") {
+		t.Fatalf("the next backup: exit %d, want %d and a warning that it stored the segment again\n%s", r.Code, exitOK, r.Stderr)
+	}
+	sum := backupOf(t, r.Stdout)
 	if v := direct.Run("verify", "--read-data"); v.Code != exitOK {
 		t.Errorf("verify --read-data, read directly after the next backup: exit %d, want %d\n%s%s",
 			v.Code, exitOK, v.Stdout, v.Stderr)
@@ -80,7 +84,9 @@ func TestShortLocalSegmentHealed(t *testing.T) {
 	if err := os.Truncate(segs[0], 25); err != nil {
 		t.Fatal(err)
 	}
-	c.OK("backup", "-q", src)
+	if r := c.Run("backup", "-q", src); r.Code != exitOK || !strings.Contains(r.Stderr, "stored again") {
+		t.Fatalf("the next backup: exit %d, want %d and a warning that it stored the segment again\n%s", r.Code, exitOK, r.Stderr)
+	}
 	if v := c.Run("verify", "--read-data"); v.Code != exitOK {
 		t.Errorf("verify --read-data after the next backup: exit %d, want %d\n%s", v.Code, exitOK, v.Stdout)
 	}

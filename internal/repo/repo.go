@@ -68,6 +68,7 @@ type Repo struct {
 	damageMu    sync.Mutex
 	indexDamage []error        // segments LoadIndex skipped (degrade.go)
 	short       []shortSegment // segments found stored short, to store again (short.go)
+	healed      []string       // what was stored again (short.go)
 	segments    []digest.ID    // the segments LoadIndexReport loaded (prefer.go)
 
 	writersMu sync.Mutex

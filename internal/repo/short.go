@@ -21,6 +21,7 @@ import (
 // shortSegment is a segment to store again from its cached copy.
 type shortSegment struct {
 	id     digest.ID
+	stored int64 // the size the storage lists
 	sealed []byte
 }
 
@@ -34,7 +35,7 @@ func (r *Repo) loadListedSegment(ctx context.Context, id digest.ID, size int64) 
 	if plain, err := r.openObject(remote.Index, id, sealed); err == nil {
 		if seg, err := index.DecodeSegment(plain); err == nil {
 			r.damageMu.Lock()
-			r.short = append(r.short, shortSegment{id: id, sealed: sealed})
+			r.short = append(r.short, shortSegment{id: id, stored: size, sealed: sealed})
 			r.damageMu.Unlock()
 			return seg, nil
 		}
@@ -75,6 +76,17 @@ func (s *Writer) storeShortAgain(ctx context.Context) error {
 			s.r.damageMu.Unlock()
 			return fmt.Errorf("store again index segment %s, found stored short: %w", sg.id.Short(), err)
 		}
+		s.r.damageMu.Lock()
+		s.r.healed = append(s.r.healed, fmt.Sprintf("index segment %s was stored damaged (%d of %d bytes); stored again from this host's cache",
+			sg.id.Short(), sg.stored, len(sg.sealed)))
+		s.r.damageMu.Unlock()
 	}
 	return nil
+}
+
+// Healed says what this process stored again because the storage held it damaged.
+func (r *Repo) Healed() []string {
+	r.damageMu.Lock()
+	defer r.damageMu.Unlock()
+	return append([]string(nil), r.healed...)
 }
