@@ -83,13 +83,17 @@ type Result struct {
 }
 
 // loadBoth lists the snapshots (for the parent) and loads the index (every backup
-// needs it, if only to find its unchanged trees stored) at once: on a distant bucket
-// the index's listings then wait on no snapshot listing.
-func loadBoth(ctx context.Context, r *repo.Repo) ([]repo.Snapshot, error) {
+// needs it, if only to find its unchanged trees stored) at once, and beside them
+// checks that the storage holds the run note (nil on a dry run): on a distant bucket
+// none of them waits on another.
+func loadBoth(ctx context.Context, r *repo.Repo, note *repo.RunNote) ([]repo.Snapshot, error) {
 	var snaps []repo.Snapshot
 	var g errgroup.Group // not WithContext: LoadIndex runs once, and its context must outlive this call
 	g.Go(func() (err error) { snaps, _, err = r.LoadSnapshots(ctx); return err })
 	g.Go(func() error { return r.LoadIndex(ctx) })
+	if note != nil {
+		g.Go(func() error { return note.Confirm(ctx) })
+	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
@@ -114,16 +118,16 @@ func Run(ctx context.Context, r *repo.Repo, opts Options) (*Result, error) {
 		return nil, err
 	}
 	// Reuse only what the storage holds and no prune marked (docs/prune.md); the run
-	// note, written first, lets a prune see that a backup is running.
+	// note, sent before the marks are listed, lets a prune see that a backup is running.
 	r.StoredPacksOnly()
+	var note *repo.RunNote
 	if !opts.DryRun {
-		note, err := r.StartRun(ctx, "backup")
-		if err != nil {
+		if note, err = r.BeginRun(ctx, "backup"); err != nil {
 			return nil, err
 		}
 		defer note.End(context.WithoutCancel(ctx)) //nolint:errcheck // a note left behind only ages
 	}
-	snaps, err := loadBoth(ctx, r)
+	snaps, err := loadBoth(ctx, r, note)
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +155,7 @@ func Run(ctx context.Context, r *repo.Repo, opts Options) (*Result, error) {
 		b.salvage(ctx.Err() != nil)
 		return nil, err
 	}
-	res, err := b.finish(ctx, snaps, root, tree, start)
+	res, err := b.finish(ctx, snaps, root, tree, start, note)
 	if err != nil {
 		b.salvage(ctx.Err() != nil)
 		return nil, err
@@ -249,7 +253,7 @@ func errorsOf(ses []SourceError) []error {
 }
 
 // finish flushes the data, then writes the snapshot record chained to its predecessor.
-func (b *run) finish(ctx context.Context, snaps []repo.Snapshot, root, tree digest.ID, start time.Time) (*Result, error) {
+func (b *run) finish(ctx context.Context, snaps []repo.Snapshot, root, tree digest.ID, start time.Time, note *repo.RunNote) (*Result, error) {
 	if err := b.store.Flush(ctx); err != nil {
 		return nil, err
 	}
@@ -279,18 +283,48 @@ func (b *run) finish(ctx context.Context, snaps []repo.Snapshot, root, tree dige
 	if res.Locks, err = b.r.ExtendLocks(ctx, repo.Snapshot{Snapshot: snap}); err != nil {
 		return nil, err
 	}
-	if res.Snapshot, err = b.r.SaveSnapshot(ctx, data); err != nil {
+	if res.Snapshot, err = b.writeSnapshot(ctx, repo.Snapshot{Snapshot: snap}, data, note); err != nil {
 		return nil, err
 	}
 	res.MissingPacks = b.r.MissingPacks()
-	if err := b.r.CheckReuse(ctx, repo.Snapshot{ID: res.Snapshot, Snapshot: snap}); err != nil {
-		// The snapshot may point into packs a prune is about to delete: take it back.
-		return nil, errors.Join(err, b.r.ForgetSnapshots(context.WithoutCancel(ctx), []digest.ID{res.Snapshot}))
-	}
 	// The client remembers its snapshots, so verify can tell a deleted or rolled-back
 	// one; failing to remember loses no data, so it does not fail the backup.
 	_ = b.r.RememberSnapshots([]digest.ID{res.Snapshot})
 	return res, nil
+}
+
+// writeSnapshot writes the snapshot record, then at once sends the three things that
+// follow it side by side (docs/prune.md, "What a backup does", steps 4 and 5): the
+// check that the storage holds the record, the check after writing (marks, then
+// packs), and, once the record is confirmed, the run note's removal. A record the
+// storage held only after being sent again is checked after writing once more.
+func (b *run) writeSnapshot(ctx context.Context, snap repo.Snapshot, data []byte, note *repo.RunNote) (digest.ID, error) {
+	id, up, err := b.r.PutSnapshot(ctx, data)
+	if err != nil {
+		return id, err
+	}
+	snap.ID = id
+	var resent bool
+	var g errgroup.Group
+	g.Go(func() (err error) {
+		if resent, err = up.Confirm(ctx); err == nil {
+			_ = note.End(context.WithoutCancel(ctx)) // a note left behind only ages
+		}
+		return err
+	})
+	var cerr error
+	g.Go(func() error { cerr = b.r.CheckReuse(ctx, snap); return nil })
+	if err := g.Wait(); err != nil {
+		return id, err
+	}
+	if cerr == nil && resent {
+		cerr = b.r.CheckReuse(ctx, snap)
+	}
+	if cerr != nil {
+		// The snapshot may point into packs a prune is about to delete: take it back.
+		return id, errors.Join(cerr, b.r.ForgetSnapshots(context.WithoutCancel(ctx), []digest.ID{id}))
+	}
+	return id, nil
 }
 
 // errList collects unreadable sources from many goroutines.

@@ -90,7 +90,7 @@ func (g *globals) storeWith(ctx context.Context, create, objectLock bool) (remot
 	if g.limitUpload < 0 || g.limitDownload < 0 {
 		return nil, errors.New("--limit-upload and --limit-download take KiB/s, 0 or more")
 	}
-	opts := location.StoreOptions{CACerts: g.caCerts, ClientCert: g.clientCert, Region: g.s3Region, RetryBudget: g.retryBudget,
+	opts := location.StoreOptions{CACerts: g.caCerts, ClientCert: g.clientCert, Region: g.s3Region, RegionDir: regionDir(), RetryBudget: g.retryBudget,
 		LimitUpload: g.limitUpload * 1024, LimitDownload: g.limitDownload * 1024,
 		StorageClass: g.s3Class, InsecureTLS: g.insecureTLS, ObjectLock: objectLock, OnRetry: g.reportRetry, SeeThrough: g.seeThrough}
 	if g.insecureTLS && location.IsS3(g.repo) {
@@ -191,6 +191,14 @@ func defaultCacheDir() string {
 
 // stateDir holds what the client must remember about repositories (pins); unlike
 // the cache it must not be deleted casually.
+// regionDir remembers the regions S3 servers named (internal/location).
+func regionDir() string {
+	if d := stateDir(); d != "" {
+		return filepath.Join(d, "s3-regions")
+	}
+	return ""
+}
+
 func stateDir() string {
 	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
 		return filepath.Join(d, "cairn")

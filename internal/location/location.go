@@ -23,6 +23,9 @@ type StoreOptions struct {
 	CACerts    []string // --cacert: extra CAs for an https endpoint
 	ClientCert string   // --tls-client-cert: certificate and key in one PEM file
 	Region     string   // --s3-region
+	// RegionDir remembers, per location, the region an S3 server named when no
+	// Region was given (region.go); empty: nothing is remembered.
+	RegionDir string
 	// --s3-storage-class and --insecure-tls
 	StorageClass string
 	InsecureTLS  bool
@@ -81,6 +84,10 @@ func openStore(ctx context.Context, location string, opts StoreOptions, create b
 func openS3(ctx context.Context, location string, opts StoreOptions, create bool) (remote.Storage, error) {
 	so := s3.Options{CACerts: opts.CACerts, ClientCert: opts.ClientCert, Region: opts.Region, ObjectLock: opts.ObjectLock,
 		StorageClass: opts.StorageClass, InsecureTLS: opts.InsecureTLS, SeeThrough: opts.SeeThrough}
+	if so.Region == "" {
+		so.Region = loadRegion(opts.RegionDir, location)
+		so.OnRegion = func(r string) { saveRegion(opts.RegionDir, location, r) }
+	}
 	if create {
 		st, err := s3.Create(ctx, location, so)
 		if err != nil {

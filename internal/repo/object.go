@@ -144,6 +144,25 @@ func (r *Repo) SaveSnapshot(ctx context.Context, record []byte) (digest.ID, erro
 	return r.saveObject(ctx, remote.Snapshot, record)
 }
 
+// PutSnapshot is SaveSnapshot leaving the check of what the storage holds to the
+// Upload's Confirm, so that the caller can send other requests beside it (a backup's
+// check after writing, docs/prune.md). The record is cached once confirmed.
+func (r *Repo) PutSnapshot(ctx context.Context, record []byte) (digest.ID, *Upload, error) {
+	if len(record) > maxSnapshotSize {
+		return digest.ID{}, nil, fmt.Errorf("snapshot record of %d bytes exceeds %d", len(record), maxSnapshotSize)
+	}
+	if r.writing() {
+		return digest.ID{}, nil, errors.New("save snapshot: blobs are still being written (call Flush first)")
+	}
+	id, h, sealed := r.sealObject(remote.Snapshot, record)
+	u, err := r.upload(ctx, h, sealed)
+	if err != nil {
+		return id, nil, fmt.Errorf("write %s: %w", h, err)
+	}
+	u.cache = true
+	return id, u, nil
+}
+
 // Snapshots lists the ids of all snapshot records.
 func (r *Repo) Snapshots(ctx context.Context) ([]digest.ID, error) {
 	return r.listIDs(ctx, remote.Snapshot)

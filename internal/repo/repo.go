@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cairn-backup/cairn/internal/crypto"
@@ -72,8 +73,9 @@ type Repo struct {
 	segments    []digest.ID    // the segments LoadIndexReport loaded (prefer.go)
 
 	writersMu sync.Mutex
-	stored    *stored   // set by StoredPacksOnly
-	writers   []*Writer // every write session, so that SaveSnapshot waits for them
+	stored    *stored     // set by StoredPacksOnly
+	noteLate  atomic.Bool // the run note was sent again after the marks listing (RunNote.Confirm)
+	writers   []*Writer   // every write session, so that SaveSnapshot waits for them
 
 	openersOnce sync.Once
 	openers     chan *pack.Opener // CheckBlobs: one per core, shared by every pack checked

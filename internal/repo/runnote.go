@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cairn-backup/cairn/internal/crypto"
@@ -22,8 +23,11 @@ import (
 
 // RunNote is a note this process wrote.
 type RunNote struct {
-	r *Repo
-	h remote.Handle
+	r     *Repo
+	h     remote.Handle
+	up    *Upload // BeginRun: the note's upload, checked by Confirm
+	ended sync.Once
+	err   error // of End
 }
 
 type runNoteBody struct {
@@ -35,6 +39,20 @@ type runNoteBody struct {
 
 // StartRun writes a run note for command.
 func (r *Repo) StartRun(ctx context.Context, command string) (*RunNote, error) {
+	n, err := r.BeginRun(ctx, command)
+	if err != nil {
+		return nil, err
+	}
+	if err := n.Confirm(ctx); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// BeginRun sends a run note for command and leaves the check that the storage holds
+// it to Confirm, which a backup sends beside its first listings (docs/prune.md,
+// "What a backup does"). Confirm must succeed before the run writes its snapshot.
+func (r *Repo) BeginRun(ctx context.Context, command string) (*RunNote, error) {
 	var id digest.ID
 	if _, err := rand.Read(id[:]); err != nil {
 		return nil, err
@@ -45,10 +63,27 @@ func (r *Repo) StartRun(ctx context.Context, command string) (*RunNote, error) {
 	}
 	h := remote.Handle{Type: remote.Lock, Name: id.String()}
 	sealed := r.key.Seal(nil, plain, crypto.AD(r.cfg.ID, string(remote.Lock), id[:]))
-	if err := r.store.Put(ctx, h, remote.Bytes(sealed)); err != nil {
+	up, err := r.upload(ctx, h, sealed)
+	if err != nil {
 		return nil, fmt.Errorf("write run note: %w", err)
 	}
-	return &RunNote{r: r, h: h}, nil
+	return &RunNote{r: r, h: h, up: up}, nil
+}
+
+// Confirm checks that the storage holds the note, sending it again if not. A note
+// sent again was stored only after the marks listing that followed BeginRun, so a
+// prune deleting at once may have missed it: the run's check after writing then
+// takes every mark record that appeared since its listing as one it must honour
+// (docs/prune.md).
+func (n *RunNote) Confirm(ctx context.Context) error {
+	resent, err := n.up.Confirm(ctx)
+	if resent {
+		n.r.noteLate.Store(true)
+	}
+	if err != nil {
+		return fmt.Errorf("write run note: %w", err)
+	}
+	return nil
 }
 
 // StorageTime reads back the storage's time of the note: the storage's "now" when
@@ -73,6 +108,11 @@ const endSuffix = "-end"
 // removes both once they are older than the grace period. A note left behind by a
 // crash only delays a prune's deleting at once until it is older than the grace period.
 func (n *RunNote) End(ctx context.Context) error {
+	n.ended.Do(func() { n.err = n.end(ctx) })
+	return n.err
+}
+
+func (n *RunNote) end(ctx context.Context) error {
 	err := n.r.store.Delete(ctx, n.h)
 	if errors.Is(err, remote.ErrPermission) {
 		h := remote.Handle{Type: remote.Lock, Name: n.h.Name + endSuffix}

@@ -182,6 +182,7 @@ func (r *Repo) CheckReuse(ctx context.Context, snap Snapshot) error {
 		return err
 	}
 	elapsed := time.Since(r.stored.listedAt)
+	late := r.noteLate.Load()
 	marked := map[digest.ID]bool{}
 	for id := range r.stored.keep {
 		if _, ok := packs[id]; !ok {
@@ -189,7 +190,7 @@ func (r *Repo) CheckReuse(ctx context.Context, snap Snapshot) error {
 		}
 	}
 	for _, m := range marks {
-		if !r.stored.marks[m.ID] && elapsed >= m.Grace-marginOf(m.Grace) {
+		if !r.stored.marks[m.ID] && (late || elapsed >= m.Grace-marginOf(m.Grace)) {
 			for _, id := range m.Packs {
 				marked[id] = true
 			}

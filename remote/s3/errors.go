@@ -164,11 +164,15 @@ const maxRetryAfter = time.Hour
 
 // hintTransport records Retry-After of 503 and 429 answers into the request's hint.
 type hintTransport struct {
-	base http.RoundTripper
+	base     http.RoundTripper
+	answered *atomic.Bool // set by any answer but a server error
 }
 
 func (t hintTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.base.RoundTrip(req)
+	if err == nil && resp.StatusCode < 500 && t.answered != nil {
+		t.answered.Store(true)
+	}
 	if err != nil || (resp.StatusCode != http.StatusServiceUnavailable && resp.StatusCode != http.StatusTooManyRequests) {
 		return resp, err
 	}

@@ -35,6 +35,11 @@ type Options struct {
 	// Region of the bucket (--s3-region). For AWS it defaults to $AWS_REGION, then
 	// $AWS_DEFAULT_REGION; otherwise minio-go asks the server.
 	Region string
+	// OnRegion, when set and Region is empty, is told on Close the region the client
+	// learnt from the server (a bucket-location request before its first request), so
+	// that a later run can pass it as Region and skip that round trip. It is not
+	// called when the store answered no request.
+	OnRegion func(region string)
 	// StorageClass is sent with every upload (--s3-storage-class, e.g. STANDARD_IA);
 	// empty: the bucket's default.
 	StorageClass string
@@ -69,6 +74,8 @@ type Store struct {
 	class      string // storage class of uploads; empty: the bucket's default
 	seeThrough bool
 	seen       seen
+	onRegion   func(string)
+	answered   *atomic.Bool // some request had an answer
 }
 
 var _ remote.Storage = (*Store)(nil)
@@ -86,7 +93,11 @@ func New(location string, opts Options) (*Store, error) {
 	}
 	s := &Store{transport: tr, ep: ep, region: ep.region(opts.Region), clientCert: opts.ClientCert, listPage: listPage,
 		objectLock: opts.ObjectLock, class: opts.StorageClass, seeThrough: opts.SeeThrough,
-		seen: seen{listed: map[remote.Type]bool{}, hidden: map[remote.Handle]remote.Hidden{}}}
+		seen:     seen{listed: map[remote.Type]bool{}, hidden: map[remote.Handle]remote.Hidden{}},
+		answered: &atomic.Bool{}}
+	if s.region == "" {
+		s.onRegion = opts.OnRegion
+	}
 	// Path-style for other servers, which rarely have DNS per bucket; for AWS minio-go
 	// picks virtual-host style, except where TLS forbids it (bucket names with dots).
 	lookup := minio.BucketLookupPath
@@ -97,7 +108,7 @@ func New(location string, opts Options) (*Store, error) {
 	s.client, err = minio.New(ep.host, &minio.Options{
 		Creds:        credentials.New(s.creds),
 		Secure:       ep.secure,
-		Transport:    hintTransport{base: tr},
+		Transport:    hintTransport{base: tr, answered: s.answered},
 		Region:       s.region,
 		BucketLookup: lookup,
 		MaxRetries:   clientRetries,
@@ -214,8 +225,17 @@ func Open(ctx context.Context, location string, opts Options) (*Store, error) {
 // Location returns the canonical location, which never holds credentials.
 func (s *Store) Location() string { return s.ep.String() }
 
-// Close drops idle connections.
+// Close drops idle connections, and tells Options.OnRegion the region learnt.
 func (s *Store) Close() error {
+	if s.onRegion != nil && s.answered.Load() {
+		// Answered from minio-go's cache: the location was asked before the first
+		// request, and only an answered one counts.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if r, err := s.client.GetBucketLocation(ctx, s.ep.bucket); err == nil && r != "" {
+			s.onRegion(r)
+		}
+		cancel()
+	}
 	s.transport.CloseIdleConnections()
 	return nil
 }
