@@ -87,6 +87,7 @@ func openS3(ctx context.Context, location string, opts StoreOptions, create bool
 	if so.Region == "" {
 		so.Region = loadRegion(opts.RegionDir, location)
 		so.OnRegion = func(r string) { saveRegion(opts.RegionDir, location, r) }
+		so.ForgetRegion = func() { forgetRegion(opts.RegionDir, location) }
 	}
 	if create {
 		st, err := s3.Create(ctx, location, so)

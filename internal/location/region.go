@@ -12,8 +12,8 @@ import (
 // before the first request of every run: one round trip, which at a distant bucket
 // costs as much as any other. The region learnt is remembered per location in a small
 // file, and later runs pass it as if given, so they skip that request. A bucket that
-// moves region fails with the server's own message; removing the file (or giving
-// --s3-region) mends it.
+// moves region fails once, with the server's own message, and the region is forgotten
+// (forgetRegion) so that the next run asks again.
 
 // regionFile is where the region of location is remembered, in dir.
 func regionFile(dir, location string) string {
@@ -52,4 +52,11 @@ func saveRegion(dir, location, region string) {
 		return
 	}
 	_ = os.Rename(tmp, path)
+}
+
+// forgetRegion drops the region remembered for location.
+func forgetRegion(dir, location string) {
+	if dir != "" {
+		_ = os.Remove(regionFile(dir, location))
+	}
 }

@@ -91,18 +91,36 @@ func (s *Store) translate(ctx context.Context, err error, h *hint) error {
 	if !errors.As(err, &resp) {
 		return err
 	}
+	note := ""
+	if s.forget != nil && regionRefused(resp, s.region) {
+		s.forget()
+		note = fmt.Sprintf(" (the region %s remembered for this location is forgotten: the next run asks the server again)", s.region)
+	}
 	kind, ok := codeKinds[resp.Code]
 	if !ok {
 		kind, ok = statusKinds[resp.StatusCode]
 	}
 	if !ok {
+		if note != "" {
+			return fmt.Errorf("%w%s", err, note)
+		}
 		return err
 	}
-	out := error(&classified{msg: s.explain(kind, resp), kind: kind, err: err})
+	out := error(&classified{msg: s.explain(kind, resp) + note, kind: kind, err: err})
 	if after := h.retryAfter(); after > 0 {
 		out = &retryAfterError{error: out, after: after}
 	}
 	return out
+}
+
+// regionRefused reports whether the server refused region as the bucket's: a signature
+// scoped to the wrong region, or a redirect to the bucket's own.
+func regionRefused(resp minio.ErrorResponse, region string) bool {
+	switch resp.Code {
+	case "AuthorizationHeaderMalformed", "PermanentRedirect", "IllegalLocationConstraintException", "InvalidRegion":
+		return true
+	}
+	return resp.Region != "" && resp.Region != region
 }
 
 // explain says in one line what a classified S3 error means for the user.

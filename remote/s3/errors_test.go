@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,3 +113,29 @@ func TestExpect(t *testing.T) {
 }
 
 var errAny = errors.New("any error")
+
+// TestTranslateForgetsRefusedRegion: a region passed in (remembered from an earlier
+// run) that the server refuses is forgotten, so that the next run asks again; other
+// errors keep it.
+func TestTranslateForgetsRefusedRegion(t *testing.T) {
+	for _, tc := range []struct {
+		resp   minio.ErrorResponse
+		forget bool
+	}{
+		{minio.ErrorResponse{Code: "AuthorizationHeaderMalformed", StatusCode: 400, Region: "eu-west-1"}, true},
+		{minio.ErrorResponse{Code: "PermanentRedirect", StatusCode: 301}, true},
+		{minio.ErrorResponse{Code: "AccessDenied", StatusCode: 403, Region: "eu-west-1"}, true},
+		{minio.ErrorResponse{Code: "AccessDenied", StatusCode: 403, Region: "us-east-1"}, false},
+		{minio.ErrorResponse{Code: "NoSuchKey", StatusCode: 404}, false},
+	} {
+		forgot := false
+		s := &Store{region: "us-east-1", forget: func() { forgot = true }}
+		err := s.translate(context.Background(), tc.resp, nil)
+		if forgot != tc.forget {
+			t.Errorf("%s (region %q): forgot %v, want %v", tc.resp.Code, tc.resp.Region, forgot, tc.forget)
+		}
+		if tc.forget && !strings.Contains(err.Error(), "forgotten") {
+			t.Errorf("%s: %v does not say the region is forgotten", tc.resp.Code, err)
+		}
+	}
+}

@@ -40,6 +40,10 @@ type Options struct {
 	// that a later run can pass it as Region and skip that round trip. It is not
 	// called when the store answered no request.
 	OnRegion func(region string)
+	// ForgetRegion, when set, is called if the server refuses Region as the bucket's (a
+	// remembered region gone stale: the bucket was made again elsewhere), so that the
+	// next run asks again instead of failing the same way.
+	ForgetRegion func()
 	// StorageClass is sent with every upload (--s3-storage-class, e.g. STANDARD_IA);
 	// empty: the bucket's default.
 	StorageClass string
@@ -75,6 +79,7 @@ type Store struct {
 	seeThrough bool
 	seen       seen
 	onRegion   func(string)
+	forget     func()       // Options.ForgetRegion
 	answered   *atomic.Bool // some request had an answer
 }
 
@@ -97,6 +102,8 @@ func New(location string, opts Options) (*Store, error) {
 		answered: &atomic.Bool{}}
 	if s.region == "" {
 		s.onRegion = opts.OnRegion
+	} else {
+		s.forget = opts.ForgetRegion
 	}
 	// Path-style for other servers, which rarely have DNS per bucket; for AWS minio-go
 	// picks virtual-host style, except where TLS forbids it (bucket names with dots).
