@@ -117,3 +117,40 @@ func TestShortSegmentOnNewMachine(t *testing.T) {
 	clitest.SameState(t, want, clitest.TreeState(t, target))
 	count(0, 0, 0, 1, 0)
 }
+
+// TestShortRunNoteAndSnapshotSentAgain: the first upload of a backup's run note, or of
+// its snapshot record, is stored as a prefix and acknowledged. The backup's checks
+// (made beside the requests after them) find it short and send it again: exit 0, and
+// read directly, verify --read-data is clean and the snapshot restores byte for byte.
+func TestShortRunNoteAndSnapshotSentAgain(t *testing.T) {
+	t.Parallel()
+	srv := s3test.Need(t)
+	for _, folder := range []string{"locks", "snapshots"} {
+		proxy, err := s3test.StartFaultProxy(t.Context(), s3test.Config{
+			Upstream: srv.Endpoint, AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, Rate: 0,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		direct := clitest.NewS3(t, cairnBin, srv, srv.Endpoint)
+		direct.OK("init", "--pack-size", "1")
+		via := direct.Through(srv.Endpoint, proxy.URL)
+		src := filepath.Join(t.TempDir(), "src")
+		clitest.BigRandomFiles(t, src, 2, 100<<10, 3)
+		via.OK("backup", "-q", src) // a history: the second backup is a no-change one
+		_, key, _ := strings.Cut(strings.TrimPrefix(direct.Repo, "s3:"+srv.Endpoint+"/"), "/")
+		proxy.ScriptKey(s3test.OpPut, key+"/"+folder+"/", s3test.PrefixPut, 1)
+		r := via.Run("backup", "--json", "-q", src)
+		proxy.Close()
+		if proxy.Fired(s3test.PrefixPut) != 1 || r.Code != exitOK {
+			t.Fatalf("%s: the first upload stored short (%d fired): exit %d, want %d\n%s",
+				folder, proxy.Fired(s3test.PrefixPut), r.Code, exitOK, r.Stderr)
+		}
+		count(1, 1, 0, 0, 0)
+		direct.OK("verify", "--read-data")
+		target := t.TempDir()
+		direct.OK("restore", backupOf(t, r.Stdout).Snapshot+":"+src, "--target", target, "--no-cache")
+		clitest.SameState(t, clitest.TreeState(t, src), clitest.TreeState(t, target))
+		count(0, 0, 0, 1, 0)
+	}
+}
