@@ -1,6 +1,7 @@
 package index
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"testing"
@@ -81,15 +82,28 @@ func lookupIndex(n int) (*Index, []digest.ID) {
 	return ix, ids
 }
 
+// BenchmarkLookup times Lookup of blobs the index holds (hit) and of ids it does not
+// hold under that type (miss), in indexes of 1 and 10 million blobs.
 func BenchmarkLookup(b *testing.B) {
-	ix, ids := lookupIndex(1_000_000)
+	for _, n := range []int{1_000_000, 10_000_000} {
+		b.Run(fmt.Sprintf("%dM", n/1_000_000), func(b *testing.B) {
+			if n > 1_000_000 && testing.Short() {
+				b.Skip("builds a 10M-blob index")
+			}
+			benchLookup(b, n)
+		})
+	}
+}
+
+func benchLookup(b *testing.B, n int) {
+	ix, ids := lookupIndex(n)
 	b.Run("hit", func(b *testing.B) {
 		i := 0
 		for b.Loop() {
 			if _, ok := ix.Lookup(Data, ids[i%len(ids)]); !ok {
 				b.Fatal("miss")
 			}
-			i++
+			i += 7919 // a prime stride: not the order the ids were added in
 		}
 	})
 	b.Run("miss", func(b *testing.B) {
@@ -98,7 +112,7 @@ func BenchmarkLookup(b *testing.B) {
 			if _, ok := ix.Lookup(Tree, ids[i%len(ids)]); ok {
 				b.Fatal("hit")
 			}
-			i++
+			i += 7919
 		}
 	})
 }
