@@ -31,18 +31,18 @@ type Location struct {
 // each id and the position of the blob's full record in a spill file (spill.go), which
 // confirms every match, about 7 bytes a blob in memory and 45 on disk.
 type Index struct {
-	mu               sync.RWMutex
-	packs            packTable
-	fresh            map[blobKey]loc
-	recent, base     table
-	maxOff, maxLen   uint32 // the largest values added, which size the layout
-	freshMin         int
-	spill            *spill // nil until the tables turn compact
-	crecent, cbase   ctable // the compact tables, used instead of recent and base
-	compactMin       int    // 0: never compact
-	spillDir         string
-	spillFailed      error // why the tables stayed in memory, or new blobs stay in the map
-	closed           bool
+	mu             sync.RWMutex
+	packs          packTable
+	fresh          map[blobKey]loc
+	recent, base   table
+	maxOff, maxLen uint32 // the largest values added, which size the layout
+	freshMin       int
+	spill          *spill // nil until the tables turn compact
+	crecent, cbase ctable // the compact tables, used instead of recent and base
+	compactMin     int    // 0: never compact
+	spillDir       string
+	spillFailed    error // why the tables stayed in memory, or new blobs stay in the map
+	closed         bool
 }
 
 type blobKey struct {
