@@ -64,9 +64,10 @@ func BenchmarkMemory10M(b *testing.B) {
 }
 
 // lookupIndex returns an index of n random blobs, and their ids.
-func lookupIndex(n int) (*Index, []digest.ID) {
+func lookupIndex(n, compactMin int) (*Index, []digest.ID) {
 	r := rand.New(rand.NewPCG(3, 4))
 	ix := New()
+	ix.compactMin = compactMin
 	p := Pack{Blobs: make([]Blob, 100)}
 	ids := make([]digest.ID, 0, n)
 	for len(ids) < n {
@@ -83,20 +84,26 @@ func lookupIndex(n int) (*Index, []digest.ID) {
 }
 
 // BenchmarkLookup times Lookup of blobs the index holds (hit) and of ids it does not
-// hold under that type (miss), in indexes of 1 and 10 million blobs.
+// hold under that type (miss), in indexes of 1 and 10 million blobs (compact, as New
+// makes it from two million on), and of 1 million made compact.
 func BenchmarkLookup(b *testing.B) {
-	for _, n := range []int{1_000_000, 10_000_000} {
-		b.Run(fmt.Sprintf("%dM", n/1_000_000), func(b *testing.B) {
-			if n > 1_000_000 && testing.Short() {
+	for _, c := range []struct{ n, compactMin int }{{1_000_000, defaultCompactMin}, {1_000_000, 1}, {10_000_000, defaultCompactMin}} {
+		name := fmt.Sprintf("%dM", c.n/1_000_000)
+		if c.compactMin < c.n {
+			name += "-compact"
+		}
+		b.Run(name, func(b *testing.B) {
+			if c.n > 1_000_000 && testing.Short() {
 				b.Skip("builds a 10M-blob index")
 			}
-			benchLookup(b, n)
+			benchLookup(b, c.n, c.compactMin)
 		})
 	}
 }
 
-func benchLookup(b *testing.B, n int) {
-	ix, ids := lookupIndex(n)
+func benchLookup(b *testing.B, n, compactMin int) {
+	ix, ids := lookupIndex(n, compactMin)
+	defer ix.Close()
 	b.Run("hit", func(b *testing.B) {
 		i := 0
 		for b.Loop() {
