@@ -58,8 +58,14 @@ func BenchmarkMemory10M(b *testing.B) {
 		var m runtime.MemStats
 		runtime.ReadMemStats(&m)
 		b.ReportMetric(float64(m.HeapSys)/(1<<20), "MiB-heap-sys")
-		b.Logf("%d blobs: %d in the map, %d in recent (%+v), %d in base (%+v)",
-			ix.Len(), len(ix.fresh), ix.recent.n, ix.recent.lay, ix.base.n, ix.base.lay)
+		b.Logf("%d blobs: %d in the map, %d in recent (%+v), %d in base (%+v), %d in compact recent (%+v), %d in compact base (%+v)",
+			ix.Len(), len(ix.fresh), ix.recent.n, ix.recent.lay, ix.base.n, ix.base.lay, ix.crecent.n, ix.crecent.lay, ix.cbase.n, ix.cbase.lay)
+		if ix.spill != nil {
+			b.ReportMetric(float64(ix.spill.n*spillRecord)/float64(ix.Len()), "B/blob-on-disk")
+		}
+		if err := ix.Close(); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
