@@ -1,6 +1,7 @@
 package index
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"testing"
@@ -57,15 +58,22 @@ func BenchmarkMemory10M(b *testing.B) {
 		var m runtime.MemStats
 		runtime.ReadMemStats(&m)
 		b.ReportMetric(float64(m.HeapSys)/(1<<20), "MiB-heap-sys")
-		b.Logf("%d blobs: %d in the map, %d in recent (%+v), %d in base (%+v)",
-			ix.Len(), len(ix.fresh), ix.recent.n, ix.recent.lay, ix.base.n, ix.base.lay)
+		b.Logf("%d blobs: %d in the map, %d in recent (%+v), %d in base (%+v), %d in compact recent (%+v), %d in compact base (%+v)",
+			ix.Len(), len(ix.fresh), ix.recent.n, ix.recent.lay, ix.base.n, ix.base.lay, ix.crecent.n, ix.crecent.lay, ix.cbase.n, ix.cbase.lay)
+		if ix.spill != nil {
+			b.ReportMetric(float64(ix.spill.n*spillRecord)/float64(ix.Len()), "B/blob-on-disk")
+		}
+		if err := ix.Close(); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
 // lookupIndex returns an index of n random blobs, and their ids.
-func lookupIndex(n int) (*Index, []digest.ID) {
+func lookupIndex(n, compactMin int) (*Index, []digest.ID) {
 	r := rand.New(rand.NewPCG(3, 4))
 	ix := New()
+	ix.compactMin = compactMin
 	p := Pack{Blobs: make([]Blob, 100)}
 	ids := make([]digest.ID, 0, n)
 	for len(ids) < n {
@@ -81,15 +89,34 @@ func lookupIndex(n int) (*Index, []digest.ID) {
 	return ix, ids
 }
 
+// BenchmarkLookup times Lookup of blobs the index holds (hit) and of ids it does not
+// hold under that type (miss), in indexes of 1 and 10 million blobs (compact, as New
+// makes it from two million on), and of 1 million made compact.
 func BenchmarkLookup(b *testing.B) {
-	ix, ids := lookupIndex(1_000_000)
+	for _, c := range []struct{ n, compactMin int }{{1_000_000, defaultCompactMin}, {1_000_000, 1}, {10_000_000, defaultCompactMin}} {
+		name := fmt.Sprintf("%dM", c.n/1_000_000)
+		if c.compactMin < c.n {
+			name += "-compact"
+		}
+		b.Run(name, func(b *testing.B) {
+			if c.n > 1_000_000 && testing.Short() {
+				b.Skip("builds a 10M-blob index")
+			}
+			benchLookup(b, c.n, c.compactMin)
+		})
+	}
+}
+
+func benchLookup(b *testing.B, n, compactMin int) {
+	ix, ids := lookupIndex(n, compactMin)
+	defer ix.Close()
 	b.Run("hit", func(b *testing.B) {
 		i := 0
 		for b.Loop() {
 			if _, ok := ix.Lookup(Data, ids[i%len(ids)]); !ok {
 				b.Fatal("miss")
 			}
-			i++
+			i += 7919 // a prime stride: not the order the ids were added in
 		}
 	})
 	b.Run("miss", func(b *testing.B) {
@@ -98,7 +125,7 @@ func BenchmarkLookup(b *testing.B) {
 			if _, ok := ix.Lookup(Tree, ids[i%len(ids)]); ok {
 				b.Fatal("hit")
 			}
-			i++
+			i += 7919
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/binary"
 	"fmt"
+	"math"
 	mbits "math/bits"
 	"slices"
 
@@ -30,7 +31,14 @@ func (ix *Index) AddSegments(segs []*Segment) error {
 	adds := sortedEntries(packs, nums)
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	ix.insertSorted(ix.unknown(adds))
+	adds = ix.unknown(adds)
+	if err := ix.insertSorted(adds); err != nil {
+		// The spill file failed: keep the blobs in the map (see flush).
+		for _, e := range adds {
+			ix.fresh[blobKey{e.id, e.typ}] = e.loc
+		}
+		ix.freshMin, ix.spillFailed = math.MaxInt, err
+	}
 	if err != nil {
 		return fmt.Errorf("add index segment: %w", err)
 	}
@@ -139,16 +147,23 @@ func (ix *Index) has(k blobKey) bool {
 
 // insertSorted files sorted entries the index does not hold into the tables: into
 // recent while recent stays below 1/8 of base, and otherwise, with recent, straight
-// into base, so that a large batch is copied once.
-func (ix *Index) insertSorted(adds []entry) {
+// into base, so that a large batch is copied once. It fails only if the tables are
+// compact and the spill file cannot be written; nothing is added then.
+func (ix *Index) insertSorted(adds []entry) error {
 	if len(adds) == 0 {
-		return
+		return nil
+	}
+	if ix.spill == nil && ix.compactMin > 0 && ix.count()+len(adds) >= ix.compactMin && ix.spillFailed == nil {
+		ix.startCompact()
+	}
+	if ix.spill != nil {
+		return ix.insertCompact(adds)
 	}
 	if ix.recent.n+len(adds) <= ix.base.n/8 {
 		// Recent is laid out for the size at which it joins base, so that its layout,
 		// and with it the cheap way to merge, holds while it grows.
 		ix.recent.merge(ix.layout(ix.base.n/8), byShard(adds))
-		return
+		return nil
 	}
 	recent, rest := ix.recent, byShard(adds)
 	ix.base.merge(ix.layout(ix.base.n+recent.n+len(adds)), func(s int) []entry {
@@ -158,4 +173,5 @@ func (ix *Index) insertSorted(adds []entry) {
 		return mergeSorted(recent.entries(s), rest(s))
 	})
 	ix.recent = table{}
+	return nil
 }

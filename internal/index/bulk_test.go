@@ -31,9 +31,15 @@ func (o *oracle) addBatch(segs []*Segment) error {
 // TestAddSegmentsAgainstMap mixes batches of segments (which repeat blobs and packs,
 // within a batch and across) with single packs, and compares with the oracle.
 func TestAddSegmentsAgainstMap(t *testing.T) {
+	for _, f := range forms {
+		t.Run(f.name, func(t *testing.T) { testAddSegmentsAgainstMap(t, f.compactMin) })
+	}
+}
+
+func testAddSegmentsAgainstMap(t *testing.T, compactMin int) {
 	for _, freshMin := range []int{1, 64, defaultFreshMin} {
 		r := rand.New(rand.NewPCG(uint64(freshMin), 11))
-		ix, o := newIndex(freshMin), newOracle()
+		ix, o := formIndex(t, compactMin, freshMin), newOracle()
 		for step := range 600 {
 			if r.IntN(4) == 0 {
 				p := randomPack(r, o, step)
@@ -64,7 +70,7 @@ func TestAddSegmentsAgainstMap(t *testing.T) {
 		}
 		check(t, ix, o, r)
 		checkEach(t, ix, o)
-		if ix.base.n == 0 {
+		if _, base := ix.tables(); base == 0 {
 			t.Fatalf("freshMin %d: the test did not reach the base table", freshMin)
 		}
 	}
@@ -73,7 +79,12 @@ func TestAddSegmentsAgainstMap(t *testing.T) {
 // TestAddSegmentsFirstWins: a blob listed twice in one batch keeps its first location,
 // and one the index already holds keeps the index's.
 func TestAddSegmentsFirstWins(t *testing.T) {
-	ix := New()
+	for _, f := range forms {
+		t.Run(f.name, func(t *testing.T) { testAddSegmentsFirstWins(t, formIndex(t, f.compactMin, defaultFreshMin)) })
+	}
+}
+
+func testAddSegmentsFirstWins(t *testing.T, ix *Index) {
 	a, b := testID("a"), testID("b")
 	if err := ix.AddPack(Pack{ID: testID("p0"), Size: 100, Blobs: []Blob{{Data, a, 0, 10}}}); err != nil {
 		t.Fatal(err)

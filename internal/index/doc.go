@@ -34,9 +34,20 @@
 //
 // # Memory
 //
-// Index keeps every blob's full 32-byte id: a truncated id could make deduplication
-// skip data that was never stored. At ten million blobs it needs under 40 bytes per
-// blob: records of a fixed width are packed bit by bit into sorted byte slices, the
-// leading id bits are implied by a bucket table instead of stored, and pack, offset and
-// length take only as many bits as the largest values present need (see table.go).
+// Index never answers "present" for a blob it was not given: a truncated id alone
+// could make deduplication skip data that was never stored. Below two million blobs
+// it keeps every full id in memory, under 40 bytes a blob: records of a fixed width
+// are packed bit by bit into sorted byte slices, the leading id bits are implied by a
+// bucket table instead of stored, and pack, offset and length take only as many bits
+// as the largest values present need (see table.go).
+//
+// From two million blobs on, the tables turn compact (compact.go): a record keeps the
+// id's first 48 bits, the type and the position of the blob's full record (id, type,
+// pack, offset, length: 45 bytes) in a spill file that is only ever appended to
+// (spill.go), about 7 bytes a blob in memory. A lookup whose prefix and type match
+// reads the full record with pread and compares the whole id; ids crafted to share a
+// prefix thus cost a read each, never a wrong answer. The spill file lives in the
+// directory SpillDir names (the repository's cache), is removed at once where the
+// system allows it and by Close otherwise; if it cannot be created or written, the
+// blobs stay in memory in full.
 package index

@@ -2,6 +2,7 @@ package index
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 
@@ -25,6 +26,10 @@ type Location struct {
 // (AddSegments) skip the map: their blobs are sorted at once and merged like a flush.
 // Lookups wait while a merge runs: at ten million blobs, a fraction of a second every
 // million or so adds.
+//
+// From compactMin blobs on, the tables turn compact (compact.go): they keep 48 bits of
+// each id and the position of the blob's full record in a spill file (spill.go), which
+// confirms every match, about 7 bytes a blob in memory and 45 on disk.
 type Index struct {
 	mu             sync.RWMutex
 	packs          packTable
@@ -32,6 +37,12 @@ type Index struct {
 	recent, base   table
 	maxOff, maxLen uint32 // the largest values added, which size the layout
 	freshMin       int
+	spill          *spill // nil until the tables turn compact
+	crecent, cbase ctable // the compact tables, used instead of recent and base
+	compactMin     int    // 0: never compact
+	spillDir       string
+	spillFailed    error // why the tables stayed in memory, or new blobs stay in the map
+	closed         bool
 }
 
 type blobKey struct {
@@ -43,11 +54,44 @@ type blobKey struct {
 // in the map.
 const defaultFreshMin = 1 << 12
 
+// defaultCompactMin is the number of blobs from which the tables turn compact: below
+// it, an index takes under 100 MB in memory, and a lookup that finds its blob reads no
+// file.
+const defaultCompactMin = 1 << 21
+
+// Option configures New.
+type Option func(*Index)
+
+// SpillDir names the directory for the spill file of an index of two million blobs or
+// more (a repository's cache directory); "" or no SpillDir means os.TempDir(). The
+// file is removed by Close, or as soon as it is created where the system allows it.
+func SpillDir(dir string) Option { return func(ix *Index) { ix.spillDir = dir } }
+
 // New returns an empty index.
-func New() *Index { return newIndex(defaultFreshMin) }
+func New(opts ...Option) *Index {
+	ix := newIndex(defaultFreshMin)
+	ix.compactMin = defaultCompactMin
+	for _, o := range opts {
+		o(ix)
+	}
+	return ix
+}
 
 func newIndex(freshMin int) *Index {
 	return &Index{fresh: make(map[blobKey]loc), freshMin: freshMin}
+}
+
+// Close removes the index's spill file, if it has one, and returns the first error
+// the file gave (a read that failed made a lookup find nothing; a write that failed
+// kept blobs in memory). The index must not be used after Close.
+func (ix *Index) Close() error {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if ix.spill == nil || ix.closed {
+		return nil
+	}
+	ix.closed = true
+	return ix.spill.close()
 }
 
 // AddPack adds the blobs of p, a pack file the caller has stored or found listed in the
@@ -88,15 +132,20 @@ func (ix *Index) addPack(p *Pack) error {
 	return nil
 }
 
-// flush merges the map into the tables.
+// flush merges the map into the tables. If the spill file cannot be written, the
+// blobs stay in the map, which is then never flushed again: the index stays whole,
+// only larger.
 func (ix *Index) flush() {
 	adds := make([]entry, 0, len(ix.fresh))
 	for k, l := range ix.fresh {
 		adds = append(adds, entry{k.id, k.typ, l})
 	}
 	slices.SortFunc(adds, compareEntries)
+	old := ix.fresh
 	ix.fresh = make(map[blobKey]loc) // not clear: let the map's memory go
-	ix.insertSorted(adds)
+	if err := ix.insertSorted(adds); err != nil {
+		ix.fresh, ix.freshMin, ix.spillFailed = old, math.MaxInt, err
+	}
 }
 
 // byShard splits sorted entries by their first byte, for shards asked in order.
@@ -119,7 +168,11 @@ func (ix *Index) layout(n int) layout {
 // find looks in the tiers largest first: they hold disjoint entries, and most hits
 // are in base.
 func (ix *Index) find(k blobKey) (loc, bool) {
-	if l, ok := ix.base.find(&k.id, k.typ); ok {
+	if ix.spill != nil {
+		if l, ok := ix.findCompact(k); ok {
+			return l, true
+		}
+	} else if l, ok := ix.base.find(&k.id, k.typ); ok {
 		return l, true
 	}
 	if l, ok := ix.recent.find(&k.id, k.typ); ok {
@@ -129,7 +182,23 @@ func (ix *Index) find(k blobKey) (loc, bool) {
 	return l, ok
 }
 
-func (ix *Index) count() int { return len(ix.fresh) + ix.recent.n + ix.base.n }
+// findCompact looks in the compact tables: every record with k's prefix and type is
+// a candidate, and only the full id read from the spill file makes it a match.
+func (ix *Index) findCompact(k blobKey) (loc, bool) {
+	key := ckey(&k.id, k.typ)
+	for _, t := range [...]*ctable{&ix.cbase, &ix.crecent} {
+		for r := t.run(key); r.next(); {
+			if e, ok := ix.spill.read(r.pos); ok && e.id == k.id && e.typ == k.typ {
+				return e.loc, true
+			}
+		}
+	}
+	return loc{}, false
+}
+
+func (ix *Index) count() int {
+	return len(ix.fresh) + ix.recent.n + ix.base.n + ix.crecent.n + ix.cbase.n
+}
 
 // Has reports whether the index holds a blob of type t and id id.
 func (ix *Index) Has(t BlobType, id digest.ID) bool {
@@ -182,7 +251,8 @@ func (ix *Index) EachPack(fn func(id digest.ID, size uint64) bool) {
 }
 
 // EachBlob calls fn for every blob, in no particular order, until fn returns false.
-// It sees the blobs present when it was called; fn may use the index.
+// It sees the blobs present when it was called; fn may use the index. It panics if
+// the index's spill file cannot be read.
 func (ix *Index) EachBlob(fn func(t BlobType, id digest.ID, loc Location) bool) {
 	ix.mu.RLock()
 	fresh := make([]entry, 0, len(ix.fresh))
@@ -191,6 +261,10 @@ func (ix *Index) EachBlob(fn func(t BlobType, id digest.ID, loc Location) bool) 
 	}
 	// Table buffers are never written after they are built, so copies stay valid.
 	recent, base, ids := ix.recent, ix.base, ix.packs.ids
+	sp, spilled := ix.spill, 0
+	if sp != nil { // the spill file holds every blob of the compact tables, once
+		spilled = sp.n
+	}
 	ix.mu.RUnlock()
 	visit := func(e *entry) bool {
 		return fn(e.typ, e.id, Location{Pack: ids[e.loc.pack], Offset: e.loc.off, Length: e.loc.length})
@@ -200,7 +274,7 @@ func (ix *Index) EachBlob(fn func(t BlobType, id digest.ID, loc Location) bool) 
 			return
 		}
 	}
-	if recent.each(visit) {
-		base.each(visit)
+	if recent.each(visit) && base.each(visit) && sp != nil {
+		sp.each(spilled, visit)
 	}
 }

@@ -9,6 +9,31 @@ import (
 	"github.com/cairn-backup/cairn/internal/digest"
 )
 
+// forms are the ways an index holds its tables: whole ids in memory; compact (id
+// prefixes confirmed against the spill file) from the first table on; and turning
+// compact once it holds compactMin blobs.
+var forms = []struct {
+	name       string
+	compactMin int
+}{{"memory", 0}, {"compact", 1}, {"turning", 300}}
+
+// formIndex returns an empty index of form f, whose spill file Close removes.
+func formIndex(t *testing.T, compactMin, freshMin int) *Index {
+	ix := newIndex(freshMin)
+	ix.compactMin, ix.spillDir = compactMin, t.TempDir()
+	t.Cleanup(func() {
+		if err := ix.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return ix
+}
+
+// tables returns how many blobs ix holds in its tables, and its largest table's size.
+func (ix *Index) tables() (int, int) {
+	return ix.base.n + ix.recent.n + ix.cbase.n + ix.crecent.n, max(ix.base.n, ix.cbase.n)
+}
+
 // oracle is the index the tests trust: plain maps.
 type oracle struct {
 	blobs map[blobKey]Location
@@ -91,9 +116,15 @@ func check(t *testing.T, ix *Index, o *oracle, r *rand.Rand) {
 }
 
 func TestIndexAgainstMap(t *testing.T) {
+	for _, f := range forms {
+		t.Run(f.name, func(t *testing.T) { testIndexAgainstMap(t, f.compactMin) })
+	}
+}
+
+func testIndexAgainstMap(t *testing.T, compactMin int) {
 	for _, freshMin := range []int{1, 5, 64, defaultFreshMin} {
 		r := rand.New(rand.NewPCG(uint64(freshMin), 7))
-		ix, o := newIndex(freshMin), newOracle()
+		ix, o := formIndex(t, compactMin, freshMin), newOracle()
 		for step := range 1500 {
 			p := randomPack(r, o, step)
 			want := o.add(p)
@@ -105,10 +136,10 @@ func TestIndexAgainstMap(t *testing.T) {
 			}
 		}
 		check(t, ix, o, r)
-		if ix.base.n == 0 || ix.base.lay.packBits < 10 {
-			t.Fatalf("freshMin %d: the test did not reach the tables: base %d entries, layout %+v", freshMin, ix.base.n, ix.base.lay)
+		if _, base := ix.tables(); base == 0 || (compactMin == 0 && ix.base.lay.packBits < 10) || (compactMin > 0) != (ix.spill != nil) {
+			t.Fatalf("freshMin %d: the test did not reach the tables: base %d entries, layout %+v, spill %v", freshMin, base, ix.base.lay, ix.spill != nil)
 		}
-		t.Logf("freshMin %d: %d blobs in the map, %d in recent, %d in base", freshMin, len(ix.fresh), ix.recent.n, ix.base.n)
+		t.Logf("freshMin %d: %d blobs in the map, %d in recent, %d in base (%d, %d compact)", freshMin, len(ix.fresh), ix.recent.n, ix.base.n, ix.crecent.n, ix.cbase.n)
 		checkEach(t, ix, o)
 	}
 }
@@ -152,7 +183,12 @@ func checkEach(t *testing.T, ix *Index, o *oracle) {
 }
 
 func TestDuplicatesAndTypes(t *testing.T) {
-	ix := newIndex(1)
+	for _, f := range forms {
+		t.Run(f.name, func(t *testing.T) { testDuplicatesAndTypes(t, formIndex(t, f.compactMin, 1)) })
+	}
+}
+
+func testDuplicatesAndTypes(t *testing.T, ix *Index) {
 	id := testID("x")
 	p1 := Pack{ID: testID("p1"), Size: 100, Blobs: []Blob{{Data, id, 0, 10}, {Data, id, 10, 10}}}
 	p2 := Pack{ID: testID("p2"), Size: 100, Blobs: []Blob{{Data, id, 50, 10}, {Tree, id, 60, 5}}}
@@ -184,7 +220,12 @@ func TestDuplicatesAndTypes(t *testing.T) {
 }
 
 func TestAddSegment(t *testing.T) {
-	ix := New()
+	for _, f := range forms {
+		t.Run(f.name, func(t *testing.T) { testAddSegment(t, formIndex(t, f.compactMin, defaultFreshMin)) })
+	}
+}
+
+func testAddSegment(t *testing.T, ix *Index) {
 	for _, s := range testSegments() {
 		if err := ix.AddSegment(s); err != nil {
 			t.Fatal(err)
@@ -204,8 +245,14 @@ func TestAddSegment(t *testing.T) {
 
 // TestConcurrentLookups runs lookups while packs are added and merged (go test -race).
 func TestConcurrentLookups(t *testing.T) {
+	for _, f := range forms {
+		t.Run(f.name, func(t *testing.T) { testConcurrentLookups(t, formIndex(t, f.compactMin, 8)) })
+	}
+}
+
+func testConcurrentLookups(t *testing.T, ix *Index) {
 	r := rand.New(rand.NewPCG(5, 6))
-	ix, o := newIndex(8), newOracle()
+	o := newOracle()
 	var packs []Pack
 	for step := range 400 {
 		packs = append(packs, randomPack(r, o, step))

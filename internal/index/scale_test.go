@@ -47,7 +47,12 @@ func TestScaleIndex10M(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	p := Pack{Blobs: make([]Blob, perPack)}
 	start := time.Now()
-	ix := New()
+	ix := New(SpillDir(t.TempDir()))
+	t.Cleanup(func() {
+		if err := ix.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 	for range packs {
 		synthPack(r, &p)
 		if err := ix.AddPack(p); err != nil {

@@ -35,6 +35,14 @@ func newObjectCache(base string, repo digest.ID) *objectCache {
 	return &objectCache{dir: dir}
 }
 
+// root returns the cache's directory, or "" without a cache.
+func (c *objectCache) root() string {
+	if c == nil {
+		return ""
+	}
+	return c.dir
+}
+
 func (c *objectCache) path(kind, name string) string {
 	return filepath.Join(c.dir, kind, name)
 }

@@ -62,7 +62,7 @@ func (r *Repo) loadIndexOnce(ctx context.Context) error {
 		keep[id.String()] = true
 	}
 	r.cache.retain(string(remote.Index), keep)
-	idx := index.New()
+	idx := r.newIndex()
 	g, gctx := errgroup.WithContext(ctx)
 	segs := make(chan *index.Segment, segmentLoaders)
 	g.Go(func() error {

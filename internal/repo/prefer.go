@@ -24,7 +24,7 @@ import (
 // 0 means a backup stored all of them again. On an error the index is left as it was.
 // Call it before anything runs concurrently on r.
 func (r *Repo) PreferListed(ctx context.Context, listed func(digest.ID) bool) (map[digest.ID]int, error) {
-	idx := index.New()
+	idx := r.newIndex()
 	absent := &index.Segment{}
 	g, gctx := errgroup.WithContext(ctx)
 	segs := make(chan *index.Segment, segmentLoaders)

@@ -189,8 +189,19 @@ func (r *Repo) Fingerprint() digest.ID { return r.key.Fingerprint() }
 // Location names the store.
 func (r *Repo) Location() string { return r.store.Location() }
 
-// Close releases the store.
-func (r *Repo) Close() error { return r.store.Close() }
+// Close releases the store, and the loaded index's spill file if it has one.
+func (r *Repo) Close() error {
+	var err error
+	if r.idx != nil {
+		err = r.idx.Close()
+	}
+	return errors.Join(err, r.store.Close())
+}
+
+// newIndex returns an empty index whose spill file, if it grows large enough to need
+// one, lives in the repository's cache directory (the system's temporary directory
+// without a cache).
+func (r *Repo) newIndex() *index.Index { return index.New(index.SpillDir(r.cache.root())) }
 
 func shortName(name string) string {
 	if len(name) > 8 {

@@ -171,7 +171,7 @@ func (r *Repo) loadIndexLenient(ctx context.Context) ([]error, error) {
 		mu      sync.Mutex
 		damaged []error
 		loaded  []digest.ID
-		idx     = index.New()
+		idx     = r.newIndex()
 		g, gctx = errgroup.WithContext(ctx)
 	)
 	if listErr != nil {
