@@ -180,26 +180,29 @@ func (f *fetcher) fetch(ctx context.Context, id digest.ID, buf []byte) ([]byte, 
 
 // countBlobs returns how many blobs the index places in each pack, and which packs
 // hold tree blobs.
-func countBlobs(r *repo.Repo) (map[digest.ID]int, map[digest.ID]bool) {
+func countBlobs(r *repo.Repo) (map[digest.ID]int, map[digest.ID]bool, error) {
 	n, trees := map[digest.ID]int{}, map[digest.ID]bool{}
-	r.EachBlob(func(b repo.Blob) bool {
+	err := r.EachBlob(func(b repo.Blob) bool {
 		n[b.Pack]++
 		if b.Type == repo.TreeBlob {
 			trees[b.Pack] = true
 		}
 		return true
 	})
-	return n, trees
+	return n, trees, err
 }
 
 // blobsIn returns the blobs the index places in pack p.
-func blobsIn(r *repo.Repo, p digest.ID) []repo.Blob {
+func (rd *reader) blobsIn(p digest.ID) []repo.Blob {
 	var out []repo.Blob
-	r.EachBlob(func(b repo.Blob) bool {
+	err := rd.r.EachBlob(func(b repo.Blob) bool {
 		if b.Pack == p {
 			out = append(out, b)
 		}
 		return true
 	})
+	if err != nil {
+		rd.fail(err)
+	}
 	return out
 }

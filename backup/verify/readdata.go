@@ -29,14 +29,25 @@ type reader struct {
 	mu      sync.Mutex
 	pending map[digest.ID]bool // selected and not yet taken by a reader or the walk
 	whole   []digest.ID        // checked and found whole
+	err     error              // the index could not be read back (its spill file)
+}
+
+// fail keeps the first error reading the index back: the run's result is then no
+// answer (an error, not a report).
+func (rd *reader) fail(err error) {
+	rd.mu.Lock()
+	defer rd.mu.Unlock()
+	if rd.err == nil {
+		rd.err = err
+	}
 }
 
 // newReader prepares checking the packs ids, and orders them tree packs last.
 func newReader(r *repo.Repo, f *fetcher, rec *recorder, ids []digest.ID, done func()) *reader {
-	counts, trees := countBlobs(r)
+	counts, trees, err := countBlobs(r)
 	rd := &reader{r: r, f: f, rec: rec, counts: counts, done: done,
 		budget:  semaphore.NewWeighted(packBudget),
-		pending: make(map[digest.ID]bool, len(ids))}
+		pending: make(map[digest.ID]bool, len(ids)), err: err}
 	for _, id := range ids {
 		rd.pending[id] = true
 	}
@@ -175,7 +186,7 @@ func (rd *reader) blobs(ctx context.Context, id digest.ID, data []byte) int {
 	if err != nil {
 		rd.rec.problem(PackHeader, "pack "+id.Short(), fmt.Sprintf("pack %s: %v", id, err))
 		// Restore reads blobs where the index places them: judge each one there.
-		in := blobsIn(rd.r, id)
+		in := rd.blobsIn(id)
 		return 1 + rd.openAll(ctx, id, data, in, nil)
 	}
 	n, matched := 0, 0
@@ -232,7 +243,7 @@ func (rd *reader) strays(p digest.ID, entries []repo.Blob) int {
 		have[blobKey{e.Type, e.ID}] = place{e.Offset, e.Length}
 	}
 	n := 0
-	for _, b := range blobsIn(rd.r, p) {
+	for _, b := range rd.blobsIn(p) {
 		at, ok := have[blobKey{b.Type, b.ID}]
 		if ok && at == (place{b.Offset, b.Length}) {
 			continue

@@ -231,6 +231,11 @@ func (v *run) readData(ctx context.Context, rd *reader) error {
 	}
 	err := rd.run(ctx, v.read, workers)
 	v.rep.PacksRead = len(v.read)
+	if err == nil {
+		rd.mu.Lock()
+		err = rd.err
+		rd.mu.Unlock()
+	}
 	return err
 }
 

@@ -35,7 +35,10 @@ func newStatsCmd(g *globals) *cobra.Command {
 			if len(snaps) > 0 {
 				st.LatestBytes = snaps[len(snaps)-1].Stats.Bytes
 			}
-			is := r.Stats()
+			is, err := r.Stats()
+			if err != nil {
+				return err
+			}
 			st.Packs, st.PackBytes = is.Packs, is.PackBytes
 			st.DataBlobs, st.TreeBlobs, st.StoredBytes = is.DataBlobs, is.TreeBlobs, is.StoredBytes
 			return g.print(cmd, st, func() {

@@ -12,6 +12,7 @@ import (
 	"github.com/cairn-backup/cairn/backup/job"
 	"github.com/cairn-backup/cairn/backup/prune"
 	"github.com/cairn-backup/cairn/backup/verify"
+	"github.com/cairn-backup/cairn/internal/digest"
 	"github.com/cairn-backup/cairn/internal/monitor"
 	"github.com/cairn-backup/cairn/internal/profile"
 	"github.com/cairn-backup/cairn/internal/repo"
@@ -189,7 +190,7 @@ func (j *jobRepo) Describe(ctx context.Context, run *monitor.Run) {
 		run.Snapshots = len(ids)
 	}
 	if err := j.r.LoadIndex(ctx); err == nil {
-		run.RepoSize = int64(j.r.Stats().PackBytes)
+		j.r.EachPack(func(_ digest.ID, size uint64) bool { run.RepoSize += int64(size); return true })
 	} else if errors.Is(err, context.Canceled) {
 		run.RepoSize = -1
 	}

@@ -53,7 +53,11 @@ func (c *CLI) Open(t testing.TB) *repo.Repo {
 func (c *CLI) IndexedBlobs(t testing.TB) int {
 	r := c.Open(t)
 	defer r.Close()
-	return r.Stats().Blobs()
+	st, err := r.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Blobs()
 }
 
 // CheckConsistent walks every snapshot: each node, chunk list and chunk must be

@@ -163,3 +163,29 @@ func TestCLayout(t *testing.T) {
 		t.Errorf("ten million records take %d bytes each, want 7", l.size)
 	}
 }
+
+// failingReads is a spill file whose reads fail.
+type failingReads struct{ spillFile }
+
+func (failingReads) ReadAt([]byte, int64) (int, error) { return 0, errors.New("read failed") }
+
+// TestSpillReadFailsEachBlob: when the spill file cannot be read back, EachBlob fails
+// (verify and stats then stop with an error) instead of listing part of the index or
+// panicking.
+func TestSpillReadFailsEachBlob(t *testing.T) {
+	ix, o := newIndex(1), newOracle()
+	ix.compactMin, ix.spillDir = 1, t.TempDir()
+	r := rand.New(rand.NewPCG(3, 3))
+	for step := range 20 {
+		p := randomPack(r, o, step)
+		_ = errors.Join(ix.AddPack(p), o.add(p))
+	}
+	if ix.spill == nil {
+		t.Fatal("no spill file")
+	}
+	ix.spill.f = failingReads{ix.spill.f}
+	if err := ix.EachBlob(func(BlobType, digest.ID, Location) bool { return true }); err == nil {
+		t.Error("EachBlob over an unreadable spill file: no error")
+	}
+	_ = ix.Close()
+}

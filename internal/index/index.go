@@ -251,9 +251,9 @@ func (ix *Index) EachPack(fn func(id digest.ID, size uint64) bool) {
 }
 
 // EachBlob calls fn for every blob, in no particular order, until fn returns false.
-// It sees the blobs present when it was called; fn may use the index. It panics if
-// the index's spill file cannot be read.
-func (ix *Index) EachBlob(fn func(t BlobType, id digest.ID, loc Location) bool) {
+// It sees the blobs present when it was called; fn may use the index. It fails if the
+// index's spill file cannot be read back.
+func (ix *Index) EachBlob(fn func(t BlobType, id digest.ID, loc Location) bool) error {
 	ix.mu.RLock()
 	fresh := make([]entry, 0, len(ix.fresh))
 	for k, l := range ix.fresh {
@@ -271,10 +271,11 @@ func (ix *Index) EachBlob(fn func(t BlobType, id digest.ID, loc Location) bool) 
 	}
 	for i := range fresh {
 		if !visit(&fresh[i]) {
-			return
+			return nil
 		}
 	}
 	if recent.each(visit) && base.each(visit) && sp != nil {
-		sp.each(spilled, visit)
+		return sp.each(spilled, visit)
 	}
+	return nil
 }

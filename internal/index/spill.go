@@ -103,26 +103,26 @@ func (s *spill) read(pos uint32) (entry, bool) {
 	return decodeRecord(b[:]), true
 }
 
-// each calls fn for the first n records in file order until fn returns false. It
-// panics if the file cannot be read.
-func (s *spill) each(n int, fn func(e *entry) bool) bool {
+// each calls fn for the first n records in file order until fn returns false; it
+// fails if the file cannot be read back.
+func (s *spill) each(n int, fn func(e *entry) bool) error {
 	buf := make([]byte, 1<<12*spillRecord)
 	for off := 0; off < n; {
 		m := min(n-off, 1<<12)
 		if _, err := s.f.ReadAt(buf[:m*spillRecord], int64(off)*spillRecord); err != nil {
 			// The index wrote these records: a disk that cannot read them back is no
 			// state that a caller counting blobs (verify, stats) may take for an answer.
-			panic(fmt.Sprintf("index: read spill file: %v", err))
+			return fmt.Errorf("index: read its spill file: %w", err)
 		}
 		for i := range m {
 			e := decodeRecord(buf[i*spillRecord:])
 			if !fn(&e) {
-				return false
+				return nil
 			}
 		}
 		off += m
 	}
-	return true
+	return nil
 }
 
 func (s *spill) fail(err error) {

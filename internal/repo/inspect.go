@@ -119,13 +119,15 @@ func (r *Repo) KeyFile(ctx context.Context, prefix string) (KeyDetail, error) {
 // the index first).
 func (r *Repo) ResolveBlob(t BlobType, prefix string) (Blob, error) {
 	var found []Blob
-	r.EachBlob(func(b Blob) bool {
+	err := r.EachBlob(func(b Blob) bool {
 		if b.Type == t && strings.HasPrefix(b.ID.String(), prefix) {
 			found = append(found, b)
 		}
 		return len(found) < 2
 	})
 	switch {
+	case err != nil:
+		return Blob{}, err
 	case prefix == "" || len(found) == 0:
 		return Blob{}, fmt.Errorf("%s blob %q: %w", t, prefix, ErrBlobNotFound)
 	case len(found) > 1:

@@ -28,9 +28,9 @@ func (r *Repo) PackSize(id digest.ID) (uint64, bool) { return r.idx.PackSize(id)
 func (r *Repo) EachPack(fn func(id digest.ID, size uint64) bool) { r.idx.EachPack(fn) }
 
 // EachBlob calls fn for every indexed blob, in no particular order, until fn returns
-// false.
-func (r *Repo) EachBlob(fn func(b Blob) bool) {
-	r.idx.EachBlob(func(t BlobType, id digest.ID, loc index.Location) bool {
+// false. It fails only if the index cannot read back what it kept on disk.
+func (r *Repo) EachBlob(fn func(b Blob) bool) error {
+	return r.idx.EachBlob(func(t BlobType, id digest.ID, loc index.Location) bool {
 		return fn(Blob{Type: t, ID: id, Pack: loc.Pack, Offset: loc.Offset, Length: loc.Length})
 	})
 }
@@ -48,14 +48,14 @@ type Stats struct {
 func (s Stats) Blobs() int { return s.DataBlobs + s.TreeBlobs }
 
 // Stats counts the packs and blobs of the loaded index.
-func (r *Repo) Stats() Stats {
+func (r *Repo) Stats() (Stats, error) {
 	var st Stats
 	r.idx.EachPack(func(_ digest.ID, size uint64) bool {
 		st.Packs++
 		st.PackBytes += size
 		return true
 	})
-	r.idx.EachBlob(func(t BlobType, _ digest.ID, loc index.Location) bool {
+	err := r.idx.EachBlob(func(t BlobType, _ digest.ID, loc index.Location) bool {
 		if t == DataBlob {
 			st.DataBlobs++
 		} else {
@@ -64,7 +64,7 @@ func (r *Repo) Stats() Stats {
 		st.StoredBytes += uint64(loc.Length)
 		return true
 	})
-	return st
+	return st, err
 }
 
 // Has reports whether the index holds the blob of type t and id id, loading the index

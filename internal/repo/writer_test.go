@@ -60,7 +60,8 @@ func TestWritersShareARepo(t *testing.T) {
 	if err := back.LoadIndex(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := back.Stats().DataBlobs; n != 120 {
+	if st, _ := back.Stats(); st.DataBlobs != 120 {
+		n := st.DataBlobs
 		t.Fatalf("%d data blobs indexed, want 120 (80 distinct per session, 40 shared)", n)
 	}
 	for _, id := range ids[1] {
