@@ -315,7 +315,9 @@ func (b *run) writeSnapshot(ctx context.Context, snap repo.Snapshot, data []byte
 	var cerr error
 	g.Go(func() error { cerr = b.r.CheckReuse(ctx, snap); return nil })
 	if err := g.Wait(); err != nil {
-		return id, err
+		// The storage may hold the record damaged, and the backup fails: take it back,
+		// so that no record of a snapshot the backup did not make stays behind.
+		return id, errors.Join(err, b.r.ForgetSnapshots(context.WithoutCancel(ctx), []digest.ID{id}))
 	}
 	if cerr == nil && resent {
 		cerr = b.r.CheckReuse(ctx, snap)

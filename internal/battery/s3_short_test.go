@@ -154,3 +154,41 @@ func TestShortRunNoteAndSnapshotSentAgain(t *testing.T) {
 		count(0, 0, 0, 1, 0)
 	}
 }
+
+// TestSnapshotStoredShortTakenBack: every upload of a backup's snapshot record is
+// stored as a prefix and acknowledged, so the backup fails its check (exit 1). It takes
+// the record back: read directly, verify --read-data is clean (no damaged record of a
+// snapshot that was never made), and the next backup succeeds and restores.
+func TestSnapshotStoredShortTakenBack(t *testing.T) {
+	t.Parallel()
+	srv := s3test.Need(t)
+	proxy, err := s3test.StartFaultProxy(t.Context(), s3test.Config{
+		Upstream: srv.Endpoint, AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, Rate: 0,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	direct := clitest.NewS3(t, cairnBin, srv, srv.Endpoint)
+	direct.OK("init", "--pack-size", "1")
+	via := direct.Through(srv.Endpoint, proxy.URL)
+	src := filepath.Join(t.TempDir(), "src")
+	clitest.BigRandomFiles(t, src, 2, 100<<10, 4)
+	_, key, _ := strings.Cut(strings.TrimPrefix(direct.Repo, "s3:"+srv.Endpoint+"/"), "/")
+	proxy.ScriptKey(s3test.OpPut, key+"/snapshots/", s3test.PrefixPut, 1000)
+	r := via.Run("backup", "-q", "--retry-budget", "5s", src)
+	proxy.EndScripts()
+	if r.Code != exitFatal || proxy.Fired(s3test.PrefixPut) == 0 {
+		t.Fatalf("backup whose snapshot record is stored short: exit %d after %d short PUTs, want %d\n%s",
+			r.Code, proxy.Fired(s3test.PrefixPut), exitFatal, r.Stderr)
+	}
+	count(1, proxy.Fired(s3test.PrefixPut), 0, 0, 0)
+	if v := direct.Run("verify", "--read-data"); v.Code != exitOK {
+		t.Errorf("verify --read-data after the failed backup: exit %d, want %d\n%s", v.Code, exitOK, v.Stdout)
+	}
+	sum := backupOf(t, via.OK("backup", "--json", "-q", src))
+	target := t.TempDir()
+	direct.OK("restore", sum.Snapshot+":"+src, "--target", target, "--no-cache")
+	clitest.SameState(t, clitest.TreeState(t, src), clitest.TreeState(t, target))
+	count(0, 0, 0, 1, 0)
+}
