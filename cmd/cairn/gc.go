@@ -31,13 +31,13 @@ func lowerGC() func() {
 // A backup that reads (almost) nothing, an unchanged nightly, holds the index for the
 // whole run and makes garbage per file (the parent's nodes, each directory's
 // entries): with Go's default goal of twice the live heap, a million files peaked at
-// 2 × 60 MB, and a hundred thousand collected some 25 times for a live heap of 8 MB.
+// 150 MB, and a hundred thousand collected some 25 times for a live heap of 8 MB.
 // Such a run collects on a memory limit instead, which follows the live heap with a
 // margin (half of it, as lowGCPercent, but at least unchangedMargin) and never goes
 // below a floor: small runs hardly collect, and large ones peak near their live heap
 // plus the margin. The margin trades memory for collections: at a million files
 // (live heap ≈ 45 MB) 16 MiB collected 300 times, and 24, 32 and 40 MiB peaked at
-// 82, 89 and 95 MB for about 20, 15 and 8 % more CPU than Go's default (145 MB). Once the backup reads file content it
+// 82, 89 and 95 MB for about 23, 16 and 8 % more CPU than Go's default (145 MB). Once the backup reads file content it
 // collects at lowGCPercent, without a limit: its live heap is then chunk buffers and
 // compressor windows, and the lower goal keeps its peak near the key derivation's for
 // about 5 % more CPU. An explicit GOGC or GOMEMLIMIT wins.
