@@ -1,13 +1,11 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -102,7 +100,7 @@ func runBackup(cmd *cobra.Command, g *globals, f *backupFlags, paths []string) e
 	if f.verbose && !g.json {
 		opts.Changed = listChanged(cmd.OutOrStdout())
 	}
-	lowerGCWhenReading(ctx, stats)
+	backupGC(ctx, stats)
 	opts.Count = g.showProgress() || (g.json && !g.quiet)
 	bar := progress.Start(os.Stderr, g.showProgress(), "backup", func() progress.Sample { return backupSample(stats) })
 	status := progress.Tick(time.Second, g.statusLines(cmd.OutOrStdout(), stats))
@@ -244,32 +242,6 @@ func clockFrom(t time.Time) func() time.Time {
 		}
 		return t.Add(time.Since(start))
 	}
-}
-
-// lowerGCWhenReading collects at 1.5 times the live heap instead of twice once a
-// backup reads file content: its live heap is then chunk buffers and compressor
-// windows, and the lower goal keeps its peak near the key derivation's for about 5 %
-// more CPU. A run that reads (almost) nothing, an unchanged nightly, keeps Go's
-// default. An explicit GOGC wins.
-func lowerGCWhenReading(ctx context.Context, stats *archive.Progress) {
-	if os.Getenv("GOGC") != "" {
-		return
-	}
-	go func() {
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				if stats.BytesRead.Load() > 8<<20 {
-					debug.SetGCPercent(50)
-					return
-				}
-			}
-		}
-	}()
 }
 
 // allPaths adds the paths of --files-from and --files-from-verbatim to the arguments.
