@@ -188,6 +188,19 @@ func TestS3ConfigNotFound(t *testing.T) {
 		}
 		proxy.EndScripts()
 	}
+	// A 404 on the config and, at the same time, a listing of the key files cut short
+	// (found by the long S3 fault run: exit 10 twice in 918 rounds): still no "no
+	// repository" — it is looked at again.
+	for _, k := range []s3test.Kind{s3test.ShortList, s3test.EmptyList} {
+		proxy.ScriptKey(s3test.OpGet, key+"/config", s3test.NotFound, 1)
+		proxy.ScriptList(key+"/keys/", k, 1)
+		r := c.Run("snapshots")
+		count(1, 2, 0, 0, 0)
+		if r.Code != exitOK {
+			t.Errorf("a 404 on the config and a %s of the key files: exit %d, want %d\n%s", k, r.Code, exitOK, r.Stderr)
+		}
+		proxy.EndScripts()
+	}
 	empty := clitest.NewS3(t, cairnBin, srv, proxy.URL)
 	if r := empty.Run("snapshots"); r.Code != 10 {
 		t.Errorf("a prefix without a repository: exit %d, want 10\n%s", r.Code, r.Stderr)
