@@ -10,6 +10,12 @@ import (
 	"github.com/cairn-backup/cairn/remote/s3/s3test"
 )
 
+// repoKey is the key prefix of c's S3 repository in its bucket, for scripted faults.
+func repoKey(c *clitest.CLI, srv *s3test.Server) string {
+	_, key, _ := strings.Cut(strings.TrimPrefix(c.Direct, "s3:"+srv.Endpoint+"/"), "/")
+	return key
+}
+
 // shortSegmentRepo is an S3 repository whose one backup failed because every upload
 // of its index segments was stored as a prefix, reached directly and through the proxy
 // (faults ended), with the source that backup read and one directory more.
@@ -27,7 +33,7 @@ func shortSegmentRepo(t *testing.T) (direct, via *clitest.CLI, src string, proxy
 	via = direct.Through(srv.Endpoint, proxy.URL)
 	src = filepath.Join(t.TempDir(), "src")
 	clitest.BigRandomFiles(t, filepath.Join(src, "0"), 3, 300<<10, 1)
-	_, key, _ := strings.Cut(strings.TrimPrefix(direct.Repo, "s3:"+srv.Endpoint+"/"), "/")
+	key := repoKey(direct, srv)
 	proxy.ScriptKey(s3test.OpPut, key+"/index/", s3test.PrefixPut, 1000)
 	r := via.Run("backup", "--json", "-q", "--retry-budget", "5s", src)
 	proxy.EndScripts()
@@ -138,7 +144,7 @@ func TestShortRunNoteAndSnapshotSentAgain(t *testing.T) {
 		src := filepath.Join(t.TempDir(), "src")
 		clitest.BigRandomFiles(t, src, 2, 100<<10, 3)
 		via.OK("backup", "-q", src) // a history: the second backup is a no-change one
-		_, key, _ := strings.Cut(strings.TrimPrefix(direct.Repo, "s3:"+srv.Endpoint+"/"), "/")
+		key := repoKey(direct, srv)
 		proxy.ScriptKey(s3test.OpPut, key+"/"+folder+"/", s3test.PrefixPut, 1)
 		r := via.Run("backup", "--json", "-q", src)
 		proxy.Close()
@@ -174,7 +180,7 @@ func TestSnapshotStoredShortTakenBack(t *testing.T) {
 	via := direct.Through(srv.Endpoint, proxy.URL)
 	src := filepath.Join(t.TempDir(), "src")
 	clitest.BigRandomFiles(t, src, 2, 100<<10, 4)
-	_, key, _ := strings.Cut(strings.TrimPrefix(direct.Repo, "s3:"+srv.Endpoint+"/"), "/")
+	key := repoKey(direct, srv)
 	proxy.ScriptKey(s3test.OpPut, key+"/snapshots/", s3test.PrefixPut, 1000)
 	r := via.Run("backup", "-q", "--retry-budget", "5s", src)
 	proxy.EndScripts()

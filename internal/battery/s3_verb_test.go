@@ -177,7 +177,7 @@ func TestS3ConfigNotFound(t *testing.T) {
 	direct := clitest.NewS3(t, cairnBin, srv, srv.Endpoint)
 	direct.OK("init")
 	c := direct.Through(srv.Endpoint, proxy.URL)
-	_, key, _ := strings.Cut(strings.TrimPrefix(direct.Repo, "s3:"+srv.Endpoint+"/"), "/")
+	key := repoKey(direct, srv)
 	for n, want := range map[int]int{1: exitOK, 2: exitFatal} {
 		proxy.ScriptKey(s3test.OpGet, key+"/config", s3test.NotFound, n)
 		r := c.Run("snapshots")
