@@ -16,24 +16,30 @@ func repoKey(c *clitest.CLI, srv *s3test.Server) string {
 	return key
 }
 
-// shortSegmentRepo is an S3 repository whose one backup failed because every upload
-// of its index segments was stored as a prefix, reached directly and through the proxy
-// (faults ended), with the source that backup read and one directory more.
-func shortSegmentRepo(t *testing.T) (direct, via *clitest.CLI, src string, proxy *s3test.FaultProxy) {
-	srv := s3test.Need(t)
+// scriptedRepo is a new S3 repository (packs of 1 MiB) reached directly and through a
+// fault proxy that breaks only what a test scripts, and its key prefix in the bucket.
+func scriptedRepo(t *testing.T, srv *s3test.Server) (direct, via *clitest.CLI, proxy *s3test.FaultProxy, key string) {
 	proxy, err := s3test.StartFaultProxy(t.Context(), s3test.Config{
-		Upstream: srv.Endpoint, AccessKey: srv.AccessKey, SecretKey: srv.SecretKey,
-		Seed: seed(t, "short segment"), Rate: 0,
+		Upstream: srv.Endpoint, AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, Rate: 0,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { proxy.Close() })
 	direct = clitest.NewS3(t, cairnBin, srv, srv.Endpoint)
 	direct.OK("init", "--pack-size", "1")
-	via = direct.Through(srv.Endpoint, proxy.URL)
+	return direct, direct.Through(srv.Endpoint, proxy.URL), proxy, repoKey(direct, srv)
+}
+
+// shortSegmentRepo is an S3 repository whose one backup failed because every upload
+// of its index segments was stored as a prefix, reached directly and through the proxy
+// (faults ended), with the source that backup read and one directory more; the proxy
+// closes with the test.
+func shortSegmentRepo(t *testing.T) (direct, via *clitest.CLI, src string) {
+	srv := s3test.Need(t)
+	direct, via, proxy, key := scriptedRepo(t, srv)
 	src = filepath.Join(t.TempDir(), "src")
 	clitest.BigRandomFiles(t, filepath.Join(src, "0"), 3, 300<<10, 1)
-	key := repoKey(direct, srv)
 	proxy.ScriptKey(s3test.OpPut, key+"/index/", s3test.PrefixPut, 1000)
 	r := via.Run("backup", "--json", "-q", "--retry-budget", "5s", src)
 	proxy.EndScripts()
@@ -43,7 +49,7 @@ func shortSegmentRepo(t *testing.T) (direct, via *clitest.CLI, src string, proxy
 	}
 	count(1, proxy.Fired(s3test.PrefixPut), 0, 0, 0)
 	clitest.BigRandomFiles(t, filepath.Join(src, "1"), 1, 100<<10, 2)
-	return direct, via, src, proxy
+	return direct, via, src
 }
 
 // TestShortSegmentHealedByNextBackup: a lying server stores every upload of the first
@@ -56,8 +62,7 @@ func shortSegmentRepo(t *testing.T) (direct, via *clitest.CLI, src string, proxy
 // segment stored as 25 bytes.)
 func TestShortSegmentHealedByNextBackup(t *testing.T) {
 	t.Parallel()
-	direct, via, src, proxy := shortSegmentRepo(t)
-	defer proxy.Close()
+	direct, via, src := shortSegmentRepo(t)
 	want := clitest.TreeState(t, src)
 	r := via.Run("backup", "--json", "-q", src)
 	if r.Code != exitOK || !strings.Contains(r.Stderr, "stored again") {
@@ -106,8 +111,7 @@ func TestShortLocalSegmentHealed(t *testing.T) {
 // affected; after 'repair index' it is clean, and the snapshot restores byte for byte.
 func TestShortSegmentOnNewMachine(t *testing.T) {
 	t.Parallel()
-	direct, via, src, proxy := shortSegmentRepo(t)
-	defer proxy.Close()
+	direct, via, src := shortSegmentRepo(t)
 	want := clitest.TreeState(t, src)
 	sum := backupOf(t, via.OK("backup", "--json", "-q", "--no-cache", src))
 	v := direct.Run("verify", "--read-data", "--no-cache")
@@ -132,19 +136,10 @@ func TestShortRunNoteAndSnapshotSentAgain(t *testing.T) {
 	t.Parallel()
 	srv := s3test.Need(t)
 	for _, folder := range []string{"locks", "snapshots"} {
-		proxy, err := s3test.StartFaultProxy(t.Context(), s3test.Config{
-			Upstream: srv.Endpoint, AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, Rate: 0,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		direct := clitest.NewS3(t, cairnBin, srv, srv.Endpoint)
-		direct.OK("init", "--pack-size", "1")
-		via := direct.Through(srv.Endpoint, proxy.URL)
+		direct, via, proxy, key := scriptedRepo(t, srv)
 		src := filepath.Join(t.TempDir(), "src")
 		clitest.BigRandomFiles(t, src, 2, 100<<10, 3)
 		via.OK("backup", "-q", src) // a history: the second backup is a no-change one
-		key := repoKey(direct, srv)
 		proxy.ScriptKey(s3test.OpPut, key+"/"+folder+"/", s3test.PrefixPut, 1)
 		r := via.Run("backup", "--json", "-q", src)
 		proxy.Close()
@@ -168,19 +163,9 @@ func TestShortRunNoteAndSnapshotSentAgain(t *testing.T) {
 func TestSnapshotStoredShortTakenBack(t *testing.T) {
 	t.Parallel()
 	srv := s3test.Need(t)
-	proxy, err := s3test.StartFaultProxy(t.Context(), s3test.Config{
-		Upstream: srv.Endpoint, AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, Rate: 0,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proxy.Close()
-	direct := clitest.NewS3(t, cairnBin, srv, srv.Endpoint)
-	direct.OK("init", "--pack-size", "1")
-	via := direct.Through(srv.Endpoint, proxy.URL)
+	direct, via, proxy, key := scriptedRepo(t, srv)
 	src := filepath.Join(t.TempDir(), "src")
 	clitest.BigRandomFiles(t, src, 2, 100<<10, 4)
-	key := repoKey(direct, srv)
 	proxy.ScriptKey(s3test.OpPut, key+"/snapshots/", s3test.PrefixPut, 1000)
 	r := via.Run("backup", "-q", "--retry-budget", "5s", src)
 	proxy.EndScripts()
