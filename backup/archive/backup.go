@@ -314,17 +314,15 @@ func (b *run) writeSnapshot(ctx context.Context, snap repo.Snapshot, data []byte
 	})
 	var cerr error
 	g.Go(func() error { cerr = b.r.CheckReuse(ctx, snap); return nil })
-	if err := g.Wait(); err != nil {
-		// The storage may hold the record damaged, and the backup fails: take it back,
-		// so that no record of a snapshot the backup did not make stays behind.
-		return id, errors.Join(err, b.r.ForgetSnapshots(context.WithoutCancel(ctx), []digest.ID{id}))
-	}
-	if cerr == nil && resent {
+	err = g.Wait()
+	if err == nil && cerr == nil && resent {
 		cerr = b.r.CheckReuse(ctx, snap)
 	}
-	if cerr != nil {
-		// The snapshot may point into packs a prune is about to delete: take it back.
-		return id, errors.Join(cerr, b.r.ForgetSnapshots(context.WithoutCancel(ctx), []digest.ID{id}))
+	if err = errors.Join(err, cerr); err != nil {
+		// The storage may hold the record damaged, or it may point into packs a prune
+		// is about to delete; the backup fails either way: take the record back, so that
+		// none of a snapshot the backup did not make stays behind.
+		return id, errors.Join(err, b.r.ForgetSnapshots(context.WithoutCancel(ctx), []digest.ID{id}))
 	}
 	return id, nil
 }
