@@ -13,7 +13,7 @@ import (
 // maxNoChangeChain bounds the requests a no-change backup on S3 makes one after
 // another: at a distant bucket each costs a round trip (docs/benchmarks.md, "S3
 // nightly at WAN latency").
-const maxNoChangeChain = 6
+const maxNoChangeChain = 4
 
 // TestS3NoChangeBackupRoundTrips: a nightly backup that finds nothing changed waits
 // for at most maxNoChangeChain requests in turn. The proxy holds every request a
