@@ -293,9 +293,9 @@ func (b *run) finish(ctx context.Context, snaps []repo.Snapshot, root, tree dige
 // writeSnapshot writes the snapshot record, then at once sends the three things that
 // follow it side by side (docs/prune.md, "What a backup does", steps 4 and 5): the
 // check that the storage holds the record, the check after writing (once the run
-// note is checked: marks and packs), and, once the record is confirmed, the run
-// note's removal. A record the storage held only after being sent again is checked
-// after writing once more.
+// note is checked: marks and packs), and the run note's removal. A record the storage
+// held only after being sent again is checked after writing once more, honouring
+// every new mark record: the note may have gone before the record was stored.
 func (b *run) writeSnapshot(ctx context.Context, snap repo.Snapshot, data []byte, note *repo.RunNote) (digest.ID, error) {
 	id, up, err := b.r.PutSnapshot(ctx, data)
 	if err != nil {
@@ -303,18 +303,17 @@ func (b *run) writeSnapshot(ctx context.Context, snap repo.Snapshot, data []byte
 	}
 	snap.ID = id
 	var resent bool
-	var g errgroup.Group
-	g.Go(func() (err error) {
-		if resent, err = up.Confirm(ctx); err == nil {
-			_ = note.End(context.WithoutCancel(ctx)) // a note left behind only ages
-		}
-		return err
-	})
 	var cerr error
+	var g errgroup.Group
+	g.Go(func() (err error) { resent, err = up.Confirm(ctx); return err })
 	g.Go(func() error { cerr = b.r.CheckReuse(ctx, snap); return nil })
+	g.Go(func() error {
+		_ = note.End(context.WithoutCancel(ctx)) // a note left behind only ages
+		return nil
+	})
 	err = g.Wait()
 	if err == nil && cerr == nil && resent {
-		cerr = b.r.CheckReuse(ctx, snap)
+		cerr = b.r.CheckReuseAgain(ctx, snap)
 	}
 	if err = errors.Join(err, cerr); err != nil {
 		// The storage may hold the record damaged, or it may point into packs a prune

@@ -78,7 +78,7 @@ type Repo struct {
 
 	writersMu sync.Mutex
 	stored    *stored     // set by StoredPacksOnly
-	noteLate  atomic.Bool // the run note was sent again after the marks listing (RunNote.Confirm)
+	noteLate  atomic.Bool // the run note was sent again after the marks listing, or gone before the snapshot was stored
 	writers   []*Writer   // every write session, so that SaveSnapshot waits for them
 
 	early *earlyLists // Options.EarlyLists: the listings Open started

@@ -83,6 +83,16 @@ func (r *Repo) CheckReuse(ctx context.Context, snap Snapshot) error {
 	return r.usesNone(ctx, snap, marked)
 }
 
+// CheckReuseAgain is CheckReuse after the snapshot record was found missing by its
+// check and sent again. The run note may have been deleted before the record was
+// stored, so that a prune deleting at once saw neither: every mark record new since
+// the first listing counts, whatever the elapsed time, as when the note was stored
+// late.
+func (r *Repo) CheckReuseAgain(ctx context.Context, snap Snapshot) error {
+	r.noteLate.Store(true)
+	return r.CheckReuse(ctx, snap)
+}
+
 // listAfterWriting lists marks and packs: marks first when ordered, so that a pack
 // deleted with its mark record is seen gone (a prune deletes the pack first).
 func (r *Repo) listAfterWriting(ctx context.Context, ordered bool) ([]MarkRecord, map[digest.ID]PackInfo, error) {
