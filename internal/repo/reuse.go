@@ -61,7 +61,8 @@ func (r *Repo) CheckReuse(ctx context.Context, snap Snapshot) error {
 	if err != nil {
 		return err
 	}
-	marked := map[digest.ID]bool{}
+	marked := map[digest.ID]bool{}  // packs gone, or marked over a grace period
+	atStart := map[digest.ID]bool{} // packs marked as the run began
 	for id := range s.keep {
 		if _, ok := packs[id]; !ok {
 			marked[id] = true
@@ -69,18 +70,22 @@ func (r *Repo) CheckReuse(ctx context.Context, snap Snapshot) error {
 	}
 	for _, m := range after {
 		if !s.marks[m.ID] {
-			addAll(marked, m.Packs)
+			addAll(atStart, m.Packs)
 		}
 	}
 	for _, m := range marks {
-		if !s.marks[m.ID] && (late || elapsed >= m.Grace-marginOf(m.Grace)) {
+		switch {
+		case s.marks[m.ID]:
+		case elapsed >= m.Grace-marginOf(m.Grace):
 			addAll(marked, m.Packs)
+		case late:
+			addAll(atStart, m.Packs)
 		}
 	}
-	if len(marked) == 0 {
+	if len(marked)+len(atStart) == 0 {
 		return nil
 	}
-	return r.usesNone(ctx, snap, marked)
+	return r.usesNone(ctx, snap, marked, atStart)
 }
 
 // CheckReuseAgain is CheckReuse after the snapshot record was found missing by its
@@ -114,15 +119,21 @@ func (r *Repo) listAfterWriting(ctx context.Context, ordered bool) ([]MarkRecord
 	return marks, packs, err
 }
 
-// usesNone returns ErrOverGrace when snap uses a blob that lies in a pack of marked.
-func (r *Repo) usesNone(ctx context.Context, snap Snapshot, marked map[digest.ID]bool) error {
+// usesNone returns ErrOverGrace when snap uses a blob that lies in a pack of marked
+// or of atStart (marked as the run began, while a prune may not have seen it).
+func (r *Repo) usesNone(ctx context.Context, snap Snapshot, marked, atStart map[digest.ID]bool) error {
 	used, err := r.UsedBlobs(ctx, []Snapshot{snap})
 	if err != nil {
 		return err
 	}
 	for b := range used {
-		if loc, ok := r.Lookup(b.Type, b.ID); ok && marked[loc.Pack] {
+		loc, ok := r.Lookup(b.Type, b.ID)
+		switch {
+		case ok && marked[loc.Pack]:
 			return fmt.Errorf("%w (blob %s in pack %s)", ErrOverGrace, b.ID.Short(), loc.Pack.Short())
+		case ok && atStart[loc.Pack]:
+			return fmt.Errorf("%w (here a prune marked it as the backup began, before the storage held its run note: blob %s in pack %s; run the backup again)",
+				ErrOverGrace, b.ID.Short(), loc.Pack.Short())
 		}
 	}
 	return nil
