@@ -90,8 +90,13 @@ func (e *earlyLists) stop() {
 }
 
 // listFirst lists t through fn: from the early listing when there is one not yet
-// used, else from the store.
+// used and the repository was asked to reuse only stored packs (a backup, a restore:
+// StoredPacksOnly, PresentPacksOnly), else from the store. A prune or forget, which
+// must list after writing their run note, never takes one.
 func (r *Repo) listFirst(ctx context.Context, t remote.Type, fn func(remote.Info) error) error {
+	if r.stored == nil {
+		return r.store.List(ctx, t, fn)
+	}
 	infos, ok, err := r.early.take(t)
 	if !ok {
 		return r.store.List(ctx, t, fn)

@@ -37,8 +37,9 @@ type Options struct {
 	ChunkerFrom *Config
 	Lock        *LockConfig // object lock for Init (init --object-lock); nil: none
 	// EarlyLists makes Open list snapshots, index segments, packs and mark records
-	// beside its reads of the config and key file, for a backup's first loads
-	// (early.go); without it every listing is made when it is needed.
+	// beside its reads of the config and key file, for the first loads of a backup
+	// (early.go): set it only for a Repo opened to make one backup. Without it every
+	// listing is made when it is needed.
 	EarlyLists bool
 }
 
