@@ -30,6 +30,7 @@ type earlyLists struct {
 }
 
 type earlyList struct {
+	done  chan struct{} // closed when the listing ended
 	infos []remote.Info
 	err   error
 	taken bool
@@ -40,9 +41,10 @@ func startEarly(ctx context.Context, store remote.Storage) *earlyLists {
 	ctx, cancel := context.WithCancel(ctx)
 	e := &earlyLists{at: time.Now(), cancel: cancel, lists: map[remote.Type]*earlyList{}}
 	for _, t := range earlyTypes {
-		l := &earlyList{}
+		l := &earlyList{done: make(chan struct{})}
 		e.lists[t] = l
 		e.g.Go(func() error {
+			defer close(l.done)
 			l.err = store.List(ctx, t, func(i remote.Info) error {
 				l.infos = append(l.infos, i)
 				return nil
@@ -53,20 +55,26 @@ func startEarly(ctx context.Context, store remote.Storage) *earlyLists {
 	return e
 }
 
-// take returns the early listing of t, once; ok is false when there is none (left).
-func (e *earlyLists) take(t remote.Type) (infos []remote.Info, ok bool, err error) {
+// take returns the early listing of t, once, when it has ended; ok is false when
+// there is none (left).
+func (e *earlyLists) take(ctx context.Context, t remote.Type) (infos []remote.Info, ok bool, err error) {
 	if e == nil {
 		return nil, false, nil
 	}
-	_ = e.g.Wait()
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	l := e.lists[t]
 	if l == nil || l.taken {
+		e.mu.Unlock()
 		return nil, false, nil
 	}
 	l.taken = true
-	return l.infos, true, l.err
+	e.mu.Unlock()
+	select {
+	case <-l.done:
+		return l.infos, true, l.err
+	case <-ctx.Done():
+		return nil, true, ctx.Err()
+	}
 }
 
 // startOf returns the time taken before the early listing of t was sent, if it is
@@ -97,7 +105,7 @@ func (r *Repo) listFirst(ctx context.Context, t remote.Type, fn func(remote.Info
 	if r.stored == nil {
 		return r.store.List(ctx, t, fn)
 	}
-	infos, ok, err := r.early.take(t)
+	infos, ok, err := r.early.take(ctx, t)
 	if !ok {
 		return r.store.List(ctx, t, fn)
 	}
