@@ -107,8 +107,28 @@ type child struct {
 // children describes the entries of the directory path that are not excluded, and
 // reports those it cannot. Each is described relative to the open directory, which
 // is closed before any is walked: a deep tree holds no descriptor per level.
+// A listing read ahead (see ReadAhead) is taken instead, once, when there is one.
 func (b *run) children(path string) ([]child, error) {
+	if l, ok := b.opts.ReadAhead.take(path); ok {
+		return b.keep(path, l), nil
+	}
 	return b.listChildren(path, b.sourceError)
+}
+
+// keep returns the entries of the listing l of path that are not excluded, as
+// listChildren does from the directory itself.
+func (b *run) keep(path string, l listing) []child {
+	cacheTagged := b.excl.caches && isCacheDir(path, l.names)
+	kids := make([]child, 0, len(l.names))
+	for i, name := range l.names {
+		if cacheTagged && name != cacheTagName {
+			continue
+		}
+		if p := childPath(path, name); !b.excl.excluded(p, name, l.infos[i]) {
+			kids = append(kids, child{name, p, l.infos[i]})
+		}
+	}
+	return kids
 }
 
 // listChildren lists the entries of the directory path that are not excluded, and
