@@ -68,7 +68,7 @@ func startReadAhead(ctx context.Context, opts Options, max int64) *ReadAhead {
 	ctx, a.cancel = context.WithCancel(ctx)
 	a.g.SetLimit(dirWalkers)
 	a.g.Go(func() error {
-		for _, p := range paths {
+		for _, p := range outermost(paths) {
 			info, err := fsys.Lstat(p)
 			if err == nil && info.Kind == fsys.Dir && !excl.matched(p, filepath.Base(p), info) {
 				a.dir(ctx, p, info.Dev)
@@ -180,6 +180,26 @@ func readListing(path string) (listing, bool) {
 		}
 	}
 	return listing{names, infos}, true
+}
+
+// outermost drops from the paths those beneath another: the walk goes there once,
+// from the outer one.
+func outermost(paths []string) []string {
+	set := make(map[string]bool, len(paths))
+	for _, p := range paths {
+		set[p] = true
+	}
+	var out []string
+	for _, p := range paths {
+		inner := false
+		for c, d := p, filepath.Dir(p); d != c && !inner; c, d = d, filepath.Dir(d) {
+			inner = set[d]
+		}
+		if !inner {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func hasName(sorted []string, name string) bool {

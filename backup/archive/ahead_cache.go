@@ -24,6 +24,7 @@ type aheadCache struct {
 	held   int64 // bytes held now
 	peak   int64 // the most bytes held at once
 	taken  int   // listings the walk took
+	tookB  int64 // and their bytes
 	left   int   // listings nobody took, dropped by close
 }
 
@@ -73,7 +74,8 @@ func (c *aheadCache) put(ctx context.Context, path string, l listing) bool {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, passed := c.passed[path]; passed || c.done || ctx.Err() != nil {
+	_, passed := c.passed[path]
+	if _, held := c.dirs[path]; held || passed || c.done || ctx.Err() != nil {
 		c.room.Release(cost)
 		return false
 	}
@@ -101,6 +103,7 @@ func (c *aheadCache) take(path string) (listing, bool) {
 	delete(c.dirs, path)
 	c.held -= h.cost
 	c.taken++
+	c.tookB += h.cost
 	c.room.Release(h.cost)
 	return h.l, true
 }
