@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/cairn-backup/cairn/internal/fsys"
 	"golang.org/x/sync/errgroup"
@@ -22,33 +23,43 @@ import (
 // decides on it as it always does. A directory it cannot read or describe whole is
 // not kept: the walk reads it, and reports what fails, as without it.
 //
-// What the walk takes from it is at most as old as the opening of the repository.
-// That is no different from a file changing just after the walk passed it: the
-// snapshot holds the state that was seen, and the next backup sees the change. A file
-// seen as changed is still opened and read, and checked against fstat as ever; one
-// gone since is reported as gone, as when it vanishes after its listing.
+// The walk takes a listing only if the directory is still as it was when listed
+// (lstat: same inode, mtime and ctime), and the read-ahead holds none of a directory
+// changed within racyWindow before it was listed, which a change just after could
+// leave with the same times on a file system of coarse timestamps. So the names the
+// walk sees are those of the moment it gets there, as without the read-ahead; what
+// lstat said of each entry may be as old as the opening of the repository. That is
+// no different from a file changing just after the walk passed it: the snapshot holds
+// the state that was seen, and the next backup sees the change. A file seen as
+// changed is still opened and read, and checked against fstat as ever.
 type ReadAhead struct {
 	cache   *aheadCache
 	excl    *excluder
 	markers []string // names of the files that exclude their directory
 	caches  bool     // --exclude-caches: the subdirectories of a tagged one are the walk's
 	oneFS   bool
+	racy    time.Duration // directories changed this long before they were listed are not held
 	g       *errgroup.Group
 	cancel  context.CancelFunc
 	stop    sync.Once
 }
 
-// aheadBytes bounds what the read-ahead holds, about 70,000 entries of short names.
-const aheadBytes = 8 << 20
+const (
+	// aheadBytes bounds what the read-ahead holds, about 70,000 entries of short names.
+	aheadBytes = 8 << 20
+	// racyWindow covers the coarsest timestamps (FAT's two seconds): a directory changed
+	// after it was listed gets times different from those it was listed with.
+	racyWindow = 2 * time.Second
+)
 
 // StartReadAhead starts reading ahead the source trees opts names, for Run to take
 // when it gets opts with ReadAhead set. It returns nil (no read-ahead) for a stream
 // or for options Run will refuse. Stop must be called whatever becomes of the backup.
 func StartReadAhead(ctx context.Context, opts Options) *ReadAhead {
-	return startReadAhead(ctx, opts, aheadBytes)
+	return startReadAhead(ctx, opts, aheadBytes, racyWindow)
 }
 
-func startReadAhead(ctx context.Context, opts Options, max int64) *ReadAhead {
+func startReadAhead(ctx context.Context, opts Options, max int64, racy time.Duration) *ReadAhead {
 	if opts.Stdin != nil {
 		return nil
 	}
@@ -61,7 +72,8 @@ func startReadAhead(ctx context.Context, opts Options, max int64) *ReadAhead {
 	if err != nil {
 		return nil
 	}
-	a := &ReadAhead{cache: newAheadCache(max), excl: excl, caches: xo.Caches, oneFS: opts.OneFileSystem, g: &errgroup.Group{}}
+	a := &ReadAhead{cache: newAheadCache(max), excl: excl, caches: xo.Caches, oneFS: opts.OneFileSystem,
+		racy: racy, g: &errgroup.Group{}}
 	for _, m := range excl.markers {
 		a.markers = append(a.markers, m.name)
 	}
@@ -92,12 +104,26 @@ func (a *ReadAhead) Stop() {
 	})
 }
 
-// take returns the listing of the directory path once, if the read-ahead holds it.
-func (a *ReadAhead) take(path string) (listing, bool) {
+// take returns the listing of the directory path once, if the read-ahead holds it
+// and the directory, as lstat describes it now (fresh), is still as it was listed.
+// A listing held is dropped either way.
+func (a *ReadAhead) take(path string, now fsys.Info, fresh bool) (listing, bool) {
 	if a == nil {
 		return listing{}, false
 	}
-	return a.cache.take(path)
+	l, ok := a.cache.take(path)
+	if !ok {
+		return listing{}, false
+	}
+	if !fresh || !sameDir(now, l.self) {
+		a.cache.stale(1)
+		return listing{}, false
+	}
+	return l, true
+}
+
+func sameDir(a, b fsys.Info) bool {
+	return a.Kind == b.Kind && a.Inode == b.Inode && a.Dev == b.Dev && a.MTime == b.MTime && a.CTime == b.CTime
 }
 
 // dir reads the directory path and holds its listing, then its subdirectories the
@@ -115,7 +141,7 @@ func (a *ReadAhead) dir(ctx context.Context, path string, rootDev uint64) {
 	if !(a.caches && hasName(l.names, cacheTagName)) {
 		subs = a.subdirs(path, l, rootDev)
 	}
-	if !a.cache.put(ctx, path, l) {
+	if !a.hold(ctx, path, l) {
 		return
 	}
 	for _, p := range subs {
@@ -127,6 +153,15 @@ func (a *ReadAhead) dir(ctx context.Context, path string, rootDev uint64) {
 			_ = walk()
 		}
 	}
+}
+
+// hold keeps the listing l of path for the walk, unless the directory changed too
+// shortly before it was listed; false when the read-ahead should not go beneath it.
+func (a *ReadAhead) hold(ctx context.Context, path string, l listing) bool {
+	if l.self.CTime >= l.at-a.racy.Nanoseconds() || l.self.MTime >= l.at-a.racy.Nanoseconds() {
+		return a.cache.wanted(path)
+	}
+	return a.cache.put(ctx, path, l)
 }
 
 // subdirs names the subdirectories of the listing l of path that the walk enters.
@@ -155,10 +190,13 @@ func (a *ReadAhead) marked(names []string) bool {
 	return false
 }
 
-// listing is a directory's entry names, sorted, and what lstat said of each.
+// listing is a directory's entry names, sorted, and what lstat said of each; what
+// fstat said of the directory before it was read, and when (ns since the epoch).
 type listing struct {
 	names []string
 	infos []fsys.Info
+	self  fsys.Info
+	at    int64
 }
 
 // readListing lists the directory path and describes every entry; false when any of
@@ -169,17 +207,20 @@ func readListing(path string) (listing, bool) {
 		return listing{}, false
 	}
 	defer d.Close()
-	names, err := d.Names()
-	if err != nil {
+	l := listing{at: time.Now().UnixNano()}
+	if l.self, err = d.Stat(); err != nil {
 		return listing{}, false
 	}
-	infos := make([]fsys.Info, len(names))
-	for i, name := range names {
-		if infos[i], err = d.Lstat(name); err != nil {
+	if l.names, err = d.Names(); err != nil {
+		return listing{}, false
+	}
+	l.infos = make([]fsys.Info, len(l.names))
+	for i, name := range l.names {
+		if l.infos[i], err = d.Lstat(name); err != nil {
 			return listing{}, false
 		}
 	}
-	return listing{names, infos}, true
+	return l, true
 }
 
 // outermost drops from the paths those beneath another: the walk goes there once,

@@ -25,6 +25,7 @@ type aheadCache struct {
 	peak   int64 // the most bytes held at once
 	taken  int   // listings the walk took
 	tookB  int64 // and their bytes
+	stales int   // listings taken but dropped: the directory had changed since
 	left   int   // listings nobody took, dropped by close
 }
 
@@ -106,6 +107,13 @@ func (c *aheadCache) take(path string) (listing, bool) {
 	c.tookB += h.cost
 	c.room.Release(h.cost)
 	return h.l, true
+}
+
+// stale counts n listings the walk took but could not use.
+func (c *aheadCache) stale(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stales += n
 }
 
 // close drops everything held; nothing is held after it.
