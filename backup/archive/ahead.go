@@ -78,7 +78,7 @@ func startReadAhead(ctx context.Context, opts Options, max int64, racy time.Dura
 		a.markers = append(a.markers, m.name)
 	}
 	ctx, a.cancel = context.WithCancel(ctx)
-	a.g.SetLimit(dirWalkers)
+	a.g.SetLimit(dirWalkers) // as many as the walk: both wait on the kernel more than on the CPU
 	a.g.Go(func() error {
 		for _, p := range outermost(paths) {
 			info, err := fsys.Lstat(p)
