@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cairn-backup/cairn/internal/fsys"
 )
 
 // writeDirs makes dirs directories of files small files each, under dir/a/…: many
@@ -251,5 +253,31 @@ func TestReadAheadRacyDirNotHeld(t *testing.T) {
 	}
 	if with.Root != without.Root {
 		t.Errorf("root %s with read-ahead, %s without", with.Root.Short(), without.Root.Short())
+	}
+}
+
+// A listing of a directory the walk has passed is not held (nobody would take it),
+// and a read-ahead that far behind the walk stops holding anything.
+func TestAheadCachePassedAndBehind(t *testing.T) {
+	ctx := context.Background()
+	c := newAheadCache(1 << 20)
+	l := listing{names: []string{"x"}, infos: make([]fsys.Info, 1)}
+	if _, ok := c.take("/a"); ok {
+		t.Fatal("took a listing never held")
+	}
+	if c.wanted("/a") || c.put(ctx, "/a", l) || len(c.dirs) != 0 {
+		t.Error("the listing of a directory the walk passed is held")
+	}
+	if !c.put(ctx, "/b", l) || c.put(ctx, "/b", l) || c.held != l.cost("/b") {
+		t.Errorf("a listing put twice is held as %d bytes, want once %d", c.held, l.cost("/b"))
+	}
+	if got, ok := c.take("/b"); !ok || got.names[0] != "x" || c.held != 0 {
+		t.Error("the listing held is not taken whole")
+	}
+	for i := range maxPassed + 1 {
+		c.take(fmt.Sprint("/miss", i))
+	}
+	if c.wanted("/c") || c.put(ctx, "/c", l) || len(c.passed) != 0 {
+		t.Error("a read-ahead far behind the walk still holds listings")
 	}
 }
