@@ -44,8 +44,7 @@ func newRun(ctx context.Context, r *repo.Repo, opts Options, parent *repo.Snapsh
 	if err != nil {
 		return nil, err
 	}
-	excl, err := newExcluder(ExcludeOptions{Globs: opts.Excludes, IGlobs: opts.IExcludes, Caches: opts.ExcludeCaches,
-		LargerThan: opts.ExcludeLargerThan, IfPresent: opts.ExcludeIfPresent})
+	excl, err := newExcluder(opts.excludeOptions())
 	if err != nil {
 		return nil, err
 	}
