@@ -7,31 +7,57 @@ import (
 	"os"
 
 	"github.com/cairn-backup/cairn/internal/pack"
+	"github.com/cairn-backup/cairn/remote"
 )
 
 // openPack is a pack being filled, streamed to a temporary file so that a backup
-// holds a few chunks in memory, not a few packs.
+// holds a few chunks in memory, not a few packs. On a store that takes files by
+// rename (remote.FileTaker: a local directory) the file lies in the store already, and
+// the finished pack is renamed into place instead of copied.
 type openPack struct {
-	w *pack.Writer
-	f *os.File
+	w     *pack.Writer
+	f     *os.File
+	taker remote.FileTaker // made the file; nil: a file of Options.TempDir
+	taken bool             // the store took the file: its path is no longer ours
 }
 
 func (r *Repo) newOpenPack() (*openPack, error) {
-	f, err := os.CreateTemp(r.opts.TempDir, "cairn-pack-*")
+	taker, _ := r.store.(remote.FileTaker)
+	var f *os.File
+	var err error
+	if taker != nil {
+		f, err = taker.CreateTemp(remote.Data)
+	} else {
+		f, err = os.CreateTemp(r.opts.TempDir, "cairn-pack-*")
+	}
 	if err != nil {
 		return nil, fmt.Errorf("create temporary pack file: %w", err)
 	}
-	return &openPack{w: pack.NewStreamWriter(r.key, r.cfg.ID, r.opts.Compression, f), f: f}, nil
+	return &openPack{w: pack.NewStreamWriter(r.key, r.cfg.ID, r.opts.Compression, f), f: f, taker: taker}, nil
 }
 
 // body returns the finished pack's bytes for upload.
 func (p *openPack) body() *io.SectionReader { return io.NewSectionReader(p.f, 0, int64(p.w.Len())) }
 
-// discard closes and removes the temporary file.
+// store puts the finished pack under h: by rename when the store made its file,
+// else by Put.
+func (p *openPack) store(ctx context.Context, s remote.Storage, h remote.Handle) error {
+	if p.taker == nil {
+		return s.Put(ctx, h, p.body())
+	}
+	if err := p.taker.TakeFile(ctx, h, p.f, int64(p.w.Len())); err != nil {
+		return err
+	}
+	p.taken = true
+	return nil
+}
+
+// discard closes the temporary file and removes it, unless the store took it.
 func (p *openPack) discard() {
-	name := p.f.Name()
 	p.f.Close()
-	os.Remove(name)
+	if !p.taken {
+		os.Remove(p.f.Name())
+	}
 }
 
 // packerPool hands out up to n open packs of one blob type. It creates all n before
