@@ -16,19 +16,18 @@ import (
 // the finished pack is renamed into place instead of copied.
 type openPack struct {
 	w     *pack.Writer
-	f     *os.File
-	taker remote.FileTaker // made the file; nil: a file of Options.TempDir
-	taken bool             // the store took the file: its path is no longer ours
+	f     remote.TempFile
+	taker remote.FileTaker // made f; nil: f is a file of Options.TempDir
 }
 
 func (r *Repo) newOpenPack() (*openPack, error) {
 	taker, _ := r.store.(remote.FileTaker)
-	var f *os.File
+	var f remote.TempFile
 	var err error
 	if taker != nil {
 		f, err = taker.CreateTemp(remote.Data)
 	} else {
-		f, err = os.CreateTemp(r.opts.TempDir, "cairn-pack-*")
+		f, err = createTemp(r.opts.TempDir)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("create temporary pack file: %w", err)
@@ -45,19 +44,24 @@ func (p *openPack) store(ctx context.Context, s remote.Storage, h remote.Handle)
 	if p.taker == nil {
 		return s.Put(ctx, h, p.body())
 	}
-	if err := p.taker.TakeFile(ctx, h, p.f, int64(p.w.Len())); err != nil {
-		return err
-	}
-	p.taken = true
-	return nil
+	return p.taker.TakeFile(ctx, h, p.f, int64(p.w.Len()))
 }
 
 // discard closes the temporary file and removes it, unless the store took it.
-func (p *openPack) discard() {
-	p.f.Close()
-	if !p.taken {
-		os.Remove(p.f.Name())
-	}
+func (p *openPack) discard() { p.f.Discard() }
+
+// sysTemp is a pack file in a folder of the system (Options.TempDir).
+type sysTemp struct{ *os.File }
+
+func createTemp(dir string) (sysTemp, error) {
+	f, err := os.CreateTemp(dir, "cairn-pack-*")
+	return sysTemp{f}, err
+}
+
+func (t sysTemp) Discard() error {
+	err := t.Close()
+	os.Remove(t.Name())
+	return err
 }
 
 // packerPool hands out up to n open packs of one blob type. It creates all n before

@@ -30,7 +30,7 @@ func (c *takeCounter) Put(ctx context.Context, h remote.Handle, body remote.Body
 	return c.Store.Put(ctx, h, body)
 }
 
-func (c *takeCounter) TakeFile(ctx context.Context, h remote.Handle, f *os.File, size int64) error {
+func (c *takeCounter) TakeFile(ctx context.Context, h remote.Handle, f remote.TempFile, size int64) error {
 	c.takes.Add(1)
 	return c.Store.TakeFile(ctx, h, f, size)
 }

@@ -8,17 +8,43 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/cairn-backup/cairn/remote"
 )
 
 var _ remote.FileTaker = (*Store)(nil)
 
+// tempFile is a file of CreateTemp.
+type tempFile struct {
+	f      *os.File
+	folder string // where it was made
+	taken  bool   // renamed into place: its path is no longer a temporary file
+}
+
+func (t *tempFile) Write(p []byte) (int, error) {
+	n, err := t.f.Write(p)
+	if err != nil {
+		err = mapWriteErr(err)
+	}
+	return n, err
+}
+
+func (t *tempFile) ReadAt(p []byte, off int64) (int, error) { return t.f.ReadAt(p, off) }
+
+func (t *tempFile) Discard() error {
+	err := t.f.Close()
+	if !t.taken {
+		if rerr := os.Remove(t.f.Name()); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			err = errors.Join(err, rerr)
+		}
+	}
+	return err
+}
+
 // CreateTemp creates a temporary file in the folder of type t (data/ for a pack, whose
 // shard is known only once it is finished), where TakeFile renames it into place; see
 // remote.FileTaker. Until then ListTemp reports it like the file of a Put.
-func (s *Store) CreateTemp(t remote.Type) (*os.File, error) {
+func (s *Store) CreateTemp(t remote.Type) (remote.TempFile, error) {
 	if err := remote.ValidateType(t); err != nil {
 		return nil, fmt.Errorf("create temporary file: %w", err)
 	}
@@ -32,14 +58,14 @@ func (s *Store) CreateTemp(t remote.Type) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create temporary file in %s: %w", t, mapWriteErr(err))
 	}
-	return f, nil
+	return &tempFile{f: f, folder: folder}, nil
 }
 
 // TakeFile stores the first size bytes of f under h: a file of CreateTemp by rename,
 // anything else (or when the rename fails) by a copy as Put makes; see
 // remote.FileTaker. The rename keeps Put's order: the file synced, renamed over the
 // target, the folder synced.
-func (s *Store) TakeFile(ctx context.Context, h remote.Handle, f *os.File, size int64) error {
+func (s *Store) TakeFile(ctx context.Context, h remote.Handle, f remote.TempFile, size int64) error {
 	if err := s.check(ctx, h); err != nil {
 		return fmt.Errorf("put %s: %w", h, err)
 	}
@@ -48,8 +74,9 @@ func (s *Store) TakeFile(ctx context.Context, h remote.Handle, f *os.File, size 
 	if err := ensureFolders(h, folder); err != nil {
 		return fmt.Errorf("put %s: %w", h, mapWriteErr(err))
 	}
-	if s.ownTemp(h.Type, f) {
-		renamed, err := rename(ctx, f, size, folder, target)
+	if tf, ok := f.(*tempFile); ok && tf.folder == s.typeFolder(h.Type) {
+		renamed, err := rename(ctx, tf.f, size, folder, target)
+		tf.taken = renamed
 		if err != nil {
 			return fmt.Errorf("put %s: %w", h, mapWriteErr(err))
 		}
@@ -59,10 +86,6 @@ func (s *Store) TakeFile(ctx context.Context, h remote.Handle, f *os.File, size 
 	}
 	if err := writeAtomic(ctx, folder, target, io.NewSectionReader(f, 0, size)); err != nil {
 		return fmt.Errorf("put %s: %w", h, mapWriteErr(err))
-	}
-	// Taken: the path no longer holds the file.
-	if err := os.Remove(f.Name()); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("put %s: remove %s: %w", h, f.Name(), err)
 	}
 	return nil
 }
@@ -91,12 +114,6 @@ func rename(ctx context.Context, f *os.File, size int64, folder, target string) 
 	}
 	// The object is in place; only its durability is in doubt if this fails.
 	return true, syncDir(folder)
-}
-
-// ownTemp reports whether f is a temporary file CreateTemp made for type t.
-func (s *Store) ownTemp(t remote.Type, f *os.File) bool {
-	dir, base := filepath.Split(f.Name())
-	return filepath.Clean(dir) == s.typeFolder(t) && strings.HasPrefix(base, tempPrefix)
 }
 
 // typeFolder is the folder of objects of type t: the repository folder for config;

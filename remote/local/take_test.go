@@ -5,9 +5,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
+	"slices"
 	"testing"
 	"time"
 
@@ -17,18 +18,36 @@ import (
 
 var packHandle = remote.Handle{Type: remote.Data, Name: "abcdef0123"}
 
-// filled is a temporary file of the store holding data, as a pack being filled is.
-func filled(t *testing.T, s *local.Store, data []byte) *os.File {
+// filled is a temporary file of the store holding data, as a pack being filled is,
+// and its path.
+func filled(t *testing.T, s *local.Store, data []byte) (remote.TempFile, string) {
 	t.Helper()
+	before := tempsIn(t, s)
 	f, err := s.CreateTemp(remote.Data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { f.Close() })
+	t.Cleanup(func() { f.Discard() })
 	if _, err := f.Write(data); err != nil {
 		t.Fatal(err)
 	}
-	return f
+	for _, p := range tempsIn(t, s) {
+		if !slices.Contains(before, p) {
+			return f, p
+		}
+	}
+	t.Fatal("CreateTemp made no `.tmp-` file in data/")
+	return nil, ""
+}
+
+// tempsIn returns the temporary files in data/ itself.
+func tempsIn(t *testing.T, s *local.Store) []string {
+	t.Helper()
+	out, err := filepath.Glob(filepath.Join(s.Location(), "data", ".tmp-*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // object reads an object whole.
@@ -43,18 +62,15 @@ func object(t *testing.T, s *local.Store, h remote.Handle) []byte {
 
 // A file of CreateTemp lies in data/ itself, hidden from the listing, and TakeFile
 // renames it into its shard: the object is the very file written (no copy was made),
-// its temporary name is gone, and the open file reads the object.
+// its temporary name is gone, and the file reads the object until discarded.
 func TestTakeFileRenames(t *testing.T) {
 	s := create(t)
 	data := []byte("the bytes of a finished pack")
-	f := filled(t, s, data)
-	if dir := filepath.Dir(f.Name()); dir != filepath.Join(s.Location(), "data") {
-		t.Errorf("temporary file in %s, want the data folder", dir)
-	}
+	f, path := filled(t, s, data)
 	if got := names(t, s, remote.Data); len(got) != 0 {
 		t.Errorf("list data with a pack being filled: %q", got)
 	}
-	before, err := f.Stat()
+	before, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,48 +90,41 @@ func TestTakeFileRenames(t *testing.T) {
 	if got := temps(t, s); len(got) != 0 {
 		t.Errorf("temporary files after TakeFile: %q", got)
 	}
-	if got := object(t, s, packHandle); !bytes.Equal(got, data) {
-		t.Errorf("object holds %q, want %q", got, data)
-	}
 	back, err := io.ReadAll(io.NewSectionReader(f, 0, int64(len(data))))
 	if err != nil || !bytes.Equal(back, data) {
-		t.Errorf("the open file reads %q, %v after TakeFile", back, err)
+		t.Errorf("the file reads %q, %v after TakeFile", back, err)
+	}
+	if err := f.Discard(); err != nil {
+		t.Error(err)
+	}
+	if got := object(t, s, packHandle); !bytes.Equal(got, data) {
+		t.Errorf("object holds %q after Discard, want %q", got, data)
 	}
 }
 
-// A file the store did not make (the system's temporary folder, maybe another file
+// A file another store made (a temporary folder elsewhere, maybe on another file
 // system), or one longer than the object, is copied as Put copies: the object holds
-// exactly size bytes, and the file's path is gone.
+// exactly size bytes, and Discard then removes the file.
 func TestTakeFileCopies(t *testing.T) {
-	s := create(t)
+	s, other := create(t), create(t)
 	data := []byte("a pack written elsewhere, and bytes beyond it")
 	size := int64(len("a pack written elsewhere"))
-	f, err := os.CreateTemp(t.TempDir(), "pack-*")
-	if err != nil {
-		t.Fatal(err)
+	for _, from := range []*local.Store{other, s} {
+		f, path := filled(t, from, data)
+		if err := s.TakeFile(t.Context(), packHandle, f, size); err != nil {
+			t.Fatal(err)
+		}
+		if got := object(t, s, packHandle); !bytes.Equal(got, data[:size]) {
+			t.Errorf("object holds %q, want %q", got, data[:size])
+		}
+		if err := f.Discard(); err != nil {
+			t.Error(err)
+		}
+		if _, err := os.Lstat(path); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("the copied file is still there after Discard: %v", err)
+		}
 	}
-	defer f.Close()
-	if _, err := f.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.TakeFile(t.Context(), packHandle, f, size); err != nil {
-		t.Fatal(err)
-	}
-	if got := object(t, s, packHandle); !bytes.Equal(got, data[:size]) {
-		t.Errorf("object holds %q, want %q", got, data[:size])
-	}
-	if _, err := os.Lstat(f.Name()); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("the file taken is still at its path: %v", err)
-	}
-	own := filled(t, s, data)
-	h := remote.Handle{Type: remote.Data, Name: "cdef"}
-	if err := s.TakeFile(t.Context(), h, own, size); err != nil {
-		t.Fatal(err)
-	}
-	if got := object(t, s, h); !bytes.Equal(got, data[:size]) {
-		t.Errorf("object of a longer file holds %q, want %q", got, data[:size])
-	}
-	if got := temps(t, s); len(got) != 0 {
+	if got := append(temps(t, s), temps(t, other)...); len(got) != 0 {
 		t.Errorf("temporary files after TakeFile: %q", got)
 	}
 }
@@ -125,8 +134,8 @@ func TestTakeFileCopies(t *testing.T) {
 func TestTakeFileRemovedWhileOpen(t *testing.T) {
 	s := create(t)
 	data := []byte("a pack a prune swept while it was filled")
-	f := filled(t, s, data)
-	if err := os.Remove(f.Name()); err != nil {
+	f, path := filled(t, s, data)
+	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.TakeFile(t.Context(), packHandle, f, int64(len(data))); err != nil {
@@ -135,16 +144,19 @@ func TestTakeFileRemovedWhileOpen(t *testing.T) {
 	if got := object(t, s, packHandle); !bytes.Equal(got, data) {
 		t.Errorf("object holds %q, want %q", got, data)
 	}
+	if err := f.Discard(); err != nil {
+		t.Error(err)
+	}
 	if got := temps(t, s); len(got) != 0 {
 		t.Errorf("temporary files after TakeFile: %q", got)
 	}
 }
 
-// A cancelled TakeFile stores nothing and leaves the file to its caller; a handle the
+// A cancelled TakeFile stores nothing and leaves the file to Discard; a handle the
 // store refuses is refused before anything moves.
 func TestTakeFileRefused(t *testing.T) {
 	s := create(t)
-	f := filled(t, s, []byte("pack"))
+	f, path := filled(t, s, []byte("pack"))
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	if err := s.TakeFile(ctx, packHandle, f, 4); !errors.Is(err, context.Canceled) {
@@ -157,8 +169,14 @@ func TestTakeFileRefused(t *testing.T) {
 	if got := names(t, s, remote.Data); len(got) != 0 {
 		t.Errorf("objects after refused TakeFiles: %q", got)
 	}
-	if _, err := os.Lstat(f.Name()); err != nil {
+	if _, err := os.Lstat(path); err != nil {
 		t.Errorf("a refused TakeFile removed the file: %v", err)
+	}
+	if err := f.Discard(); err != nil {
+		t.Error(err)
+	}
+	if got := temps(t, s); len(got) != 0 {
+		t.Errorf("temporary files after Discard: %q", got)
 	}
 }
 
@@ -167,13 +185,13 @@ func TestTakeFileRefused(t *testing.T) {
 func TestPackLeftoverSwept(t *testing.T) {
 	s := create(t)
 	put(t, s, packHandle, "stored pack")
-	f := filled(t, s, []byte("half a pack"))
-	young := filled(t, s, []byte("a pack being filled now"))
+	_, left := filled(t, s, []byte("half a pack"))
+	_, young := filled(t, s, []byte("a pack being filled now"))
 	old := time.Now().Add(-2 * time.Hour)
-	if err := os.Chtimes(f.Name(), old, old); err != nil {
+	if err := os.Chtimes(left, old, old); err != nil {
 		t.Fatal(err)
 	}
-	want := "data/" + filepath.Base(f.Name())
+	want := "data/" + filepath.Base(left)
 	listed := map[string]int64{}
 	err := s.ListTemp(t.Context(), func(i remote.Info) error {
 		listed[i.Name] = i.Size
@@ -186,9 +204,8 @@ func TestPackLeftoverSwept(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("RemoveTemp: removed %d, %v; want 1", n, err)
 	}
-	got := temps(t, s)
-	if len(got) != 1 || !strings.HasSuffix(got[0], filepath.Base(young.Name())) {
-		t.Errorf("after RemoveTemp: %q, want only the young one", got)
+	if got := temps(t, s); len(got) != 1 || got[0] != young {
+		t.Errorf("after RemoveTemp: %q, want only %s", got, young)
 	}
 	if got := names(t, s, remote.Data); len(got) != 1 {
 		t.Errorf("RemoveTemp removed an object: %q left", got)

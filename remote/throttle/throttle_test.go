@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"os"
 	"testing"
 	"time"
 
@@ -111,8 +110,8 @@ func TestWaitEndsWithContext(t *testing.T) {
 // taker is a store that can take files by rename, as a local directory is.
 type taker struct{ *remotetest.Mem }
 
-func (taker) CreateTemp(remote.Type) (*os.File, error) { return nil, errors.New("not here") }
-func (taker) TakeFile(context.Context, remote.Handle, *os.File, int64) error {
+func (taker) CreateTemp(remote.Type) (remote.TempFile, error) { return nil, errors.New("not here") }
+func (taker) TakeFile(context.Context, remote.Handle, remote.TempFile, int64) error {
 	return errors.New("not here")
 }
 
