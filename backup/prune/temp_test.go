@@ -72,3 +72,45 @@ func TestPruneRemovesOldTempFiles(t *testing.T) {
 		t.Errorf("a temporary file younger than the grace period was removed: %v", err)
 	}
 }
+
+// A backup killed while it filled a pack leaves the pack's temporary file in the data
+// folder itself (a local repository fills packs there, to rename them into place):
+// prune removes it once older than the grace period, like any leftover of a write.
+func TestPruneRemovesKilledPackFill(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "repo")
+	store, err := local.Create(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := repotest.Options(t, 0)
+	if _, err := repo.Init(ctx, store, opts); err != nil {
+		t.Fatal(err)
+	}
+	// The run stops here as if killed: no Flush, no Abort removes its open pack.
+	w := repotest.Open(t, store, opts).NewWriter(ctx, repo.WriterOptions{})
+	if _, _, err := w.SaveBlob(ctx, repo.DataBlob, []byte("a chunk of a killed backup")); err != nil {
+		t.Fatal(err)
+	}
+	left, err := filepath.Glob(filepath.Join(dir, "data", ".tmp-*"))
+	if err != nil || len(left) != 1 {
+		t.Fatalf("the killed run's open pack: %q, %v; want one file in data/", left, err)
+	}
+	if res, err := Run(ctx, repotest.Open(t, store, opts), Options{}); err != nil || res.TempFiles != 0 {
+		t.Fatalf("prune within the grace period: %v, %d temporary files removed; want none", err, res.TempFiles)
+	}
+	old := time.Now().Add(-48 * time.Hour)
+	if err := os.Chtimes(left[0], old, old); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(ctx, repotest.Open(t, store, opts), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.TempFiles != 1 {
+		t.Errorf("prune removed %d temporary files, want the killed run's pack", res.TempFiles)
+	}
+	if _, err := os.Lstat(left[0]); !os.IsNotExist(err) {
+		t.Errorf("%s: still there after prune (%v)", left[0], err)
+	}
+}

@@ -32,6 +32,9 @@ func TestKilledBackupsLeaveConsistentRepository(t *testing.T) {
 		_ = cmd.Wait()
 		c.CheckConsistent(t)
 	}
+	if left := packTemps(t, c); len(left) > 0 {
+		t.Errorf("the killed runs left %d pack files in the system's temporary folder: %q", len(left), left)
+	}
 	before := c.IndexedBlobs(t)
 	if out := c.OK("snapshots"); !strings.Contains(out, "0 snapshots") {
 		t.Logf("a run finished before its kill:\n%s", out)
@@ -83,4 +86,25 @@ func TestKilledRestoreRerunEqualsSnapshot(t *testing.T) {
 		t.Log("no kill landed after a file was put in place")
 	}
 	clitest.SameState(t, want, clitest.TreeState(t, target))
+}
+
+// packTemps returns the files of packs being filled in the user's system temporary
+// folder: a local repository fills its packs in its own data folder, so a killed
+// backup leaves them there (as `.tmp-` files prune removes), never here.
+func packTemps(t *testing.T, c *clitest.CLI) []string {
+	t.Helper()
+	var tmp string
+	for _, kv := range c.Env {
+		if v, ok := strings.CutPrefix(kv, "TMPDIR="); ok {
+			tmp = v
+		}
+	}
+	if tmp == "" {
+		t.Fatal("the user has no TMPDIR")
+	}
+	left, err := filepath.Glob(filepath.Join(tmp, "cairn-pack-*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return left
 }

@@ -7,31 +7,61 @@ import (
 	"os"
 
 	"github.com/cairn-backup/cairn/internal/pack"
+	"github.com/cairn-backup/cairn/remote"
 )
 
 // openPack is a pack being filled, streamed to a temporary file so that a backup
-// holds a few chunks in memory, not a few packs.
+// holds a few chunks in memory, not a few packs. On a store that takes files by
+// rename (remote.FileTaker: a local directory) the file lies in the store already, and
+// the finished pack is renamed into place instead of copied.
 type openPack struct {
-	w *pack.Writer
-	f *os.File
+	w     *pack.Writer
+	f     remote.TempFile
+	taker remote.FileTaker // made f; nil: f is a file of Options.TempDir
 }
 
 func (r *Repo) newOpenPack() (*openPack, error) {
-	f, err := os.CreateTemp(r.opts.TempDir, "cairn-pack-*")
+	taker, _ := r.store.(remote.FileTaker)
+	var f remote.TempFile
+	var err error
+	if taker != nil {
+		f, err = taker.CreateTemp(remote.Data)
+	} else {
+		f, err = createTemp(r.opts.TempDir)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("create temporary pack file: %w", err)
 	}
-	return &openPack{w: pack.NewStreamWriter(r.key, r.cfg.ID, r.opts.Compression, f), f: f}, nil
+	return &openPack{w: pack.NewStreamWriter(r.key, r.cfg.ID, r.opts.Compression, f), f: f, taker: taker}, nil
 }
 
 // body returns the finished pack's bytes for upload.
 func (p *openPack) body() *io.SectionReader { return io.NewSectionReader(p.f, 0, int64(p.w.Len())) }
 
-// discard closes and removes the temporary file.
-func (p *openPack) discard() {
-	name := p.f.Name()
-	p.f.Close()
-	os.Remove(name)
+// store puts the finished pack under h: by rename when the store made its file,
+// else by Put.
+func (p *openPack) store(ctx context.Context, s remote.Storage, h remote.Handle) error {
+	if p.taker == nil {
+		return s.Put(ctx, h, p.body())
+	}
+	return p.taker.TakeFile(ctx, h, p.f, int64(p.w.Len()))
+}
+
+// discard closes the temporary file and removes it, unless the store took it.
+func (p *openPack) discard() { p.f.Discard() }
+
+// sysTemp is a pack file in a folder of the system (Options.TempDir).
+type sysTemp struct{ *os.File }
+
+func createTemp(dir string) (sysTemp, error) {
+	f, err := os.CreateTemp(dir, "cairn-pack-*")
+	return sysTemp{f}, err
+}
+
+func (t sysTemp) Discard() error {
+	err := t.Close()
+	os.Remove(t.Name())
+	return err
 }
 
 // packerPool hands out up to n open packs of one blob type. It creates all n before

@@ -27,9 +27,11 @@ type Options struct {
 	Clock       func() time.Time
 	Host, User  string
 	KDF         *crypto.KDF // nil means crypto.DefaultKDF()
-	TempDir     string      // for packs being filled; "" is the system's
-	PackSize    int         // target pack size for Init; 0 means DefaultPackSize
-	Format      int         // format version for Init; 0 means FormatVersion
+	// TempDir is for packs being filled, on a store that cannot take them by rename
+	// (a remote.FileTaker fills them in its own folder); "" is the system's.
+	TempDir  string
+	PackSize int // target pack size for Init; 0 means DefaultPackSize
+	Format   int // format version for Init; 0 means FormatVersion
 	// ChunkerFrom, for Init, is another repository's config whose chunker parameters
 	// the new one takes (init --copy-chunker-params), so that files backed up into
 	// both are cut into the same chunks and copied snapshots deduplicate; nil: new

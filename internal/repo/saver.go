@@ -156,7 +156,7 @@ func (s *Writer) upload(ctx context.Context, op *openPack) error {
 		pack: index.Pack{ID: id, Size: uint64(op.w.Len()), Blobs: toIndexBlobs(entries)}}
 	h := remote.Handle{Type: remote.Data, Name: id.String()}
 	if s.conf == nil {
-		err = s.r.store.Put(ctx, h, op.body())
+		err = op.store(ctx, s.r.store, h)
 	} else {
 		sp.sent, err = s.conf.PutUnconfirmed(ctx, h, op.body())
 	}

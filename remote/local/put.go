@@ -25,19 +25,25 @@ func (s *Store) Put(ctx context.Context, h remote.Handle, body remote.Body) erro
 	}
 	target := s.path(h)
 	folder := filepath.Dir(target)
-	if h.Type == remote.Data {
-		// The type folder first: it may be missing in a repository made before its type.
-		if err := ensureShard(filepath.Dir(folder)); err != nil {
-			return fmt.Errorf("put %s: %w", h, mapWriteErr(err))
-		}
-	}
-	if h.Type != remote.Config {
-		if err := ensureShard(folder); err != nil {
-			return fmt.Errorf("put %s: %w", h, mapWriteErr(err))
-		}
+	if err := ensureFolders(h, folder); err != nil {
+		return fmt.Errorf("put %s: %w", h, mapWriteErr(err))
 	}
 	if err := writeAtomic(ctx, folder, target, body); err != nil {
 		return fmt.Errorf("put %s: %w", h, mapWriteErr(err))
+	}
+	return nil
+}
+
+// ensureFolders creates the folder of a validated handle, and for data the type
+// folder above its shard: either may be missing in a repository made before its type.
+func ensureFolders(h remote.Handle, folder string) error {
+	if h.Type == remote.Data {
+		if err := ensureShard(filepath.Dir(folder)); err != nil {
+			return err
+		}
+	}
+	if h.Type != remote.Config {
+		return ensureShard(folder)
 	}
 	return nil
 }

@@ -17,8 +17,8 @@ import (
 var _ remote.TempLister = (*Store)(nil)
 
 // ListTemp reports the temporary files of Puts that never finished (a process killed
-// part way), in the repository folder, the type folders and the data shards; see
-// remote.TempLister.
+// part way), in the repository folder, the type folders (data/ holds the packs
+// being filled, see CreateTemp) and the data shards; see remote.TempLister.
 func (s *Store) ListTemp(ctx context.Context, fn func(remote.Info) error) error {
 	var fnErr error
 	visit := func(dir string, e fs.DirEntry) error {
@@ -44,6 +44,10 @@ func (s *Store) ListTemp(ctx context.Context, fn func(remote.Info) error) error 
 	}
 	for _, t := range remote.Types {
 		err := s.walk(ctx, t, visit)
+		if err == nil && t == remote.Data {
+			// Packs being filled lie in data/ itself, their shard not yet known.
+			err = s.readTypeDir(ctx, s.typeFolder(t), visit)
+		}
 		if fnErr != nil {
 			return fnErr // the caller's own error, unwrapped
 		}

@@ -11,7 +11,9 @@ import (
 	"github.com/cairn-backup/cairn/remote"
 )
 
-// Store limits the transfers of the storage it embeds.
+// Store limits the transfers of the storage it embeds. It is no remote.FileTaker,
+// whatever the inner store is: a file taken by rename was written before the limit
+// could meter it, so every pack comes through Put.
 type Store struct {
 	remote.Storage
 	up, down *Bucket // nil: no limit that way

@@ -3,6 +3,7 @@ package throttle_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"testing"
 	"time"
@@ -103,5 +104,26 @@ func TestWaitEndsWithContext(t *testing.T) {
 	defer cancel()
 	if err := b.Wait(ctx, 1<<20); err == nil { // a thousand seconds' worth
 		t.Fatal("Wait outlived its context")
+	}
+}
+
+// taker is a store that can take files by rename, as a local directory is.
+type taker struct{ *remotetest.Mem }
+
+func (taker) CreateTemp(remote.Type) (remote.TempFile, error) { return nil, errors.New("not here") }
+func (taker) TakeFile(context.Context, remote.Handle, remote.TempFile, int64) error {
+	return errors.New("not here")
+}
+
+// A limit hides the inner store's FileTaker: a pack taken by rename was written
+// before the limit could meter it, so packs must come through Put. Without a limit
+// the store itself is returned, and takes its files.
+func TestLimitHidesFileTaker(t *testing.T) {
+	inner := taker{remotetest.NewMem()}
+	if _, ok := throttle.New(inner, rate, 0).(remote.FileTaker); ok {
+		t.Error("a store with an upload limit takes files by rename")
+	}
+	if _, ok := throttle.New(inner, 0, 0).(remote.FileTaker); !ok {
+		t.Error("a store without limits lost its FileTaker")
 	}
 }
