@@ -55,14 +55,6 @@ type Options struct {
 	Count    bool      // count the source beside the backup, for Progress's totals
 	Clock    func() time.Time
 	Program  string
-	// ReadAhead, when set, holds directory listings read ahead of the walk (see
-	// StartReadAhead); Run stops it once the walk is done.
-	ReadAhead *ReadAhead
-}
-
-func (o *Options) excludeOptions() ExcludeOptions {
-	return ExcludeOptions{Globs: o.Excludes, IGlobs: o.IExcludes, Caches: o.ExcludeCaches,
-		LargerThan: o.ExcludeLargerThan, IfPresent: o.ExcludeIfPresent}
 }
 
 // SourceError is a file that could not be read; the snapshot is still made.
@@ -156,7 +148,6 @@ func Run(ctx context.Context, r *repo.Repo, opts Options) (*Result, error) {
 		top = func() (digest.ID, digest.ID, error) { return b.stdinTop(b.gctx) }
 	}
 	root, tree, err := top()
-	opts.ReadAhead.Stop()
 	if err != nil {
 		b.salvage(ctx.Err() != nil)
 		return nil, err

@@ -99,12 +99,6 @@ func patterns(globs []string, fold bool) (names, paths []pattern, err error) {
 }
 
 func (x *excluder) excluded(path, name string, info fsys.Info) bool {
-	return x.matched(path, name, info) || info.Kind == fsys.Dir && x.marked(path)
-}
-
-// matched applies the rules that need only the path and what lstat said: the patterns
-// and the size limit, not the marker files.
-func (x *excluder) matched(path, name string, info fsys.Info) bool {
 	isDir := info.Kind == fsys.Dir
 	if x.largerThan > 0 && info.Kind == fsys.Regular && info.Size > x.largerThan {
 		return true
@@ -112,8 +106,11 @@ func (x *excluder) matched(path, name string, info fsys.Info) bool {
 	if matchAny(x.names, name, isDir) || matchAny(x.paths, path, isDir) {
 		return true
 	}
-	return len(x.inames)+len(x.ipaths) > 0 &&
-		(matchAny(x.inames, strings.ToLower(name), isDir) || matchAny(x.ipaths, strings.ToLower(path), isDir))
+	if len(x.inames)+len(x.ipaths) > 0 &&
+		(matchAny(x.inames, strings.ToLower(name), isDir) || matchAny(x.ipaths, strings.ToLower(path), isDir)) {
+		return true
+	}
+	return isDir && x.marked(path)
 }
 
 func matchAny(ps []pattern, s string, isDir bool) bool {

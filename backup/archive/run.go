@@ -44,7 +44,8 @@ func newRun(ctx context.Context, r *repo.Repo, opts Options, parent *repo.Snapsh
 	if err != nil {
 		return nil, err
 	}
-	excl, err := newExcluder(opts.excludeOptions())
+	excl, err := newExcluder(ExcludeOptions{Globs: opts.Excludes, IGlobs: opts.IExcludes, Caches: opts.ExcludeCaches,
+		LargerThan: opts.ExcludeLargerThan, IfPresent: opts.ExcludeIfPresent})
 	if err != nil {
 		return nil, err
 	}

@@ -41,9 +41,8 @@ func (b *run) dir(ctx context.Context, path string, info fsys.Info, prev *prevRe
 	b.stats.Dirs.Add(1)
 	var kids []child
 	var err error
-	info, fresh := b.refresh(path, info)
 	if !b.opts.OneFileSystem || info.Dev == rootDev { // else a mount point: recorded, not entered
-		kids, err = b.children(path, info, fresh)
+		kids, err = b.children(path)
 	}
 	node := b.nodeOf(ctx, prev)
 	slots := make([]entrySlot, len(kids))
@@ -108,44 +107,8 @@ type child struct {
 // children describes the entries of the directory path that are not excluded, and
 // reports those it cannot. Each is described relative to the open directory, which
 // is closed before any is walked: a deep tree holds no descriptor per level.
-// A listing read ahead (see ReadAhead) is taken instead, once, when there is one and
-// the directory, described afresh as info (fresh), has not changed since.
-func (b *run) children(path string, info fsys.Info, fresh bool) ([]child, error) {
-	if l, ok := b.opts.ReadAhead.take(path, info, fresh); ok {
-		return b.keep(path, l), nil
-	}
+func (b *run) children(path string) ([]child, error) {
 	return b.listChildren(path, b.sourceError)
-}
-
-// refresh describes the directory path afresh when listings are read ahead: info
-// came from its parent's listing, which may then be older than the directory's own.
-// Without a directory there now, the walk goes on with info, and reports what fails
-// as ever.
-func (b *run) refresh(path string, info fsys.Info) (fsys.Info, bool) {
-	if b.opts.ReadAhead == nil {
-		return info, false
-	}
-	now, err := fsys.Lstat(path)
-	if err != nil || now.Kind != fsys.Dir {
-		return info, false
-	}
-	return now, true
-}
-
-// keep returns the entries of the listing l of path that are not excluded, as
-// listChildren does from the directory itself.
-func (b *run) keep(path string, l listing) []child {
-	cacheTagged := b.excl.caches && isCacheDir(path, l.names)
-	kids := make([]child, 0, len(l.names))
-	for i, name := range l.names {
-		if cacheTagged && name != cacheTagName {
-			continue
-		}
-		if p := childPath(path, name); !b.excl.excluded(p, name, l.infos[i]) {
-			kids = append(kids, child{name, p, l.infos[i]})
-		}
-	}
-	return kids
 }
 
 // listChildren lists the entries of the directory path that are not excluded, and

@@ -82,12 +82,6 @@ func runBackup(cmd *cobra.Command, g *globals, f *backupFlags, paths []string) e
 	if err != nil {
 		return err
 	}
-	// The source is listed while the repository opens (the key derivation alone takes
-	// a good part of a second), and the walk takes what was read.
-	if !f.stdin && !f.stdinCmd {
-		opts.ReadAhead = archive.StartReadAhead(ctx, opts)
-		defer opts.ReadAhead.Stop()
-	}
 	r, err := g.openBackup(ctx)
 	if err != nil {
 		return err

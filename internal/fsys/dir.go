@@ -56,8 +56,5 @@ func (d *Directory) Lstat(name string) (Info, error) {
 	return fromStat(&st), nil
 }
 
-// Stat describes the directory itself.
-func (d *Directory) Stat() (Info, error) { return Fstat(d.f) }
-
 // Close closes the directory.
 func (d *Directory) Close() error { return d.f.Close() }
