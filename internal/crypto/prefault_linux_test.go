@@ -24,11 +24,11 @@ func TestKDFTakesHugePages(t *testing.T) {
 	}
 	huge, plain := kdfFaults(t, ""), kdfFaults(t, "1")
 	t.Logf("page faults of one derivation: %d with huge pages asked for, %d without", huge, plain)
-	if plain < 8000 {
-		t.Skipf("a derivation without huge pages took only %d faults: nothing to measure", plain)
-	}
-	if huge > plain/3 {
-		t.Fatalf("a derivation took %d page faults with huge pages asked for, %d without", huge, plain)
+	// 46 MiB in 4 KiB pages is 11,776 faults; huge pages must save most of them. The
+	// difference, not the ratio, is compared: the race detector's shadow memory adds
+	// faults of its own to both runs.
+	if saved := plain - huge; saved < 6000 {
+		t.Fatalf("a derivation took %d page faults with huge pages asked for, %d without: %d saved, want 6,000 or more", huge, plain, saved)
 	}
 }
 
