@@ -18,15 +18,7 @@ import (
 // and stays (docs/prune.md step 11).
 func TestPruneRemovesOldTempFiles(t *testing.T) {
 	ctx := context.Background()
-	dir := filepath.Join(t.TempDir(), "repo")
-	store, err := local.Create(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := repotest.Options(t, 0)
-	if _, err := repo.Init(ctx, store, opts); err != nil {
-		t.Fatal(err)
-	}
+	store, dir, opts := initLocal(t)
 	src := t.TempDir()
 	if err := os.WriteFile(filepath.Join(src, "f"), []byte("some content"), 0o600); err != nil {
 		t.Fatal(err)
@@ -78,15 +70,7 @@ func TestPruneRemovesOldTempFiles(t *testing.T) {
 // prune removes it once older than the grace period, like any leftover of a write.
 func TestPruneRemovesKilledPackFill(t *testing.T) {
 	ctx := context.Background()
-	dir := filepath.Join(t.TempDir(), "repo")
-	store, err := local.Create(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := repotest.Options(t, 0)
-	if _, err := repo.Init(ctx, store, opts); err != nil {
-		t.Fatal(err)
-	}
+	store, dir, opts := initLocal(t)
 	// The run stops here as if killed: no Flush, no Abort removes its open pack.
 	w := repotest.Open(t, store, opts).NewWriter(ctx, repo.WriterOptions{})
 	if _, _, err := w.SaveBlob(ctx, repo.DataBlob, []byte("a chunk of a killed backup")); err != nil {
@@ -113,4 +97,20 @@ func TestPruneRemovesKilledPackFill(t *testing.T) {
 	if _, err := os.Lstat(left[0]); !os.IsNotExist(err) {
 		t.Errorf("%s: still there after prune (%v)", left[0], err)
 	}
+}
+
+// initLocal creates a repository in a new local folder (temporary files are a local
+// repository's own) and returns its store, folder and options.
+func initLocal(t *testing.T) (*local.Store, string, repo.Options) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "repo")
+	store, err := local.Create(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := repotest.Options(t, 0)
+	if _, err := repo.Init(context.Background(), store, opts); err != nil {
+		t.Fatal(err)
+	}
+	return store, dir, opts
 }
