@@ -57,11 +57,7 @@ func leftovers(t *testing.T, dir string) []string {
 // folder of the options, and no temporary file is left. Every blob reads back.
 func TestLocalPacksTakenByRename(t *testing.T) {
 	ctx := context.Background()
-	dir := filepath.Join(t.TempDir(), "repo")
-	st, err := local.Create(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, dir := newLocalStore(t)
 	store := &takeCounter{Store: st}
 	opts := testOptions(t, "pw")
 	opts.TempDir, opts.PackSize = t.TempDir(), 1<<20
@@ -115,11 +111,7 @@ func TestLocalPacksTakenByRename(t *testing.T) {
 // by Put, filled in the options' temporary folder, as before.
 func TestHiddenTakerPuts(t *testing.T) {
 	ctx := context.Background()
-	dir := filepath.Join(t.TempDir(), "repo")
-	st, err := local.Create(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, dir := newLocalStore(t)
 	counted := &takeCounter{Store: st}
 	hidden := struct{ remote.Storage }{counted}
 	opts := testOptions(t, "pw")
@@ -145,4 +137,16 @@ func TestHiddenTakerPuts(t *testing.T) {
 	if got := leftovers(t, dir); len(got) != 0 {
 		t.Errorf("temporary files after Flush: %q", got)
 	}
+}
+
+// newLocalStore makes a local store, the store that takes files by rename, in a new
+// folder. It returns the store and its folder.
+func newLocalStore(t *testing.T) (*local.Store, string) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "repo")
+	st, err := local.Create(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, dir
 }
