@@ -109,8 +109,10 @@ func age(t *testing.T, c *clitest.CLI) {
 
 // ageAll also backdates the packs: orphans a killed repack left become as old as
 // the leftovers a prune removes (only where no process that wrote them still runs:
-// such a process would see far less time pass than its packs show).
-func ageAll(t *testing.T, c *clitest.CLI) { ageDirs(t, c, "locks", "marks", "data/*") }
+// such a process would see far less time pass than its packs show), and the
+// temporary files in data/ itself, where a local repository fills its packs and a
+// killed repack leaves its open one.
+func ageAll(t *testing.T, c *clitest.CLI) { ageDirs(t, c, "locks", "marks", "data", "data/*") }
 
 func ageDirs(t *testing.T, c *clitest.CLI, dirs ...string) {
 	t.Helper()
