@@ -105,3 +105,65 @@ func waitForPacks(t *testing.T, repo string, n int) {
 	}
 	t.Fatalf("fewer than %d packs stored within 60 s", n)
 }
+
+// A backup suspended after uploading packs of new data, long enough that a prune takes
+// them for a crashed run's leftovers and deletes them (its run note is stale, so at
+// once), then resumed: it must not leave a snapshot that points into its own deleted
+// packs, nor an index segment that names them (every later prune would refuse to run,
+// and verify would report damage).
+func TestBackupStoppedWhileItsOwnPacksArePruned(t *testing.T) {
+	c := clitest.New(t, cairnBin)
+	c.OK("init", "--pack-size", "1")
+	dir := t.TempDir()
+	other, b := filepath.Join(dir, "other"), filepath.Join(dir, "b")
+	clitest.WriteFiles(t, other, map[string]string{"keep": "kept all along"})
+	c.OK("backup", "-q", other)
+	clitest.BigRandomFiles(t, b, 24, 1<<20, 33)
+	want := clitest.TreeState(t, b)
+	before := len(packFiles(t, c.Repo))
+	backup := c.Cmd("backup", "--compression", "max", "--json", "-q", b)
+	var out, errb strings.Builder
+	backup.Stdout, backup.Stderr = &out, &errb
+	if err := backup.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitForPacks(t, c.Repo, before+2)
+	if err := backup.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	// Its note and its packs become older than the grace period by the storage's
+	// clock, not by the backup's: it does not look for them again before its index
+	// segment names them, as when a prune deletes them just after that look.
+	ageDirs(t, c, "locks", "data/*")
+	p := pruneJSONOut(t, c.OK("prune", "--grace", "10s", "--json"))
+	if p.PacksDeleted == 0 {
+		t.Fatalf("prune with the backup stopped: %+v, want its packs deleted", p)
+	}
+	if err := backup.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	err := backup.Wait()
+	code := backup.ProcessState.ExitCode()
+	t.Logf("resumed backup: exit %d (%v)\n%s", code, err, errb.String())
+	switch code {
+	case 0:
+		var sum backupSummary
+		if err := json.Unmarshal([]byte(out.String()), &sum); err != nil {
+			t.Fatalf("%v\n%s", err, out.String())
+		}
+		checkKept(t, c, b, map[string]map[string]string{sum.Snapshot: want})
+	case exitFatal:
+		if snaps := c.SnapshotIDs(t); len(snaps) != 1 {
+			t.Fatalf("the backup exited 1 but left a snapshot: %v", snaps)
+		}
+		c.OK("verify", "--read-data")
+	default:
+		t.Fatalf("resumed backup: exit %d, want 0 or 1", code)
+	}
+	c.OK("prune", "--grace", "10s")
+	var sum backupSummary
+	if err := json.Unmarshal([]byte(c.OK("backup", "--json", "-q", b)), &sum); err != nil {
+		t.Fatal(err)
+	}
+	checkKept(t, c, b, map[string]map[string]string{sum.Snapshot: want})
+}

@@ -3,6 +3,7 @@ package repo
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/cairn-backup/cairn/internal/index"
 	"github.com/cairn-backup/cairn/internal/pack"
@@ -27,6 +28,7 @@ type sentPack struct {
 	op      *openPack // its temporary file, for sending it again
 	pack    index.Pack
 	entries []pack.Entry
+	at      time.Time // when its upload began
 }
 
 // sentSegment is a written index segment, kept until confirmed. Nothing depends on it

@@ -152,7 +152,7 @@ func (s *Writer) upload(ctx context.Context, op *openPack) error {
 		op.discard()
 		return s.fail(fmt.Errorf("write pack: %w", err), entries)
 	}
-	sp := sentPack{op: op, entries: entries,
+	sp := sentPack{op: op, entries: entries, at: time.Now(),
 		pack: index.Pack{ID: id, Size: uint64(op.w.Len()), Blobs: toIndexBlobs(entries)}}
 	h := remote.Handle{Type: remote.Data, Name: id.String()}
 	if s.conf == nil {
@@ -182,7 +182,8 @@ func (s *Writer) indexed(ctx context.Context, packs []sentPack) error {
 			delete(s.inflight, blobKey{e.Type, e.ID})
 		}
 		s.pending = append(s.pending, sp.pack)
-		s.uploaded[sp.pack.ID] = time.Now()
+		s.uploaded[sp.pack.ID] = sp.at
+		s.r.wrotePack(sp.pack.ID)
 	}
 	var batch []index.Pack
 	if len(s.pending) >= checkpointPacks {
@@ -223,10 +224,14 @@ func (s *Writer) writeSegment(ctx context.Context, packs []index.Pack) error {
 // saveSegment stores a segment; with a Confirmer, unchecked until the next Confirm.
 func (s *Writer) saveSegment(ctx context.Context, seg *index.Segment) error {
 	if s.conf == nil {
-		_, err := s.r.saveObject(ctx, remote.Index, seg.Encode())
+		id, err := s.r.saveObject(ctx, remote.Index, seg.Encode())
+		if err == nil {
+			s.r.wroteSegment(id, seg)
+		}
 		return err
 	}
-	_, h, sealed := s.r.sealObject(remote.Index, seg.Encode())
+	id, h, sealed := s.r.sealObject(remote.Index, seg.Encode())
+	s.r.wroteSegment(id, seg)
 	sent, err := s.conf.PutUnconfirmed(ctx, h, remote.Bytes(sealed))
 	if err != nil {
 		return fmt.Errorf("write %s: %w", h, err)
@@ -281,12 +286,12 @@ func toIndexBlobs(entries []pack.Entry) []index.Blob {
 	return out
 }
 
-// staleUpload is how long after its upload a pack is looked for again before an index
+// staleUpload is how long after its upload began a pack is looked for again before an index
 // segment names it: less than the shortest grace period, after which a prune may take
 // an unindexed pack for a crash leftover (docs/prune.md).
 const staleUpload = 5 * time.Second
 
-// stillStored leaves out the packs uploaded longer than staleUpload ago that the
+// stillStored leaves out the packs sent longer than staleUpload ago that the
 // storage no longer has: a run stopped for long (SIGSTOP, a suspended laptop) may have
 // lost them to a prune, and an index naming them would read as damage. The snapshot
 // that needs them is then refused by CheckReuse. Fast runs index their packs sooner

@@ -32,6 +32,7 @@ type stored struct {
 	left     map[digest.ID]bool      // indexed packs left out: missing or marked
 	missing  int                     // of those, missing from the storage
 	aside    map[BlobID]index.Location
+	own      ownPacks // what this process wrote (own.go)
 }
 
 // StoredPacksOnly makes the index set aside packs the storage does not list or a
@@ -165,8 +166,8 @@ func marginOf(grace time.Duration) time.Duration { return min(graceMargin, grace
 // CheckReuse is the backup's check after writing snapshot snap (docs/prune.md, backup
 // step 4): if a prune marked packs since this process listed marks, and this process
 // has run longer than that prune's grace period, every blob snap uses must lie outside
-// the newly marked packs, and outside the packs deleted since. It returns ErrOverGrace
-// otherwise.
+// the newly marked packs, and outside the packs deleted since: those it reused and
+// those it wrote. It returns ErrOverGrace otherwise.
 func (r *Repo) CheckReuse(ctx context.Context, snap Snapshot) error {
 	if r.stored == nil || r.stored.marks == nil {
 		return nil
@@ -189,6 +190,7 @@ func (r *Repo) CheckReuse(ctx context.Context, snap Snapshot) error {
 			marked[id] = true
 		}
 	}
+	wrote := r.stored.own.gone(packs)
 	for _, m := range marks {
 		if !r.stored.marks[m.ID] && (late || elapsed >= m.Grace-marginOf(m.Grace)) {
 			for _, id := range m.Packs {
@@ -196,16 +198,24 @@ func (r *Repo) CheckReuse(ctx context.Context, snap Snapshot) error {
 			}
 		}
 	}
-	if len(marked) == 0 {
+	if len(marked)+len(wrote) == 0 {
 		return nil
+	}
+	if err := r.dropLost(ctx, wrote); err != nil {
+		return err
 	}
 	used, err := r.UsedBlobs(ctx, []Snapshot{snap})
 	if err != nil {
 		return err
 	}
 	for b := range used {
-		if loc, ok := r.Lookup(b.Type, b.ID); ok && marked[loc.Pack] {
+		loc, ok := r.Lookup(b.Type, b.ID)
+		switch {
+		case ok && marked[loc.Pack]:
 			return fmt.Errorf("%w (blob %s in pack %s)", ErrOverGrace, b.ID.Short(), loc.Pack.Short())
+		case ok && wrote[loc.Pack]:
+			return fmt.Errorf("%w (pack %s, which this backup wrote, was deleted as a leftover while the backup was stopped; run it again)",
+				ErrOverGrace, loc.Pack.Short())
 		}
 	}
 	return nil

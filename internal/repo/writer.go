@@ -36,7 +36,7 @@ type Writer struct {
 	mu       sync.Mutex
 	inflight map[blobKey]struct{}    // in an open or uploading pack, not yet indexed
 	pending  []index.Pack            // uploaded, not yet in an index segment
-	uploaded map[digest.ID]time.Time // when each pending pack was uploaded
+	uploaded map[digest.ID]time.Time // when the upload of each pending pack began
 	conf     remote.Confirmer        // nil: every Put checks its own upload
 	sent     []sentPack              // uploaded, not yet confirmed (conf only)
 	sentSegs []sentSegment           // written, not yet confirmed (conf only)
