@@ -83,17 +83,13 @@ type Result struct {
 }
 
 // loadBoth lists the snapshots (for the parent) and loads the index (every backup
-// needs it, if only to find its unchanged trees stored) at once, and beside them
-// checks that the storage holds the run note (nil on a dry run): on a distant bucket
-// none of them waits on another.
-func loadBoth(ctx context.Context, r *repo.Repo, note *repo.RunNote) ([]repo.Snapshot, error) {
+// needs it, if only to find its unchanged trees stored) at once: on a distant bucket
+// neither waits on the other.
+func loadBoth(ctx context.Context, r *repo.Repo) ([]repo.Snapshot, error) {
 	var snaps []repo.Snapshot
 	var g errgroup.Group // not WithContext: LoadIndex runs once, and its context must outlive this call
 	g.Go(func() (err error) { snaps, _, err = r.LoadSnapshots(ctx); return err })
 	g.Go(func() error { return r.LoadIndex(ctx) })
-	if note != nil {
-		g.Go(func() error { return note.Confirm(ctx) })
-	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
@@ -118,7 +114,8 @@ func Run(ctx context.Context, r *repo.Repo, opts Options) (*Result, error) {
 		return nil, err
 	}
 	// Reuse only what the storage holds and no prune marked (docs/prune.md); the run
-	// note, sent before the marks are listed, lets a prune see that a backup is running.
+	// note lets a prune see that a backup is running. It is sent in the background:
+	// only the check after writing waits for it.
 	r.StoredPacksOnly()
 	var note *repo.RunNote
 	if !opts.DryRun {
@@ -127,7 +124,7 @@ func Run(ctx context.Context, r *repo.Repo, opts Options) (*Result, error) {
 		}
 		defer note.End(context.WithoutCancel(ctx)) //nolint:errcheck // a note left behind only ages
 	}
-	snaps, err := loadBoth(ctx, r, note)
+	snaps, err := loadBoth(ctx, r)
 	if err != nil {
 		return nil, err
 	}
@@ -295,9 +292,10 @@ func (b *run) finish(ctx context.Context, snaps []repo.Snapshot, root, tree dige
 
 // writeSnapshot writes the snapshot record, then at once sends the three things that
 // follow it side by side (docs/prune.md, "What a backup does", steps 4 and 5): the
-// check that the storage holds the record, the check after writing (marks, then
-// packs), and, once the record is confirmed, the run note's removal. A record the
-// storage held only after being sent again is checked after writing once more.
+// check that the storage holds the record, the check after writing (once the run
+// note is checked: marks and packs), and the run note's removal. A record the storage
+// held only after being sent again is checked after writing once more, honouring
+// every new mark record: the note may have gone before the record was stored.
 func (b *run) writeSnapshot(ctx context.Context, snap repo.Snapshot, data []byte, note *repo.RunNote) (digest.ID, error) {
 	id, up, err := b.r.PutSnapshot(ctx, data)
 	if err != nil {
@@ -305,18 +303,17 @@ func (b *run) writeSnapshot(ctx context.Context, snap repo.Snapshot, data []byte
 	}
 	snap.ID = id
 	var resent bool
-	var g errgroup.Group
-	g.Go(func() (err error) {
-		if resent, err = up.Confirm(ctx); err == nil {
-			_ = note.End(context.WithoutCancel(ctx)) // a note left behind only ages
-		}
-		return err
-	})
 	var cerr error
+	var g errgroup.Group
+	g.Go(func() (err error) { resent, err = up.Confirm(ctx); return err })
 	g.Go(func() error { cerr = b.r.CheckReuse(ctx, snap); return nil })
+	g.Go(func() error {
+		_ = note.End(context.WithoutCancel(ctx)) // a note left behind only ages
+		return nil
+	})
 	err = g.Wait()
 	if err == nil && cerr == nil && resent {
-		cerr = b.r.CheckReuse(ctx, snap)
+		cerr = b.r.CheckReuseAgain(ctx, snap)
 	}
 	if err = errors.Join(err, cerr); err != nil {
 		// The storage may hold the record damaged, or it may point into packs a prune

@@ -16,7 +16,7 @@ const (
 	DefaultMaxUnused = 0.05
 	// MinGrace is the shortest grace period accepted: longer than the storage's time
 	// resolution (a second on S3) with room to spare (docs/prune.md).
-	MinGrace = 10 * time.Second
+	MinGrace = repo.MinGrace
 )
 
 // Options are the flags of `cairn prune`.

@@ -82,7 +82,7 @@ func runBackup(cmd *cobra.Command, g *globals, f *backupFlags, paths []string) e
 	if err != nil {
 		return err
 	}
-	r, err := g.open(ctx)
+	r, err := g.openBackup(ctx)
 	if err != nil {
 		return err
 	}

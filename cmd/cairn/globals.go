@@ -151,7 +151,13 @@ func (g *globals) showProgress() bool {
 }
 
 // open opens the repository with the password from the usual sources.
-func (g *globals) open(ctx context.Context) (*repo.Repo, error) {
+func (g *globals) open(ctx context.Context) (*repo.Repo, error) { return g.openAs(ctx, false) }
+
+// openBackup is open for a backup: the listings a backup starts with go beside the
+// reads of the config and key file (repo.Options.EarlyLists).
+func (g *globals) openBackup(ctx context.Context) (*repo.Repo, error) { return g.openAs(ctx, true) }
+
+func (g *globals) openAs(ctx context.Context, early bool) (*repo.Repo, error) {
 	st, err := g.store(ctx, false)
 	if err != nil {
 		return nil, err
@@ -161,16 +167,21 @@ func (g *globals) open(ctx context.Context) (*repo.Repo, error) {
 		st.Close()
 		return nil, err
 	}
-	return g.openWith(ctx, st, pw)
+	return g.openEarly(ctx, st, pw, early)
 }
 
 // openWith opens the repository in st with pw; st is closed when that fails.
 func (g *globals) openWith(ctx context.Context, st remote.Storage, pw []byte) (*repo.Repo, error) {
+	return g.openEarly(ctx, st, pw, false)
+}
+
+func (g *globals) openEarly(ctx context.Context, st remote.Storage, pw []byte, early bool) (*repo.Repo, error) {
 	opts, err := g.options(pw)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
+	opts.EarlyLists = early
 	r, err := repo.Open(ctx, st, opts)
 	if err != nil {
 		st.Close()

@@ -60,6 +60,12 @@ func TestS3MissingBucketIsNamed(t *testing.T) {
 		!strings.Contains(line, "'cairn init' would create the bucket") || strings.Count(r.Stderr, "\n") != 1 {
 		t.Fatalf("missing bucket: exit %d, want %d and the bucket named\n%s", r.Code, exitNoRepo, r.Stderr)
 	}
+	// A backup's listings sent beside the config read say nothing more.
+	r = c.Run("backup", t.TempDir())
+	if line := lastLine(r.Stderr); r.Code != exitNoRepo || !strings.Contains(line, `bucket "no-such-bucket-here" does not exist`) ||
+		strings.Count(r.Stderr, "\n") != 1 {
+		t.Fatalf("backup, missing bucket: exit %d, want %d and one line naming the bucket\n%s", r.Code, exitNoRepo, r.Stderr)
+	}
 	r = c.Run("--json", "snapshots")
 	if e := exitErrorOf(t, r.Stderr); r.Code != exitNoRepo || e.Code != exitNoRepo || !strings.Contains(e.Message, "no-such-bucket-here") {
 		t.Fatalf("missing bucket under --json: exit %d, %+v", r.Code, e)

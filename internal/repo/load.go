@@ -42,7 +42,7 @@ func (r *Repo) loadIndexOnce(ctx context.Context) error {
 	var listErr error
 	g0, g0ctx := errgroup.WithContext(ctx)
 	g0.Go(func() error {
-		ids, sizes, listErr = r.listSized(g0ctx, remote.Index)
+		ids, sizes, listErr = r.listSizedFrom(g0ctx, remote.Index, r.listFirst)
 		if listErr != nil && (ids == nil || !errors.Is(listErr, ErrCorrupt)) {
 			return listErr
 		}

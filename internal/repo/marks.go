@@ -94,8 +94,13 @@ func (r *Repo) SaveMark(ctx context.Context, grace time.Duration, packs []digest
 // failed listing or a record that does not open is an error: nobody may act on marks
 // it cannot see (a backup would reuse a marked pack, a prune misjudge one).
 func (r *Repo) LoadMarks(ctx context.Context) ([]MarkRecord, error) {
+	return r.loadMarksFrom(ctx, r.store.List)
+}
+
+// loadMarksFrom is LoadMarks through list.
+func (r *Repo) loadMarksFrom(ctx context.Context, list lister) ([]MarkRecord, error) {
 	var infos []remote.Info
-	err := r.store.List(ctx, remote.Mark, func(i remote.Info) error {
+	err := list(ctx, remote.Mark, func(i remote.Info) error {
 		infos = append(infos, i)
 		return nil
 	})

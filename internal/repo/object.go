@@ -112,10 +112,18 @@ func (r *Repo) listIDs(ctx context.Context, t remote.Type) ([]digest.ID, error) 
 
 // listSized is listIDs with the size the storage lists for each object.
 func (r *Repo) listSized(ctx context.Context, t remote.Type) ([]digest.ID, map[digest.ID]int64, error) {
+	return r.listSizedFrom(ctx, t, r.store.List)
+}
+
+// lister is remote.Storage's List, or Repo.listFirst.
+type lister func(ctx context.Context, t remote.Type, fn func(remote.Info) error) error
+
+// listSizedFrom is listSized through list.
+func (r *Repo) listSizedFrom(ctx context.Context, t remote.Type, list lister) ([]digest.ID, map[digest.ID]int64, error) {
 	var ids []digest.ID
 	sizes := map[digest.ID]int64{}
 	var bad []error
-	err := r.store.List(ctx, t, func(i remote.Info) error {
+	err := list(ctx, t, func(i remote.Info) error {
 		id, err := digest.Parse(i.Name)
 		if err != nil {
 			bad = append(bad, fmt.Errorf("%s/%s: %w", t, i.Name, ErrCorrupt))

@@ -95,8 +95,13 @@ type PackInfo struct {
 // PackInfos lists data/ once. Names that are not pack ids are left out (no prune step
 // touches them); a failed listing is an error, never an empty result.
 func (r *Repo) PackInfos(ctx context.Context) (map[digest.ID]PackInfo, error) {
+	return r.packInfosFrom(ctx, r.store.List)
+}
+
+// packInfosFrom is PackInfos through list.
+func (r *Repo) packInfosFrom(ctx context.Context, list lister) (map[digest.ID]PackInfo, error) {
 	out := map[digest.ID]PackInfo{}
-	err := r.store.List(ctx, remote.Data, func(i remote.Info) error {
+	err := list(ctx, remote.Data, func(i remote.Info) error {
 		if id, err := digest.Parse(i.Name); err == nil {
 			out[id] = PackInfo{Size: i.Size, ModTime: i.ModTime}
 		}

@@ -38,6 +38,11 @@ type Options struct {
 	// random ones.
 	ChunkerFrom *Config
 	Lock        *LockConfig // object lock for Init (init --object-lock); nil: none
+	// EarlyLists makes Open list snapshots, index segments, packs and mark records
+	// beside its reads of the config and key file, for the first loads of a backup
+	// (early.go): set it only for a Repo opened to make one backup. Without it every
+	// listing is made when it is needed.
+	EarlyLists bool
 }
 
 func (o *Options) now() time.Time {
@@ -76,8 +81,10 @@ type Repo struct {
 
 	writersMu sync.Mutex
 	stored    *stored     // set by StoredPacksOnly
-	noteLate  atomic.Bool // the run note was sent again after the marks listing (RunNote.Confirm)
+	noteLate  atomic.Bool // the run note was sent again after the marks listing, or gone before the snapshot was stored
 	writers   []*Writer   // every write session, so that SaveSnapshot waits for them
+
+	early *earlyLists // Options.EarlyLists: the listings Open started
 
 	openersOnce sync.Once
 	openers     chan *pack.Opener // CheckBlobs: one per core, shared by every pack checked
@@ -133,32 +140,40 @@ func Open(ctx context.Context, store remote.Storage, opts Options) (*Repo, error
 	if err != nil {
 		return nil, err
 	}
+	r := &Repo{store: store, opts: opts}
+	if opts.EarlyLists {
+		r.early = startEarly(ctx, store)
+	}
+	if err := r.open(ctx, pn); err != nil {
+		r.early.stop()
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *Repo) open(ctx context.Context, pn *pin) error {
 	hint := ""
 	if pn != nil {
 		hint = pn.KeyName
 	}
-	r := &Repo{store: store, opts: opts}
 	data, pinned, err := r.readConfig(ctx, hint)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	h, err := readConfigHeader(data)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if pn != nil && pn.ID != h.ID {
-		return nil, pn.check(h.ID, digest.ID{}, h.Version)
+		return pn.check(h.ID, digest.ID{}, h.Version)
 	}
 	if err := r.unlock(ctx, data, h, hint, pinned); err != nil {
-		return nil, err
+		return err
 	}
 	if err := r.finishOpen(ctx, pn); err != nil {
-		return nil, err
+		return err
 	}
-	if err := r.lockWrites(ctx, false); err != nil {
-		return nil, err
-	}
-	return r, nil
+	return r.lockWrites(ctx, false)
 }
 
 func (r *Repo) finishOpen(ctx context.Context, pn *pin) error {
@@ -193,6 +208,7 @@ func (r *Repo) Location() string { return r.store.Location() }
 
 // Close releases the store, and the loaded index's spill file if it has one.
 func (r *Repo) Close() error {
+	r.early.stop()
 	var err error
 	if r.idx != nil {
 		err = r.idx.Close()

@@ -14,6 +14,7 @@ import (
 	"github.com/cairn-backup/cairn/internal/crypto"
 	"github.com/cairn-backup/cairn/internal/digest"
 	"github.com/cairn-backup/cairn/remote"
+	"golang.org/x/sync/errgroup"
 )
 
 // Run notes (locks/<random id>) say that a backup or prune is running. They are not
@@ -25,7 +26,8 @@ import (
 type RunNote struct {
 	r     *Repo
 	h     remote.Handle
-	up    *Upload // BeginRun: the note's upload, checked by Confirm
+	sent  errgroup.Group // BeginRun: the note's upload, its check, and the marks listed after them
+	after []MarkRecord   // BeginRun: the mark records listed once the note was stored
 	ended sync.Once
 	err   error // of End
 }
@@ -37,54 +39,87 @@ type runNoteBody struct {
 	Start   time.Time `json:"start"` // this host's clock, for people only
 }
 
-// StartRun writes a run note for command.
+// StartRun writes a run note for command and checks that the storage holds it.
 func (r *Repo) StartRun(ctx context.Context, command string) (*RunNote, error) {
-	n, err := r.BeginRun(ctx, command)
+	n, sealed, err := r.newRunNote(command)
 	if err != nil {
 		return nil, err
 	}
-	if err := n.Confirm(ctx); err != nil {
-		return nil, err
+	up, err := r.upload(ctx, n.h, sealed)
+	if err == nil {
+		var resent bool
+		resent, err = up.Confirm(ctx)
+		if resent {
+			r.noteLate.Store(true)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("write run note: %w", err)
 	}
 	return n, nil
 }
 
-// BeginRun sends a run note for command and leaves the check that the storage holds
-// it to Confirm, which a backup sends beside its first listings (docs/prune.md,
-// "What a backup does"). Confirm must succeed before the run writes its snapshot.
+// BeginRun sends a run note for command in the background, for a backup: nothing
+// before its check after writing waits for it (docs/prune.md, "Which requests may go
+// side by side"). Once the storage acknowledged the note, its check goes beside a
+// listing of marks: a mark record in that listing that the marks StoredPacksOnly
+// listed lack may have been written before the note was stored, so CheckReuse
+// honours it whatever the elapsed time. Confirm returns what went wrong.
 func (r *Repo) BeginRun(ctx context.Context, command string) (*RunNote, error) {
+	n, sealed, err := r.newRunNote(command)
+	if err != nil {
+		return nil, err
+	}
+	if r.stored != nil {
+		r.stored.note = n
+	}
+	n.sent.Go(func() error { return n.send(ctx, sealed) })
+	return n, nil
+}
+
+func (r *Repo) newRunNote(command string) (*RunNote, []byte, error) {
 	var id digest.ID
 	if _, err := rand.Read(id[:]); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	plain, err := json.Marshal(runNoteBody{Command: command, Host: r.opts.Host, PID: os.Getpid(), Start: r.opts.now().UTC()})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	h := remote.Handle{Type: remote.Lock, Name: id.String()}
 	sealed := r.key.Seal(nil, plain, crypto.AD(r.cfg.ID, string(remote.Lock), id[:]))
-	up, err := r.upload(ctx, h, sealed)
-	if err != nil {
-		return nil, fmt.Errorf("write run note: %w", err)
-	}
-	return &RunNote{r: r, h: h, up: up}, nil
+	return &RunNote{r: r, h: h}, sealed, nil
 }
 
-// Confirm checks that the storage holds the note, sending it again if not. A note
-// sent again was stored only after the marks listing that followed BeginRun, so a
-// prune deleting at once may have missed it: the run's check after writing then
-// takes every mark record that appeared since its listing as one it must honour
-// (docs/prune.md).
-func (n *RunNote) Confirm(ctx context.Context) error {
-	resent, err := n.up.Confirm(ctx)
-	if resent {
-		n.r.noteLate.Store(true)
-	}
+// send uploads the note, then checks it beside a listing of marks. A note the check
+// sends again was stored only after that listing, so a prune deleting at once may
+// have missed it: the run's check after writing then honours every mark record that
+// appeared since its first listing (docs/prune.md).
+func (n *RunNote) send(ctx context.Context, sealed []byte) error {
+	up, err := n.r.upload(ctx, n.h, sealed)
 	if err != nil {
 		return fmt.Errorf("write run note: %w", err)
 	}
-	return nil
+	var g errgroup.Group
+	g.Go(func() error {
+		resent, err := up.Confirm(ctx)
+		if resent {
+			n.r.noteLate.Store(true)
+		}
+		if err != nil {
+			return fmt.Errorf("write run note: %w", err)
+		}
+		return nil
+	})
+	if n.r.stored != nil {
+		g.Go(func() (err error) { n.after, err = n.r.LoadMarks(ctx); return err })
+	}
+	return g.Wait()
 }
+
+// Confirm waits for what BeginRun sent: nil once the storage holds the note and the
+// marks listed after it are known.
+func (n *RunNote) Confirm(context.Context) error { return n.sent.Wait() }
 
 // StorageTime reads back the storage's time of the note: the storage's "now" when
 // the run started, by the storage's own clock.
@@ -108,6 +143,7 @@ const endSuffix = "-end"
 // removes both once they are older than the grace period. A note left behind by a
 // crash only delays a prune's deleting at once until it is older than the grace period.
 func (n *RunNote) End(ctx context.Context) error {
+	_ = n.sent.Wait() // a note whose upload failed is deleted all the same
 	n.ended.Do(func() { n.err = n.end(ctx) })
 	return n.err
 }

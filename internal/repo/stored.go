@@ -2,13 +2,13 @@ package repo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/cairn-backup/cairn/internal/digest"
 	"github.com/cairn-backup/cairn/internal/index"
+	"github.com/cairn-backup/cairn/remote"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -33,6 +33,7 @@ type stored struct {
 	missing  int                     // of those, missing from the storage
 	aside    map[BlobID]index.Location
 	own      ownPacks // what this process wrote (own.go)
+	note     *RunNote // BeginRun's note, whose marks listing CheckReuse waits for
 }
 
 // StoredPacksOnly makes the index set aside packs the storage does not list or a
@@ -65,17 +66,21 @@ func (r *Repo) lookup(t BlobType, id digest.ID) (index.Location, bool) {
 	return loc, ok
 }
 
-// list lists packs and mark records; marks first in time, so that a mark written
-// after listedAt is one this process did not see.
+// list lists packs and mark records, or takes the listings Open made early;
+// listedAt is taken before the marks were listed, so that a mark written after it is
+// one this process did not see.
 func (s *stored) list(ctx context.Context, r *Repo) error {
 	s.listedAt = time.Now()
+	if at, ok := r.early.startOf(remote.Mark); ok {
+		s.listedAt = at
+	}
 	var (
 		marks []MarkRecord
 		packs map[digest.ID]PackInfo
 	)
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { marks, err = r.LoadMarks(gctx); return err })
-	g.Go(func() (err error) { packs, err = r.PackInfos(gctx); return err })
+	g.Go(func() (err error) { marks, err = r.loadMarksFrom(gctx, r.listFirst); return err })
+	g.Go(func() (err error) { packs, err = r.packInfosFrom(gctx, r.listFirst); return err })
 	if err := g.Wait(); err != nil {
 		return fmt.Errorf("find the packs a backup may reuse: %w", err)
 	}
@@ -148,77 +153,6 @@ func (r *Repo) MissingPacks() int {
 	r.stored.mu.Lock()
 	defer r.stored.mu.Unlock()
 	return r.stored.missing
-}
-
-// ErrOverGrace: a backup ran longer than a prune's grace period and relied on data
-// that prune has since marked; its snapshot cannot stand.
-var ErrOverGrace = errors.New("the backup ran longer than the prune grace period, and a prune has since marked data it reuses")
-
-// graceMargin is taken off a grace period for the upload time of a mark record and the
-// drift between the storage's clock and ours over one period (docs/prune.md).
-const graceMargin = time.Minute
-
-// marginOf is the margin taken off grace: a minute, or a tenth of a shorter grace
-// period (a margin above the grace itself would make every backup that reuses newly
-// marked data give up).
-func marginOf(grace time.Duration) time.Duration { return min(graceMargin, grace/10) }
-
-// CheckReuse is the backup's check after writing snapshot snap (docs/prune.md, backup
-// step 4): if a prune marked packs since this process listed marks, and this process
-// has run longer than that prune's grace period, every blob snap uses must lie outside
-// the newly marked packs, and outside the packs deleted since: those it reused and
-// those it wrote. It returns ErrOverGrace otherwise.
-func (r *Repo) CheckReuse(ctx context.Context, snap Snapshot) error {
-	if r.stored == nil || r.stored.marks == nil {
-		return nil
-	}
-	marks, err := r.LoadMarks(ctx)
-	if err != nil {
-		return err
-	}
-	// A prune that marked and then deleted packs while this process was suspended
-	// has also deleted its mark record: a pack gone since the listing is as bad.
-	packs, err := r.PackInfos(ctx)
-	if err != nil {
-		return err
-	}
-	elapsed := time.Since(r.stored.listedAt)
-	late := r.noteLate.Load()
-	marked := map[digest.ID]bool{}
-	for id := range r.stored.keep {
-		if _, ok := packs[id]; !ok {
-			marked[id] = true
-		}
-	}
-	wrote := r.stored.own.gone(packs)
-	for _, m := range marks {
-		if !r.stored.marks[m.ID] && (late || elapsed >= m.Grace-marginOf(m.Grace)) {
-			for _, id := range m.Packs {
-				marked[id] = true
-			}
-		}
-	}
-	if len(marked)+len(wrote) == 0 {
-		return nil
-	}
-	if err := r.dropLost(ctx, wrote); err != nil {
-		return err
-	}
-	used, err := r.UsedBlobs(ctx, []Snapshot{snap})
-	if err != nil {
-		return err
-	}
-	for b := range used {
-		loc, ok := r.Lookup(b.Type, b.ID)
-		switch {
-		case ok && marked[loc.Pack]:
-			return fmt.Errorf("%w (blob %s in pack %s)", ErrOverGrace, b.ID.Short(), loc.Pack.Short())
-		case ok && wrote[loc.Pack]:
-			return fmt.Errorf("%w (pack %s, which this backup wrote, was deleted as a leftover while the backup was stopped; run it again)",
-				ErrOverGrace, loc.Pack.Short())
-		}
-	}
-	return nil
 }
 
 // Usable reports whether the blob is in a pack the storage has: with StoredPacksOnly

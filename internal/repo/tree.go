@@ -27,7 +27,7 @@ type Snapshot struct {
 // LoadSnapshots reads every snapshot record, oldest first. Records that fail to load
 // are returned as errors beside the good ones: one damaged record must not hide the rest.
 func (r *Repo) LoadSnapshots(ctx context.Context) ([]Snapshot, []error, error) {
-	ids, listErr := r.listIDs(ctx, remote.Snapshot)
+	ids, _, listErr := r.listSizedFrom(ctx, remote.Snapshot, r.listFirst)
 	if ids == nil && listErr != nil {
 		return nil, nil, listErr
 	}
