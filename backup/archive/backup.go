@@ -114,8 +114,8 @@ func Run(ctx context.Context, r *repo.Repo, opts Options) (*Result, error) {
 		return nil, err
 	}
 	// Reuse only what the storage holds and no prune marked (docs/prune.md); the run
-	// note lets a prune see that a backup is running. It is sent in the background:
-	// only the check after writing waits for it.
+	// note lets a prune see that a backup is running. Marks and packs are listed once
+	// the storage acknowledged it; its check waits for the check after writing.
 	r.StoredPacksOnly()
 	var note *repo.RunNote
 	if !opts.DryRun {

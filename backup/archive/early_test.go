@@ -15,64 +15,73 @@ import (
 	"github.com/cairn-backup/cairn/remote/remotetest"
 )
 
-// markBeforeNote is a store on which a prune marks every pack once the backup has
-// listed marks and before its run note is stored: a prune deleting at once then sees
-// no backup running, and the backup, filtering with the marks it listed first, reuses
-// the marked packs.
-type markBeforeNote struct {
+// noteFirst is a store that records whether packs or marks were listed before the
+// storage acknowledged a run note, and holds the note's PUT for a while so that a
+// listing sent too soon would be seen.
+type noteFirst struct {
 	remote.Storage
-	listed     chan struct{} // closed once a marks listing returned
-	listedOnce sync.Once
-	noteOnce   sync.Once
-	mark       func()
+	mu      sync.Mutex
+	stored  bool     // a run note's PUT returned
+	early   []string // listings of packs or marks sent before that
+	lockErr error    // returned by the note's PUT
 }
 
-func (s *markBeforeNote) List(ctx context.Context, t remote.Type, fn func(remote.Info) error) error {
-	err := s.Storage.List(ctx, t, fn)
-	if t == remote.Mark {
-		s.listedOnce.Do(func() { close(s.listed) })
+func (s *noteFirst) Put(ctx context.Context, h remote.Handle, body remote.Body) error {
+	if h.Type != remote.Lock {
+		return s.Storage.Put(ctx, h, body)
 	}
+	time.Sleep(50 * time.Millisecond)
+	if s.lockErr != nil {
+		return s.lockErr
+	}
+	err := s.Storage.Put(ctx, h, body)
+	s.mu.Lock()
+	s.stored = true
+	s.mu.Unlock()
 	return err
 }
 
-func (s *markBeforeNote) Put(ctx context.Context, h remote.Handle, body remote.Body) error {
-	if h.Type == remote.Lock {
-		s.noteOnce.Do(func() {
-			select {
-			case <-s.listed:
-				s.mark()
-			case <-time.After(10 * time.Second):
-			}
-		})
+func (s *noteFirst) List(ctx context.Context, t remote.Type, fn func(remote.Info) error) error {
+	if t == remote.Mark || t == remote.Data {
+		s.mu.Lock()
+		if !s.stored {
+			s.early = append(s.early, string(t))
+		}
+		s.mu.Unlock()
 	}
-	return s.Storage.Put(ctx, h, body)
+	return s.Storage.List(ctx, t, fn)
 }
 
-// A backup lists marks beside the config read, before its run note is written. A
-// prune that marks packs the backup reuses in between, and so may delete them at once,
-// leaves no snapshot pointing into them, however short the run: the backup either
-// withdraws its snapshot or does not use the packs (docs/prune.md).
-func TestMarkBeforeTheNoteIsHonoured(t *testing.T) {
+// A backup that lists early (during the key derivation) still lists packs and marks
+// only once the storage acknowledged its run note: a prune that deletes at once,
+// having listed no note, wrote its mark before that and the backup sees it; so no
+// backup ever reuses a pack a prune may delete at once (docs/prune.md, "Deleting at
+// once"). A note that cannot be stored fails the backup, which writes nothing.
+func TestBackupListsMarksOnlyAfterItsNote(t *testing.T) {
 	e := newEnv(t)
 	src := t.TempDir()
 	writeTree(t, src, 7)
 	e.backup(Options{Paths: []string{src}})
-	packs := e.packIDs()
-	marked := false
-	st := &markBeforeNote{Storage: e.store, listed: make(chan struct{}), mark: func() {
-		if _, err := e.open().SaveMark(context.Background(), 24*time.Hour, packs); err != nil {
-			t.Error(err)
-		}
-		marked = true
-	}}
+	st := &noteFirst{Storage: e.store}
 	opts := e.opts
 	opts.EarlyLists = true
-	r := repotest.Open(t, st, opts)
-	res, err := Run(context.Background(), r, Options{Paths: []string{src}, Host: "test-host"})
-	if !marked {
-		t.Fatal("the prune never marked: the run note was written before any marks listing")
+	if _, err := Run(context.Background(), repotest.Open(t, st, opts), Options{Paths: []string{src}, Host: "test-host"}); err != nil {
+		t.Fatal(err)
 	}
-	noSnapshotInto(t, e.open, res, err, packs)
+	if !st.stored || len(st.early) > 0 {
+		t.Fatalf("note stored: %v; listed before it: %v", st.stored, st.early)
+	}
+	before := e.packIDs()
+	src = t.TempDir()
+	writeTree(t, src, 8)
+	st = &noteFirst{Storage: e.store, lockErr: errors.New("refused")}
+	_, err := Run(context.Background(), repotest.Open(t, st, opts), Options{Paths: []string{src}, Host: "test-host"})
+	if err == nil || len(st.early) > 0 {
+		t.Fatalf("backup whose note failed: %v; listed: %v", err, st.early)
+	}
+	if after := e.packIDs(); len(after) != len(before) {
+		t.Fatalf("a backup whose run note failed stored %d packs", len(after)-len(before))
+	}
 }
 
 // noSnapshotInto fails unless the backup that returned res and err withdrew its

@@ -82,7 +82,11 @@ func runBackup(cmd *cobra.Command, g *globals, f *backupFlags, paths []string) e
 	if err != nil {
 		return err
 	}
-	r, err := g.openBackup(ctx)
+	open := g.openBackup // sends the run note and the first listings while the key is derived
+	if f.dryRun {
+		open = g.open // stores nothing, not even a note
+	}
+	r, err := open(ctx)
 	if err != nil {
 		return err
 	}

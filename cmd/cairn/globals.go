@@ -153,8 +153,8 @@ func (g *globals) showProgress() bool {
 // open opens the repository with the password from the usual sources.
 func (g *globals) open(ctx context.Context) (*repo.Repo, error) { return g.openAs(ctx, false) }
 
-// openBackup is open for a backup: the listings a backup starts with go beside the
-// reads of the config and key file (repo.Options.EarlyLists).
+// openBackup is open for a backup: its run note and the listings it starts with go
+// beside the reads of the config and key file (repo.Options.EarlyLists).
 func (g *globals) openBackup(ctx context.Context) (*repo.Repo, error) { return g.openAs(ctx, true) }
 
 func (g *globals) openAs(ctx context.Context, early bool) (*repo.Repo, error) {

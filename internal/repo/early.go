@@ -9,24 +9,33 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// A backup's first listings need no key: with Options.EarlyLists, Open sends them
-// beside the config and key file reads, so that they run during the key derivation
-// instead of costing a round trip after it (docs/prune.md, "Which requests may go
-// side by side"). Each is used once, by the backup's first load of its kind
-// (LoadSnapshots, LoadIndex, StoredPacksOnly's listing of packs and marks); every
-// later listing goes to the store. A listing taken early is only older: what that
-// costs, and why the prune protocol still holds, is in docs/prune.md.
+// A backup's first listings and its run note need no key: with Options.EarlyLists,
+// Open lists snapshots and index segments beside the config and key file reads, sends
+// the run note once the config is read, and lists packs and marks once the storage
+// acknowledged the note, so that all of it runs during the key derivation instead of
+// costing round trips after it (docs/prune.md, "Which requests may go side by side").
+// Each listing is used once, by the backup's first load of its kind (LoadSnapshots,
+// LoadIndex, StoredPacksOnly's listing of packs and marks); every later listing goes
+// to the store. A listing taken early is only older: what that costs, and why the
+// prune protocol still holds, is in docs/prune.md.
 
 // earlyTypes are the listings Open starts with Options.EarlyLists.
 var earlyTypes = []remote.Type{remote.Snapshot, remote.Index, remote.Data, remote.Mark}
 
-// earlyLists holds the listings Open started.
+// afterNote are the early listings sent only once the storage acknowledged the run
+// note: a prune deleting at once must see the note, or the backup its mark.
+var afterNote = map[remote.Type]bool{remote.Data: true, remote.Mark: true}
+
+// earlyLists holds the listings Open started, and the run note it sent.
 type earlyLists struct {
 	at     time.Time // on this process's monotonic clock, before the marks listing
 	cancel context.CancelFunc
 	g      errgroup.Group
 	mu     sync.Mutex
 	lists  map[remote.Type]*earlyList
+	gate   chan struct{} // closed once note is set
+	note   *RunNote      // sent by sendNote; nil once BeginRun took it
+	owned  bool          // note is still the early lists' to end
 }
 
 type earlyList struct {
@@ -39,12 +48,17 @@ type earlyList struct {
 // startEarly lists earlyTypes in the background.
 func startEarly(ctx context.Context, store remote.Storage) *earlyLists {
 	ctx, cancel := context.WithCancel(ctx)
-	e := &earlyLists{at: time.Now(), cancel: cancel, lists: map[remote.Type]*earlyList{}}
+	e := &earlyLists{at: time.Now(), cancel: cancel, lists: map[remote.Type]*earlyList{}, gate: make(chan struct{})}
 	for _, t := range earlyTypes {
 		l := &earlyList{done: make(chan struct{})}
 		e.lists[t] = l
 		e.g.Go(func() error {
 			defer close(l.done)
+			if afterNote[t] {
+				if l.err = e.noteStored(ctx); l.err != nil {
+					return nil
+				}
+			}
 			l.err = store.List(ctx, t, func(i remote.Info) error {
 				l.infos = append(l.infos, i)
 				return nil
@@ -53,6 +67,47 @@ func startEarly(ctx context.Context, store remote.Storage) *earlyLists {
 		})
 	}
 	return e
+}
+
+// sendNote sends the backup's run note, empty (docs/format.md), and opens the gate of
+// the listings that wait for it. Open calls it once the config is read: a store that
+// holds no repository never gets a note.
+func (e *earlyLists) sendNote(ctx context.Context, r *Repo) error {
+	if e == nil {
+		return nil
+	}
+	n, _, err := r.emptyRunNote()
+	if err != nil {
+		return err
+	}
+	n.start(ctx, []byte{})
+	e.mu.Lock()
+	e.note, e.owned = n, true
+	e.mu.Unlock()
+	close(e.gate)
+	return nil
+}
+
+// noteStored waits for the note's PUT to be acknowledged.
+func (e *earlyLists) noteStored(ctx context.Context) error {
+	select {
+	case <-e.gate:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return e.note.stored(ctx)
+}
+
+// takeNote hands the early note to BeginRun, once.
+func (e *earlyLists) takeNote() *RunNote {
+	if e == nil {
+		return nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := e.note
+	e.owned = false
+	return n
 }
 
 // take returns the early listing of t, once, when it has ended; ok is false when
@@ -89,11 +144,22 @@ func (e *earlyLists) startOf(t remote.Type) (time.Time, bool) {
 	return e.at, l != nil && !l.taken
 }
 
-// stop cancels the listings not yet done and waits for them.
+// stop cancels the listings not yet done and waits for them, and removes a note
+// nobody took (Open failed after sending it).
 func (e *earlyLists) stop() {
-	if e != nil {
-		e.cancel()
-		_ = e.g.Wait()
+	if e == nil {
+		return
+	}
+	e.cancel()
+	_ = e.g.Wait()
+	e.mu.Lock()
+	n, owned := e.note, e.owned
+	e.owned = false
+	e.mu.Unlock()
+	if owned {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = n.End(ctx) // a note left behind only ages
 	}
 }
 

@@ -38,10 +38,11 @@ type Options struct {
 	// random ones.
 	ChunkerFrom *Config
 	Lock        *LockConfig // object lock for Init (init --object-lock); nil: none
-	// EarlyLists makes Open list snapshots, index segments, packs and mark records
-	// beside its reads of the config and key file, for the first loads of a backup
-	// (early.go): set it only for a Repo opened to make one backup. Without it every
-	// listing is made when it is needed.
+	// EarlyLists makes Open send a backup's run note and list snapshots, index
+	// segments, packs and mark records beside its reads of the config and key file,
+	// for the first loads of a backup (early.go): set it only for a Repo opened to
+	// make one backup that stores (not a dry run). Without it every listing is made,
+	// and the note sent, when needed.
 	EarlyLists bool
 }
 
@@ -166,6 +167,9 @@ func (r *Repo) open(ctx context.Context, pn *pin) error {
 	}
 	if pn != nil && pn.ID != h.ID {
 		return pn.check(h.ID, digest.ID{}, h.Version)
+	}
+	if err := r.early.sendNote(ctx, r); err != nil {
+		return err
 	}
 	if err := r.unlock(ctx, data, h, hint, pinned); err != nil {
 		return err

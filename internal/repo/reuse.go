@@ -31,8 +31,9 @@ func marginOf(grace time.Duration) time.Duration { return min(graceMargin, grace
 // shortRun: a check after writing that starts sooner than this after the backup
 // listed marks lists marks and packs at once. No prune can have deleted a pack the
 // backup reuses through a grace period by then (every prune waits MinGrace at least
-// after its mark), and a deletion at once is caught by the marks listed after the run
-// note (docs/prune.md, "Which requests may go side by side").
+// after its mark), and a prune deleting at once saw the run note, stored before the
+// backup listed marks, or wrote its mark before that listing (docs/prune.md, "Which
+// requests may go side by side").
 var shortRun = MinGrace - marginOf(MinGrace)
 
 // CheckReuse is the backup's check after writing snapshot snap (docs/prune.md, backup
@@ -40,22 +41,18 @@ var shortRun = MinGrace - marginOf(MinGrace)
 // has run longer than that prune's grace period, every blob snap uses must lie outside
 // the newly marked packs, and outside the packs deleted since: those it reused and
 // those it wrote. It returns ErrOverGrace otherwise; packs it wrote that are gone are
-// also taken out of the index segments it wrote (own.go). Mark records listed after
-// BeginRun's note that the first listing lacked count whatever the elapsed time, and
-// all new ones do when the note was sent again.
+// also taken out of the index segments it wrote (own.go). Every new mark record counts,
+// whatever the elapsed time, when the note was sent again.
 func (r *Repo) CheckReuse(ctx context.Context, snap Snapshot) error {
 	s := r.stored
 	if s == nil || s.marks == nil {
 		return nil
 	}
-	var after []MarkRecord
 	if s.note != nil {
-		// Only once this listing is done may the check list: a mark record it
-		// missed was deleted, after its packs, before the listings below.
+		// Whether the note was stored on its first PUT decides which marks count.
 		if err := s.note.Confirm(ctx); err != nil {
 			return err
 		}
-		after = s.note.after
 	}
 	elapsed := time.Since(s.listedAt)
 	late := r.noteLate.Load()
@@ -64,18 +61,13 @@ func (r *Repo) CheckReuse(ctx context.Context, snap Snapshot) error {
 		return err
 	}
 	marked := map[digest.ID]bool{}  // packs gone, or marked over a grace period
-	atStart := map[digest.ID]bool{} // packs marked as the run began
+	atStart := map[digest.ID]bool{} // packs marked while the note was not stored
 	for id := range s.keep {
 		if _, ok := packs[id]; !ok {
 			marked[id] = true
 		}
 	}
 	wrote := s.own.gone(packs) // packs it wrote, gone: a prune took them for leftovers
-	for _, m := range after {
-		if !s.marks[m.ID] {
-			addAll(atStart, m.Packs)
-		}
-	}
 	for _, m := range marks {
 		switch {
 		case s.marks[m.ID]:

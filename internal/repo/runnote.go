@@ -24,12 +24,13 @@ import (
 
 // RunNote is a note this process wrote.
 type RunNote struct {
-	r     *Repo
-	h     remote.Handle
-	sent  errgroup.Group // BeginRun: the note's upload, its check, and the marks listed after them
-	after []MarkRecord   // BeginRun: the mark records listed once the note was stored
-	ended sync.Once
-	err   error // of End
+	r      *Repo
+	h      remote.Handle
+	acked  chan struct{}  // BeginRun: closed once the storage answered the note's PUT
+	putErr error          // of that PUT, set before acked is closed
+	sent   errgroup.Group // BeginRun: the note's upload and its check
+	ended  sync.Once
+	err    error // of End
 }
 
 type runNoteBody struct {
@@ -59,13 +60,17 @@ func (r *Repo) StartRun(ctx context.Context, command string) (*RunNote, error) {
 	return n, nil
 }
 
-// BeginRun sends a run note for command in the background, for a backup: nothing
-// before its check after writing waits for it (docs/prune.md, "Which requests may go
-// side by side"). Once the storage acknowledged the note, its check goes beside a
-// listing of marks: a mark record in that listing that the marks StoredPacksOnly
-// listed lack may have been written before the note was stored, so CheckReuse
-// honours it whatever the elapsed time. Confirm returns what went wrong.
+// BeginRun sends a run note for command in the background, for a backup, or takes
+// the note Open sent early (Options.EarlyLists). The backup lists marks and packs only
+// once the storage acknowledged the note (stored.list), and its check after writing
+// waits for the note's check (docs/prune.md, "Which requests may go side by side").
 func (r *Repo) BeginRun(ctx context.Context, command string) (*RunNote, error) {
+	if n := r.early.takeNote(); n != nil {
+		if r.stored != nil {
+			r.stored.note = n
+		}
+		return n, nil
+	}
 	n, sealed, err := r.newRunNote(command)
 	if err != nil {
 		return nil, err
@@ -73,35 +78,45 @@ func (r *Repo) BeginRun(ctx context.Context, command string) (*RunNote, error) {
 	if r.stored != nil {
 		r.stored.note = n
 	}
-	n.sent.Go(func() error { return n.send(ctx, sealed) })
+	n.start(ctx, sealed)
 	return n, nil
 }
 
 func (r *Repo) newRunNote(command string) (*RunNote, []byte, error) {
-	var id digest.ID
-	if _, err := rand.Read(id[:]); err != nil {
+	n, id, err := r.emptyRunNote()
+	if err != nil {
 		return nil, nil, err
 	}
 	plain, err := json.Marshal(runNoteBody{Command: command, Host: r.opts.Host, PID: os.Getpid(), Start: r.opts.now().UTC()})
 	if err != nil {
 		return nil, nil, err
 	}
-	h := remote.Handle{Type: remote.Lock, Name: id.String()}
 	sealed := r.key.Seal(nil, plain, crypto.AD(r.cfg.ID, string(remote.Lock), id[:]))
-	return &RunNote{r: r, h: h}, sealed, nil
+	return n, sealed, nil
 }
 
-// send uploads the note, then checks it beside a listing of marks. A note the check
-// sends again was stored only after that listing, so a prune deleting at once may
-// have missed it: the run's check after writing then honours every mark record that
-// appeared since its first listing (docs/prune.md).
-func (n *RunNote) send(ctx context.Context, sealed []byte) error {
-	up, err := n.r.upload(ctx, n.h, sealed)
-	if err != nil {
-		return fmt.Errorf("write run note: %w", err)
+// emptyRunNote names a new note; a backup's early note (sent before the key is
+// derived) has no content: only its existence and time matter (docs/format.md).
+func (r *Repo) emptyRunNote() (*RunNote, digest.ID, error) {
+	var id digest.ID
+	if _, err := rand.Read(id[:]); err != nil {
+		return nil, id, err
 	}
-	var g errgroup.Group
-	g.Go(func() error {
+	return &RunNote{r: r, h: remote.Handle{Type: remote.Lock, Name: id.String()}, acked: make(chan struct{})}, id, nil
+}
+
+// start uploads body as the note in the background, then checks it. A note the check
+// sends again was stored only after the marks listing that followed the PUT, so a
+// prune deleting at once may have missed it: the run's check after writing then
+// honours every mark record that appeared since its listing (docs/prune.md).
+func (n *RunNote) start(ctx context.Context, body []byte) {
+	n.sent.Go(func() error {
+		up, err := n.r.upload(ctx, n.h, body)
+		n.putErr = err
+		close(n.acked)
+		if err != nil {
+			return fmt.Errorf("write run note: %w", err)
+		}
 		resent, err := up.Confirm(ctx)
 		if resent {
 			n.r.noteLate.Store(true)
@@ -111,14 +126,26 @@ func (n *RunNote) send(ctx context.Context, sealed []byte) error {
 		}
 		return nil
 	})
-	if n.r.stored != nil {
-		g.Go(func() (err error) { n.after, err = n.r.LoadMarks(ctx); return err })
-	}
-	return g.Wait()
 }
 
-// Confirm waits for what BeginRun sent: nil once the storage holds the note and the
-// marks listed after it are known.
+// stored waits until the storage acknowledged the note's PUT: what lists marks for a
+// backup must list after that (docs/prune.md).
+func (n *RunNote) stored(ctx context.Context) error {
+	if n == nil || n.acked == nil {
+		return nil
+	}
+	select {
+	case <-n.acked:
+		if n.putErr != nil {
+			return fmt.Errorf("write run note: %w", n.putErr)
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Confirm waits for what BeginRun sent: nil once the storage holds the note.
 func (n *RunNote) Confirm(context.Context) error { return n.sent.Wait() }
 
 // StorageTime reads back the storage's time of the note: the storage's "now" when
@@ -150,7 +177,7 @@ func (n *RunNote) End(ctx context.Context) error {
 
 func (n *RunNote) end(ctx context.Context) error {
 	err := n.r.store.Delete(ctx, n.h)
-	if errors.Is(err, remote.ErrPermission) {
+	if errors.Is(err, remote.ErrPermission) && n.r.key != nil {
 		h := remote.Handle{Type: remote.Lock, Name: n.h.Name + endSuffix}
 		sealed := n.r.key.Seal(nil, []byte("{}"), crypto.AD(n.r.cfg.ID, string(remote.Lock), []byte(h.Name)))
 		if perr := n.r.store.Put(ctx, h, remote.Bytes(sealed)); perr != nil {

@@ -66,10 +66,13 @@ func (r *Repo) lookup(t BlobType, id digest.ID) (index.Location, bool) {
 	return loc, ok
 }
 
-// list lists packs and mark records, or takes the listings Open made early;
-// listedAt is taken before the marks were listed, so that a mark written after it is
-// one this process did not see.
+// list lists packs and mark records, or takes the listings Open made early, once the
+// storage acknowledged the run note; listedAt is taken before the marks were listed,
+// so that a mark written after it is one this process did not see.
 func (s *stored) list(ctx context.Context, r *Repo) error {
+	if err := s.note.stored(ctx); err != nil { // a prune deleting at once must see it
+		return err
+	}
 	s.listedAt = time.Now()
 	if at, ok := r.early.startOf(remote.Mark); ok {
 		s.listedAt = at

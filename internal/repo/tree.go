@@ -2,6 +2,7 @@ package repo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -63,6 +64,10 @@ func (r *Repo) LoadSnapshots(ctx context.Context) ([]Snapshot, []error, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
+	bad, err := r.dropRemoved(ctx, bad)
+	if err != nil {
+		return nil, nil, err
+	}
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].Time.Equal(out[j].Time) {
 			return out[i].Time.Before(out[j].Time)
@@ -70,6 +75,38 @@ func (r *Repo) LoadSnapshots(ctx context.Context) ([]Snapshot, []error, error) {
 		return out[i].ID.String() < out[j].ID.String()
 	})
 	return out, bad, nil
+}
+
+// dropRemoved leaves out of bad the records that were not found because forget (or a
+// backup taking its snapshot back) removed them after the listing: listed again, they
+// are gone. A record still listed and not found is reported (a lost object).
+func (r *Repo) dropRemoved(ctx context.Context, bad []error) ([]error, error) {
+	var missing []error
+	for _, e := range bad {
+		if errors.Is(e, remote.ErrNotFound) {
+			missing = append(missing, e)
+		}
+	}
+	if len(missing) == 0 {
+		return bad, nil
+	}
+	ids, err := r.listIDs(ctx, remote.Snapshot)
+	if err != nil {
+		return bad, nil // keep reporting them: whether they were removed is unknown
+	}
+	listed := make(map[digest.ID]bool, len(ids))
+	for _, id := range ids {
+		listed[id] = true
+	}
+	out := bad[:0]
+	for _, e := range bad {
+		var se *SnapshotError
+		if errors.As(e, &se) && errors.Is(e, remote.ErrNotFound) && !listed[se.ID] {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out, ctx.Err()
 }
 
 // SnapshotError is why the snapshot record ID did not load (LoadSnapshots).
