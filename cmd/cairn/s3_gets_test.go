@@ -13,7 +13,9 @@ import (
 )
 
 // smallFiles is more files than restore fetches in one batch (16,384 chunk uses), so
-// that the restore below takes several batches, as a real one of small files does.
+// that the restore below takes several batches, as a real one of small files does;
+// with packs of 1 MiB each holds fewer files than a batch, however many packs the
+// backup fills at once.
 const smallFiles = 20_000
 
 // TestS3RestoreOfSmallFilesReadsEachObjectOnce: a restore of many small files fetches
@@ -32,7 +34,7 @@ func TestS3RestoreOfSmallFilesReadsEachObjectOnce(t *testing.T) {
 	}
 	defer proxy.Close()
 	c := newS3CLI(t, srv, proxy.URL)
-	c.OK("init")
+	c.OK("init", "--pack-size", "1") // packs of a few thousand files, fewer than a batch
 	src := filepath.Join(t.TempDir(), "src")
 	writeSmallFiles(t, src, smallFiles)
 	c.OK("backup", "-q", src)
