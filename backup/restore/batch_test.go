@@ -34,10 +34,41 @@ func TestNextBatchBoundsChunkUses(t *testing.T) {
 		fs := files(c.chunks...)
 		var got []int
 		for start := 0; start < len(fs); start = got[len(got)-1] {
-			got = append(got, nextBatch(fs, start))
+			got = append(got, nextBatch(fs, nil, start))
 		}
 		if fmt.Sprint(got) != fmt.Sprint(c.want) {
 			t.Errorf("chunks %v: batches end at %v, want %v", c.chunks, got, c.want)
+		}
+	}
+}
+
+// TestNextBatchEndsWherePacksBegin: in pack order, a batch that would end inside a
+// pack ends where the last pack it reaches begins, so the next batch reads that pack
+// whole; a pack larger than a batch is still cut at the bound.
+func TestNextBatchEndsWherePacksBegin(t *testing.T) {
+	defer func(n int) { batchUses = n }(batchUses)
+	batchUses = 4
+	for _, c := range []struct {
+		packs []uint64 // each file's pack rank; every file has one chunk
+		want  []int
+	}{
+		{[]uint64{1, 1, 2, 2, 2, 3, 3}, []int{2, 5, 7}},
+		{[]uint64{1, 1, 1, 1, 2, 2}, []int{4, 6}},    // the bound falls where a pack ends
+		{[]uint64{1, 1, 1, 1, 1, 1, 2}, []int{4, 7}}, // a pack over the bound
+		{[]uint64{0, 1, 1, 1, 1, 2}, []int{1, 5, 6}}, // nothing to fetch, then packs
+	} {
+		fs := make([]*fileNode, len(c.packs))
+		keys := make([]uint64, len(c.packs))
+		for i, p := range c.packs {
+			fs[i] = &fileNode{chunks: make([]manifest.Chunk, 1)}
+			keys[i] = p<<32 | uint64(i)
+		}
+		var got []int
+		for start := 0; start < len(fs); start = got[len(got)-1] {
+			got = append(got, nextBatch(fs, keys, start))
+		}
+		if fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("packs %v: batches end at %v, want %v", c.packs, got, c.want)
 		}
 	}
 }

@@ -9,13 +9,6 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// batchUses bounds the chunk uses one batch of files fetches: fill plans and reads the
-// files in batches of about this many, so that what it holds for the blobs to fetch
-// (about 150 bytes each) is bounded, not the size of the restore. A batch still spans
-// several packs of small files, so reads keep their parallelism; a blob shared by
-// files of different batches is fetched once per batch.
-var batchUses = 1 << 14 // a variable for tests
-
 // blobUse is one place a fetched blob is written to.
 type blobUse struct {
 	f   *fileNode
@@ -40,17 +33,6 @@ func (fl *fetchList) uses(i int32, fn func(blobUse)) {
 	for _, u := range fl.more[i] {
 		fn(u)
 	}
-}
-
-// nextBatch returns the end of the batch of files that starts at files[start]: at
-// least one file, and no more once batchUses chunk uses are reached.
-func nextBatch(files []*fileNode, start int) int {
-	n, end := 0, start
-	for end < len(files) && (end == start || n+len(files[end].chunks) <= batchUses) {
-		n += len(files[end].chunks)
-		end++
-	}
-	return end
 }
 
 // jobs lists the chunks of a batch of files to write. Files with nothing to fetch
@@ -122,7 +104,7 @@ func (e *run) fill(ctx context.Context, p *plan) error {
 	if e.opts.DryRun {
 		zeros := map[uint32]digest.ID{}
 		for start := 0; start < len(p.files); {
-			end := nextBatch(p.files, start)
+			end := nextBatch(p.files, nil, start)
 			e.jobs(p.files[start:end], zeros) // finds the files lacking a chunk
 			start = end
 		}
@@ -130,10 +112,11 @@ func (e *run) fill(ctx context.Context, p *plan) error {
 		return nil
 	}
 	e.probeTmpfile()
+	keys := e.packOrder(p.files) // before dispatch reads p.files
 	w, wctx := errgroup.WithContext(ctx)
 	w.SetLimit(e.opts.writers())
 	var feed errgroup.Group
-	feed.Go(func() error { return e.fetchAll(wctx, w, p.files) })
+	feed.Go(func() error { return e.fetchAll(wctx, w, p.files, keys) })
 	e.dispatch(wctx, w, p)
 	err := feed.Wait()
 	if werr := w.Wait(); err == nil {
@@ -145,12 +128,12 @@ func (e *run) fill(ctx context.Context, p *plan) error {
 	return err
 }
 
-// fetchAll fetches the files' blobs batch by batch, and hands the writers each file
-// with nothing to fetch.
-func (e *run) fetchAll(wctx context.Context, w *errgroup.Group, files []*fileNode) error {
+// fetchAll fetches the files' blobs batch by batch (files and keys as packOrder left
+// them), and hands the writers each file with nothing to fetch.
+func (e *run) fetchAll(wctx context.Context, w *errgroup.Group, files []*fileNode, keys []uint64) error {
 	zeros := map[uint32]digest.ID{}
 	for start := 0; start < len(files); {
-		end := nextBatch(files, start)
+		end := nextBatch(files, keys, start)
 		fl, direct := e.jobs(files[start:end], zeros)
 		for _, f := range direct {
 			if wctx.Err() != nil {

@@ -79,6 +79,9 @@ func (r *Repo) loadObject(ctx context.Context, t remote.Type, id digest.ID, limi
 	if err != nil {
 		return nil, err
 	}
+	if t == remote.Snapshot {
+		r.fromStorage.Store(id, true)
+	}
 	if cacheable(t) {
 		r.cache.put(string(t), h.Name, sealed)
 	}
@@ -88,8 +91,12 @@ func (r *Repo) loadObject(ctx context.Context, t remote.Type, id digest.ID, limi
 // CheckStoredSnapshot reads the snapshot record id from the storage itself, never from
 // the cache, and opens it: the storage is the truth, and a cached copy must not hide
 // that the stored record is damaged or gone (a new machine, without the cache, could
-// not read it). A record that fails is dropped from the cache too.
+// not read it). A record that fails is dropped from the cache too. One this Repo
+// already read from the storage (a cache that lacked it) is not read again.
 func (r *Repo) CheckStoredSnapshot(ctx context.Context, id digest.ID) error {
+	if _, ok := r.fromStorage.Load(id); ok {
+		return nil
+	}
 	h := remote.Handle{Type: remote.Snapshot, Name: id.String()}
 	sealed, err := remote.ReadAll(ctx, r.store, h, 0, 0, maxSnapshotSize+crypto.Overhead)
 	if err == nil {

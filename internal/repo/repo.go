@@ -87,6 +87,10 @@ type Repo struct {
 
 	early *earlyLists // Options.EarlyLists: the listings Open started
 
+	// fromStorage holds the snapshot records this Repo read from the storage itself
+	// and opened: CheckStoredSnapshot need not read them again.
+	fromStorage sync.Map
+
 	openersOnce sync.Once
 	openers     chan *pack.Opener // CheckBlobs: one per core, shared by every pack checked
 }
