@@ -15,7 +15,7 @@ type Kind string
 
 // The problems verify reports. All are damage (stored bytes wrong or missing, history
 // cut) except Unreadable (the storage kept failing: nothing could be concluded) and
-// the warnings Fork, Forgotten, NotSaved, Replaced and PackGone.
+// the warnings Fork, Forgotten, NotSaved, Replaced, PackGone and PackPruned.
 const (
 	SnapshotDamaged Kind = "snapshot-damaged" // a record that does not open or decode
 	ChainBroken     Kind = "chain-broken"     // a snapshot's predecessor is missing or wrong
@@ -36,6 +36,9 @@ const (
 	NotSaved  Kind = "not-saved" // warning: what this run learned could not be recorded
 	Replaced  Kind = "replaced"  // note: a record tag replaced is still there (a tag that did not finish)
 	PackGone  Kind = "pack-gone" // warning: an indexed pack the storage lacks, every blob of which is stored again elsewhere
+	// PackPruned, a note: a pack a prune deleted while verify ran, which no snapshot
+	// still standing needs (none uses it, or what they use from it is in another pack).
+	PackPruned Kind = "pack-pruned"
 	// Hidden, a warning: a locked object behind delete markers or forged bytes, which
 	// cairn never makes; its locked version was read, so nothing is lost, but someone
 	// with the storage's keys tried to delete or replace it ('cairn repair markers').
@@ -156,6 +159,18 @@ func (r *recorder) isBad(t repo.BlobType, id digest.ID) bool {
 	defer r.mu.Unlock()
 	_, ok := r.bad[blobKey{t, id}]
 	return ok
+}
+
+// badIn reports whether a bad blob was recorded in pack p.
+func (r *recorder) badIn(p digest.ID) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, b := range r.bad {
+		if b.Pack == p {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *recorder) anyBad() bool {

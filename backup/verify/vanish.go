@@ -12,28 +12,36 @@ import (
 // A pack listed and gone when read was deleted meanwhile. Prune may do that (after its
 // grace period, which a long verify can outlast; docs/prune.md) to a pack no snapshot
 // uses: a marked pack verify reads anyway, or the pack of a snapshot that forget
-// removed after verify listed the snapshots. Neither is damage. A pack that a
-// snapshot still standing uses is: prune listed that snapshot and must have kept it.
+// removed after verify listed the snapshots. It may also delete a pack a snapshot
+// still standing uses by verify's index: a blob stored twice (two backups stored the
+// same data at once) resolves in verify's index to one copy, and prune may have chosen
+// the other. None of these is damage. A pack a standing snapshot needs, with no other
+// copy of what it needs from it, is: prune listed that snapshot and must have kept it.
 
-// judgeVanished records as damage the packs that were listed and gone when read, if a
-// snapshot that still stands uses them or the walk did not finish. A pack that only
-// snapshots forgotten since the listing used is a warning; one no snapshot used is
+// judgeVanished records as damage the packs that were listed and gone when read, and
+// the packs a prune deleted before the listing (judgeMissing), if a snapshot that still
+// stands needs them or the walk did not finish. A pack only snapshots forgotten since
+// the listing used is a warning, as is one every blob of which that the standing
+// snapshots use is in another pack the storage still has; one no snapshot used is
 // listed among the unused packs, as before.
 func (v *run) judgeVanished(ctx context.Context, f *fetcher, walked bool) error {
-	suspects := f.vanishedUsed(walked)
-	if len(suspects) == 0 || !walked {
-		v.packsVanished(suspects)
+	suspects := append(f.vanishedUsed(walked), v.prunedUsed(walked)...)
+	if len(suspects) == 0 {
+		return nil
+	}
+	if !walked {
+		v.packsLost(suspects)
 		return nil
 	}
 	live, gone, err := v.standing(ctx)
 	if err != nil {
 		return err
 	}
-	if len(gone) == 0 {
-		v.packsVanished(suspects)
-		return nil
+	used, err := v.usedBy(ctx, live, suspects)
+	if err != nil {
+		return err
 	}
-	damaged, err := v.usedBy(ctx, live, suspects)
+	copied, err := v.copiedElsewhere(ctx, used, f)
 	if err != nil {
 		return err
 	}
@@ -42,13 +50,18 @@ func (v *run) judgeVanished(ctx context.Context, f *fetcher, walked bool) error 
 		names[i] = id.Short()
 	}
 	for _, id := range suspects {
-		if damaged[id] {
-			v.packsVanished([]digest.ID{id})
-			continue
+		_, needed := used[id]
+		switch {
+		case needed && copied[id]:
+			v.rec.warning(PackPruned, "pack "+id.Short(), fmt.Sprintf(
+				"pack %s was deleted while verify ran; every blob the standing snapshots use from it is in another pack the storage has", id))
+		case needed || len(gone) == 0:
+			v.packsLost([]digest.ID{id})
+		default:
+			v.rec.warning(Forgotten, "pack "+id.Short(), fmt.Sprintf(
+				"pack %s was deleted while verify ran: only snapshots forgotten meanwhile (%s) used it, and a prune removed it",
+				id, strings.Join(names, ", ")))
 		}
-		v.rec.warning(Forgotten, "pack "+id.Short(), fmt.Sprintf(
-			"pack %s was deleted while verify ran: only snapshots forgotten meanwhile (%s) used it, and a prune removed it",
-			id, strings.Join(names, ", ")))
 	}
 	return nil
 }
@@ -67,9 +80,14 @@ func (f *fetcher) vanishedUsed(walked bool) []digest.ID {
 	return out
 }
 
-func (v *run) packsVanished(ids []digest.ID) {
+// packsLost records the packs ids as damage: gone from the storage and needed.
+func (v *run) packsLost(ids []digest.ID) {
 	for _, id := range ids {
-		v.rec.problem(PackMissing, "pack "+id.Short(), fmt.Sprintf("pack %s vanished from the storage", id))
+		detail := fmt.Sprintf("pack %s vanished from the storage", id)
+		if !v.packs.listed(id) {
+			detail = v.missingDetail(id)
+		}
+		v.rec.problem(PackMissing, "pack "+id.Short(), detail)
 	}
 }
 
@@ -104,18 +122,19 @@ func (v *run) standing(ctx context.Context) ([]repo.Snapshot, []digest.ID, error
 	return live, gone, nil
 }
 
-// usedBy returns which of the packs suspects the snapshots live use, by the index
-// verify loaded, walking their trees again (prune's walk, repo.UsedBlobs). If a tree
-// cannot be read, every suspect counts as used: unknown is never "unused".
-func (v *run) usedBy(ctx context.Context, live []repo.Snapshot, suspects []digest.ID) (map[digest.ID]bool, error) {
-	out := map[digest.ID]bool{}
+// usedBy returns, for each of the packs suspects that the snapshots live use by the
+// index verify loaded, the blobs they use from it, walking their trees again (prune's
+// walk, repo.UsedBlobs). If a tree cannot be read, every suspect counts as used, with
+// its blobs unknown (nil): unknown is never "unused".
+func (v *run) usedBy(ctx context.Context, live []repo.Snapshot, suspects []digest.ID) (map[digest.ID]map[blobKey]bool, error) {
+	out := map[digest.ID]map[blobKey]bool{}
 	used, err := v.r.UsedBlobs(ctx, live)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		for _, id := range suspects {
-			out[id] = true
+			out[id] = nil
 		}
 		return out, nil
 	}
@@ -125,7 +144,10 @@ func (v *run) usedBy(ctx context.Context, live []repo.Snapshot, suspects []diges
 	}
 	for b := range used {
 		if loc, ok := v.r.Lookup(b.Type, b.ID); ok && want[loc.Pack] {
-			out[loc.Pack] = true
+			if out[loc.Pack] == nil {
+				out[loc.Pack] = map[blobKey]bool{}
+			}
+			out[loc.Pack][blobKey{b.Type, b.ID}] = true
 		}
 	}
 	return out, nil

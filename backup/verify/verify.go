@@ -80,16 +80,17 @@ func Run(ctx context.Context, r *repo.Repo, opts Options) (*Report, error) {
 
 // run is one verify in progress.
 type run struct {
-	r     *repo.Repo
-	opts  Options
-	rec   *recorder
-	rep   *Report
-	snaps []repo.Snapshot
-	ids   map[digest.ID]bool // every snapshot listed, damaged ones too
-	state *repo.State
-	packs *packTable
-	read  []digest.ID // packs to read
-	whole []digest.ID // packs read and found whole
+	r      *repo.Repo
+	opts   Options
+	rec    *recorder
+	rep    *Report
+	snaps  []repo.Snapshot
+	ids    map[digest.ID]bool // every snapshot listed, damaged ones too
+	state  *repo.State
+	packs  *packTable
+	read   []digest.ID // packs to read
+	whole  []digest.ID // packs read and found whole
+	pruned []digest.ID // indexed packs a prune deleted before data/ was listed (judgeMissing)
 }
 
 // prepare checks snapshots and their chains, loads the index and lists the packs.
