@@ -70,16 +70,10 @@ func (v *run) missingDetail(id digest.ID) string {
 // its listing of data/ that no walked snapshot uses, and returns the others (all of
 // them if the walk did not finish: unknown is never unused).
 func (v *run) prunedUsed(walked bool) []digest.ID {
-	v.packs.mu.Lock()
-	defer v.packs.mu.Unlock()
-	var out []digest.ID
-	for _, id := range v.pruned {
-		if !walked || v.packs.used[id] {
-			out = append(out, id)
-			continue
-		}
+	used, unused := v.packs.split(v.pruned, walked)
+	for _, id := range unused {
 		v.rec.warning(PackPruned, "pack "+id.Short(), fmt.Sprintf(
 			"pack %s was deleted by a prune while verify ran: the index verify loaded named it, no index segment names it now, and no snapshot uses it", id))
 	}
-	return out
+	return used
 }

@@ -102,6 +102,21 @@ func (t *packTable) missing() []digest.ID {
 	return ids
 }
 
+// split divides ids into the packs a walked snapshot uses and the others; all are
+// used if the walk did not finish (unknown is never unused).
+func (t *packTable) split(ids []digest.ID, walked bool) (used, unused []digest.ID) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, id := range ids {
+		if !walked || t.used[id] {
+			used = append(used, id)
+		} else {
+			unused = append(unused, id)
+		}
+	}
+	return used, unused
+}
+
 // listed reports whether the listing of data/ named pack id.
 func (t *packTable) listed(id digest.ID) bool {
 	p, ok := t.info[id]

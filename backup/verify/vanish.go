@@ -69,15 +69,8 @@ func (v *run) judgeVanished(ctx context.Context, f *fetcher, walked bool) error 
 // vanishedUsed returns the packs that vanished and a walked snapshot uses (all that
 // vanished if the walk did not finish).
 func (f *fetcher) vanishedUsed(walked bool) []digest.ID {
-	f.packs.mu.Lock()
-	defer f.packs.mu.Unlock()
-	var out []digest.ID
-	for _, id := range f.vanished {
-		if !walked || f.packs.used[id] {
-			out = append(out, id)
-		}
-	}
-	return out
+	used, _ := f.packs.split(f.vanished, walked)
+	return used
 }
 
 // packsLost records the packs ids as damage: gone from the storage and needed.

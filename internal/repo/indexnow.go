@@ -7,8 +7,8 @@ import (
 	"sync"
 
 	"github.com/cairn-backup/cairn/internal/digest"
+	"github.com/cairn-backup/cairn/internal/index"
 	"github.com/cairn-backup/cairn/remote"
-	"golang.org/x/sync/errgroup"
 )
 
 // A prune writes its new index segments, without the packs it is about to delete,
@@ -41,32 +41,24 @@ func (r *Repo) indexedOnce(ctx context.Context, keep func(Blob) bool) ([]Blob, e
 		return nil, err
 	}
 	var (
-		mu      sync.Mutex
-		out     []Blob
-		g, gctx = errgroup.WithContext(ctx)
+		mu  sync.Mutex
+		out []Blob
 	)
-	g.SetLimit(segmentLoaders)
-	for _, id := range ids {
-		g.Go(func() error {
-			seg, err := r.loadSegment(gctx, id)
-			if err != nil {
-				return err
-			}
-			var found []Blob
-			for _, p := range seg.Packs {
-				for _, b := range p.Blobs {
-					if bl := (Blob{Type: b.Type, ID: b.ID, Pack: p.ID, Offset: b.Offset, Length: b.Length}); keep(bl) {
-						found = append(found, bl)
-					}
+	err = r.eachSegment(ctx, ids, func(_ context.Context, _ digest.ID, seg *index.Segment) error {
+		var found []Blob
+		for _, p := range seg.Packs {
+			for _, b := range p.Blobs {
+				if bl := (Blob{Type: b.Type, ID: b.ID, Pack: p.ID, Offset: b.Offset, Length: b.Length}); keep(bl) {
+					found = append(found, bl)
 				}
 			}
-			mu.Lock()
-			defer mu.Unlock()
-			out = append(out, found...)
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		out = append(out, found...)
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -67,6 +67,19 @@ func (r *Repo) PreferListed(ctx context.Context, listed func(digest.ID) bool) (m
 // readSegments reads, opens and decodes the segments ids in parallel into out, and
 // fails on the first that does not load (unlike decodeSegments, which skips damage).
 func (r *Repo) readSegments(ctx context.Context, ids []digest.ID, out chan<- *index.Segment) error {
+	return r.eachSegment(ctx, ids, func(gctx context.Context, _ digest.ID, seg *index.Segment) error {
+		select {
+		case out <- seg:
+			return nil
+		case <-gctx.Done():
+			return gctx.Err()
+		}
+	})
+}
+
+// eachSegment reads, opens and decodes the segments ids, segmentLoaders at a time,
+// and calls fn with each (from many goroutines at once); it stops at the first error.
+func (r *Repo) eachSegment(ctx context.Context, ids []digest.ID, fn func(context.Context, digest.ID, *index.Segment) error) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(segmentLoaders)
 	for _, id := range ids {
@@ -75,12 +88,7 @@ func (r *Repo) readSegments(ctx context.Context, ids []digest.ID, out chan<- *in
 			if err != nil {
 				return err
 			}
-			select {
-			case out <- seg:
-				return nil
-			case <-gctx.Done():
-				return gctx.Err()
-			}
+			return fn(gctx, id, seg)
 		})
 	}
 	return g.Wait()

@@ -11,7 +11,6 @@ import (
 	"github.com/cairn-backup/cairn/internal/digest"
 	"github.com/cairn-backup/cairn/internal/index"
 	"github.com/cairn-backup/cairn/remote"
-	"golang.org/x/sync/errgroup"
 )
 
 // What prune needs beyond the other commands (docs/prune.md): every index entry with
@@ -39,24 +38,16 @@ func (r *Repo) IndexEntries(ctx context.Context) ([]digest.ID, []IndexEntry, map
 		mu      sync.Mutex
 		entries []IndexEntry
 		packsOf = make(map[digest.ID][]digest.ID, len(ids)) // segment → its packs
-		g, gctx = errgroup.WithContext(ctx)
 	)
-	g.SetLimit(segmentLoaders)
-	for _, id := range ids {
-		g.Go(func() error {
-			seg, err := r.loadSegment(gctx, id)
-			if err != nil {
-				return err
-			}
-			es, packs := flatten(seg)
-			mu.Lock()
-			defer mu.Unlock()
-			entries = append(entries, es...)
-			packsOf[id] = packs
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
+	err = r.eachSegment(ctx, ids, func(_ context.Context, id digest.ID, seg *index.Segment) error {
+		es, packs := flatten(seg)
+		mu.Lock()
+		defer mu.Unlock()
+		entries = append(entries, es...)
+		packsOf[id] = packs
+		return nil
+	})
+	if err != nil {
 		return nil, nil, nil, err
 	}
 	return ids, entries, packsOf, nil
