@@ -34,17 +34,7 @@ func TestBackupStoppedAcrossTwoPrunes(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	want := clitest.TreeState(t, b)
-	before := len(packFiles(t, c.Repo))
-	backup := c.Cmd("backup", "--compression", "max", "--json", "-q", b)
-	var out, errb strings.Builder
-	backup.Stdout, backup.Stderr = &out, &errb
-	if err := backup.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waitForPacks(t, c.Repo, before+2) // the index is loaded: it is uploading b's data
-	if err := backup.Process.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
+	backup := stopBackup(t, c, b) // the index is loaded: it is uploading b's data
 	if snaps := c.SnapshotIDs(t); len(snaps) != 1 {
 		t.Fatalf("the backup finished before it was stopped: %v", snaps)
 	}
@@ -57,7 +47,7 @@ func TestBackupStoppedAcrossTwoPrunes(t *testing.T) {
 	if p2.PacksDeleted == 0 {
 		t.Fatalf("second prune, after the grace period: %+v, want a's packs deleted", p2)
 	}
-	resumeAndJudge(t, c, backup, &out, &errb, b, want)
+	backup.resumeAndJudge(t, c, b, want)
 	// The next backup stores a's data again and restores.
 	var sum backupSummary
 	if err := json.Unmarshal([]byte(c.OK("backup", "--json", "-q", b)), &sum); err != nil {
@@ -66,22 +56,44 @@ func TestBackupStoppedAcrossTwoPrunes(t *testing.T) {
 	checkKept(t, c, b, map[string]map[string]string{sum.Snapshot: want})
 }
 
+// stoppedBackup is a backup process stopped (SIGSTOP) while it uploads.
+type stoppedBackup struct {
+	cmd       *exec.Cmd
+	out, errb strings.Builder
+}
+
+// stopBackup starts a backup of src and stops it once it has stored two packs.
+func stopBackup(t *testing.T, c *clitest.CLI, src string) *stoppedBackup {
+	t.Helper()
+	before := len(packFiles(t, c.Repo))
+	b := &stoppedBackup{cmd: c.Cmd("backup", "--compression", "max", "--json", "-q", src)}
+	b.cmd.Stdout, b.cmd.Stderr = &b.out, &b.errb
+	if err := b.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitForPacks(t, c.Repo, before+2)
+	if err := b.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // resumeAndJudge continues the stopped backup and checks that it ended as the protocol
 // allows: a snapshot of src that restores as want (exit 0), or none (exit 1) with a
 // repository that verifies clean; never a snapshot pointing at a deleted pack.
-func resumeAndJudge(t *testing.T, c *clitest.CLI, backup *exec.Cmd, out, errb *strings.Builder, src string, want map[string]string) {
+func (b *stoppedBackup) resumeAndJudge(t *testing.T, c *clitest.CLI, src string, want map[string]string) {
 	t.Helper()
-	if err := backup.Process.Signal(syscall.SIGCONT); err != nil {
+	if err := b.cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
-	err := backup.Wait()
-	code := backup.ProcessState.ExitCode()
-	t.Logf("resumed backup: exit %d (%v)\n%s", code, err, errb.String())
+	err := b.cmd.Wait()
+	code := b.cmd.ProcessState.ExitCode()
+	t.Logf("resumed backup: exit %d (%v)\n%s", code, err, b.errb.String())
 	switch code {
 	case 0:
 		var sum backupSummary
-		if err := json.Unmarshal([]byte(out.String()), &sum); err != nil {
-			t.Fatalf("%v\n%s", err, out.String())
+		if err := json.Unmarshal([]byte(b.out.String()), &sum); err != nil {
+			t.Fatalf("%v\n%s", err, b.out.String())
 		}
 		checkKept(t, c, src, map[string]map[string]string{sum.Snapshot: want})
 	case exitFatal:
@@ -128,17 +140,7 @@ func TestBackupStoppedWhileItsOwnPacksArePruned(t *testing.T) {
 	c.OK("backup", "-q", other)
 	clitest.BigRandomFiles(t, b, 24, 1<<20, 33)
 	want := clitest.TreeState(t, b)
-	before := len(packFiles(t, c.Repo))
-	backup := c.Cmd("backup", "--compression", "max", "--json", "-q", b)
-	var out, errb strings.Builder
-	backup.Stdout, backup.Stderr = &out, &errb
-	if err := backup.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waitForPacks(t, c.Repo, before+2)
-	if err := backup.Process.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
+	backup := stopBackup(t, c, b)
 	// Its note and its packs become older than the grace period by the storage's
 	// clock, not by the backup's: it does not look for them again before its index
 	// segment names them, as when a prune deletes them just after that look.
@@ -147,7 +149,7 @@ func TestBackupStoppedWhileItsOwnPacksArePruned(t *testing.T) {
 	if p.PacksDeleted == 0 {
 		t.Fatalf("prune with the backup stopped: %+v, want its packs deleted", p)
 	}
-	resumeAndJudge(t, c, backup, &out, &errb, b, want)
+	backup.resumeAndJudge(t, c, b, want)
 	c.OK("prune", "--grace", "10s")
 	var sum backupSummary
 	if err := json.Unmarshal([]byte(c.OK("backup", "--json", "-q", b)), &sum); err != nil {

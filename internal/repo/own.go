@@ -32,9 +32,6 @@ func (r *Repo) wrotePack(id digest.ID) {
 	o := &r.stored.own
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.packs == nil {
-		o.packs = map[digest.ID]bool{}
-	}
 	o.packs[id] = true
 }
 
@@ -46,9 +43,6 @@ func (r *Repo) wroteSegment(id digest.ID, seg *index.Segment) {
 	o := &r.stored.own
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.segs == nil {
-		o.segs = map[digest.ID][]digest.ID{}
-	}
 	for _, p := range seg.Packs {
 		o.segs[id] = append(o.segs[id], p.ID)
 	}

@@ -51,6 +51,7 @@ func (r *Repo) PresentPacksOnly() { r.setAside(&stored{unmarked: true}) }
 // anything runs concurrently on r.
 func (r *Repo) setAside(s *stored) {
 	if r.idx == nil && r.stored == nil {
+		s.own.packs, s.own.segs = map[digest.ID]bool{}, map[digest.ID][]digest.ID{}
 		r.stored = s
 	}
 }
