@@ -46,16 +46,9 @@ func (r *Repo) StartRun(ctx context.Context, command string) (*RunNote, error) {
 	if err != nil {
 		return nil, err
 	}
-	up, err := r.upload(ctx, n.h, sealed)
-	if err == nil {
-		var resent bool
-		resent, err = up.Confirm(ctx)
-		if resent {
-			r.noteLate.Store(true)
-		}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("write run note: %w", err)
+	n.start(ctx, sealed)
+	if err := n.Confirm(ctx); err != nil {
+		return nil, err
 	}
 	return n, nil
 }
@@ -65,20 +58,18 @@ func (r *Repo) StartRun(ctx context.Context, command string) (*RunNote, error) {
 // once the storage acknowledged the note (stored.list), and its check after writing
 // waits for the note's check (docs/prune.md, "Which requests may go side by side").
 func (r *Repo) BeginRun(ctx context.Context, command string) (*RunNote, error) {
-	if n := r.early.takeNote(); n != nil {
-		if r.stored != nil {
-			r.stored.note = n
+	n := r.early.takeNote()
+	if n == nil {
+		var sealed []byte
+		var err error
+		if n, sealed, err = r.newRunNote(command); err != nil {
+			return nil, err
 		}
-		return n, nil
-	}
-	n, sealed, err := r.newRunNote(command)
-	if err != nil {
-		return nil, err
+		n.start(ctx, sealed)
 	}
 	if r.stored != nil {
 		r.stored.note = n
 	}
-	n.start(ctx, sealed)
 	return n, nil
 }
 
