@@ -34,8 +34,8 @@ type earlyLists struct {
 	mu     sync.Mutex
 	lists  map[remote.Type]*earlyList
 	gate   chan struct{} // closed once note is set
-	note   *RunNote      // sent by sendNote; nil once BeginRun took it
-	owned  bool          // note is still the early lists' to end
+	note   *RunNote      // sent by sendNote (the gated listings wait for it)
+	owned  bool          // no BeginRun took note: stop ends it
 }
 
 type earlyList struct {
@@ -98,7 +98,7 @@ func (e *earlyLists) noteStored(ctx context.Context) error {
 	return e.note.stored(ctx)
 }
 
-// takeNote hands the early note to BeginRun, once.
+// takeNote hands the early note to BeginRun, which ends it from then on.
 func (e *earlyLists) takeNote() *RunNote {
 	if e == nil {
 		return nil
